@@ -1,0 +1,33 @@
+# sisimport: the two commands are `make run` and `make test`.
+GO      ?= go
+ROWS    ?= 1000000
+PKGS    := ./...
+
+.PHONY: run test bench lint build fuzz
+
+## run: start a private PostgreSQL in ./.data (unless DATABASE_URL is set), migrate, print a token, serve on :8080
+run:
+	$(GO) run ./cmd/sisimport dev
+
+## test: every test, against a real PostgreSQL the tests start themselves (unless TEST_DATABASE_URL is set)
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+## bench: the import benchmark of SPEC §7 (ROWS=100000 for a quick look)
+bench:
+	$(GO) run ./cmd/sisbench -rows $(ROWS)
+
+## lint: vet and formatting
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l cmd internal migrations); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) ./internal/csvread/
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/sisimport ./cmd/sisimport

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/config"
+)
+
+// summary is "row:action[/code]" for each result, in order.
+func summary(rs []result) string {
+	var out []string
+	for _, r := range rs {
+		row := "null"
+		if r.Row != nil {
+			row = fmt.Sprint(*r.Row)
+		}
+		s := row + ":" + r.Action
+		if r.Code != nil {
+			s += "/" + *r.Code
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestUsersImportGivesEveryRowOneResult(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	csv := "user_id,login_id,first_name,last_name,email,status\r\n" +
+		"S1,jdoe,John,Doe,jdoe@example.edu,active\r\n" +
+		"S2,asmith,Alice,Smith,asmith@example.edu,active\r\n" +
+		"\r\n" + // a blank line gets no result
+		"S3,bwong,Bo,Wong,not-an-email,active\r\n" +
+		"S1,jdoe2,John,Again,j2@example.edu,active\r\n" +
+		"S4,JDOE,Jo,Dup,jo@example.edu,active\r\n" +
+		"S5,cruiz,Carla,Ruiz,,suspended\r\n" +
+		"S6,gone,Never,There,,deleted\r\n" +
+		"S7,,No,Login,,active\r\n" +
+		"S8,x8,Bad,Status,,retired\r\n" +
+		"S9,\"quoted, login\",Q,\"Multi\nLine\",,active\r\n" +
+		"S10,too,many,fields,,active,extra\r\n"
+	imp := s.importCSV("", csv)
+	if imp.WorkflowState != "imported_with_messages" || !imp.Data.Applied {
+		t.Fatalf("state %s applied %v; warnings %v errors %v", imp.WorkflowState, imp.Data.Applied, imp.ProcessingWarnings, imp.ProcessingErrors)
+	}
+	got := summary(s.results(imp.ID, ""))
+	want := "2:created 3:created 5:failed/invalid_value 6:failed/duplicate_in_file 7:failed/login_taken 8:created " +
+		"9:skipped/not_found 10:failed/missing_value 11:failed/invalid_status 12:created 14:failed/malformed_csv"
+	if got != want {
+		t.Fatalf("results\n got %s\nwant %s", got, want)
+	}
+	if c := imp.Data.Counts; c["users"] != 5 || c["error_count"] != 6 {
+		t.Errorf("counts %v: want users 5 (created and skipped), error_count 6", c)
+	}
+	if a := imp.Data.Actions["users"]; a["created"] != 4 || a["failed"] != 6 || a["skipped"] != 1 {
+		t.Errorf("actions %v", a)
+	}
+	if imp.ErrorsAttachment == nil {
+		t.Error("no errors_attachment although rows failed")
+	}
+
+	var name, sortable, state, email string
+	if err := s.db.QueryRow(context.Background(), `SELECT name, sortable_name, workflow_state, email FROM users WHERE sis_user_id = 'S5'`).
+		Scan(&name, &sortable, &state, &email); err != nil {
+		t.Fatal(err)
+	}
+	if name != "Carla Ruiz" || sortable != "Ruiz, Carla" || state != "suspended" || email != "" {
+		t.Errorf("S5 stored as %q %q %q %q", name, sortable, state, email)
+	}
+	var multi string
+	s.db.QueryRow(context.Background(), `SELECT last_name FROM users WHERE sis_user_id = 'S9'`).Scan(&multi)
+	if multi != "Multi\nLine" {
+		t.Errorf("quoted multi-line field stored as %q", multi)
+	}
+
+	// The errors endpoint lists the failed rows with their raw line.
+	var errs struct {
+		Errors []struct {
+			Row     *int   `json:"row"`
+			Code    string `json:"code"`
+			RowInfo string `json:"row_info"`
+		} `json:"sis_import_errors"`
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/errors?per_page=100", imp.ID), &errs)
+	if len(errs.Errors) != 6 || errs.Errors[0].Code != "invalid_value" || errs.Errors[0].RowInfo != "S3,bwong,Bo,Wong,not-an-email,active" {
+		t.Errorf("errors: %+v", errs.Errors)
+	}
+}
+
+func TestUsersReimportFollowsTheStatusTable(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	first := s.importCSV("", "user_id,login_id,first_name,last_name,status\n"+
+		"A,a,Ann,Able,active\nB,b,Ben,Baker,active\nC,c,Cy,Cole,suspended\nD,d,Di,Dean,active\nE,e,Ed,Eve,active\nF,f,Fay,Fox,active\n")
+	if first.WorkflowState != "imported" {
+		t.Fatalf("first import: %s %v", first.WorkflowState, first.ProcessingWarnings)
+	}
+	// Empty cells keep stored values; <delete> would clear optional ones.
+	second := s.importCSV("", "user_id,login_id,first_name,last_name,status\n"+
+		"A,a,Ann,Able,active\n"+ // unchanged
+		"B,b,Ben,Barker,active\n"+ // updated: last name (and derived names)
+		"C,c,,,active\n"+ // reactivated, names kept
+		"D,d,,,suspended\n"+ // deactivated
+		"E,e,,,deleted\n"+ // deleted
+		"F,f2,,,active\n") // updated: login
+	got := summary(s.results(second.ID, ""))
+	if want := "2:unchanged 3:updated 4:reactivated 5:deactivated 6:deleted 7:updated"; got != want {
+		t.Fatalf("results\n got %s\nwant %s", got, want)
+	}
+	rs := s.results(second.ID, "sis_id=B")
+	if len(rs) != 1 || fmt.Sprint(rs[0].Changes["last_name"]) != "[Baker Barker]" || fmt.Sprint(rs[0].Changes["name"]) != "[Ben Baker Ben Barker]" {
+		t.Errorf("changes of B: %+v", rs)
+	}
+	rs = s.results(second.ID, "sis_id=D")
+	if fmt.Sprint(rs[0].Changes["workflow_state"]) != "[active suspended]" {
+		t.Errorf("status change not in changes: %+v", rs[0].Changes)
+	}
+	var cName string
+	s.db.QueryRow(context.Background(), `SELECT name FROM users WHERE sis_user_id = 'C'`).Scan(&cName)
+	if cName != "Cy Cole" {
+		t.Errorf("empty cells cleared C's name: %q", cName)
+	}
+	// A deleted user listed as active comes back; skip_deletes skips deletions.
+	third := s.importCSV("skip_deletes=true", "user_id,login_id,status\nE,e,active\nA,a,deleted\n")
+	if got := summary(s.results(third.ID, "")); got != "2:reactivated 3:skipped/skip_deletes" {
+		t.Errorf("third import: %s", got)
+	}
+}
+
+func TestDryRunAppliesNothingButReportsEverything(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importCSV("dry_run=true", "user_id,login_id,status\nA,a,active\nB,b,active\n")
+	if imp.WorkflowState != "imported" || imp.Data.Applied {
+		t.Fatalf("dry run: %s applied=%v", imp.WorkflowState, imp.Data.Applied)
+	}
+	if got := summary(s.results(imp.ID, "")); got != "2:created 3:created" {
+		t.Errorf("dry run results: %s", got)
+	}
+	var n int
+	s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n)
+	if n != 0 {
+		t.Errorf("dry run stored %d users", n)
+	}
+}
+
+func TestFileLevelErrorsApplyNothingOfTheFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	cases := []struct{ name, csv, want string }{
+		{"unterminated quote", "user_id,login_id,status\nA,a,active\nB,\"b,active\n", "line 3"},
+		{"missing status column", "user_id,login_id\nA,a\n", "status"},
+		{"unknown type", "foo,bar\n1,2\n", "no known file type"},
+		{"header only is fine", "user_id,login_id,status\n", ""},
+	}
+	for _, c := range cases {
+		imp := s.importCSV("", c.csv)
+		if c.want == "" {
+			if imp.WorkflowState != "imported" {
+				t.Errorf("%s: %s %v", c.name, imp.WorkflowState, imp.ProcessingErrors)
+			}
+			continue
+		}
+		if imp.WorkflowState != "failed_with_messages" || len(imp.ProcessingErrors) != 1 || !strings.Contains(imp.ProcessingErrors[0][1], c.want) {
+			t.Errorf("%s: %s %v", c.name, imp.WorkflowState, imp.ProcessingErrors)
+		}
+		if rs := s.results(imp.ID, ""); len(rs) != 0 {
+			t.Errorf("%s: %d results for a file that could not be read", c.name, len(rs))
+		}
+	}
+	var n int
+	s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d users stored from files with file-level errors", n)
+	}
+}
+
+func TestUploadParametersAndLimits(t *testing.T) {
+	t.Parallel()
+	s := startService(t, func(c *config.Config) { c.MaxUploadBytes = 1000 })
+	code, body, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv", strings.NewReader(strings.Repeat("x", 2000)), nil)
+	if code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized upload: %d %s", code, body)
+	}
+	code, body, _ = s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&dry_run=maybe", strings.NewReader("user_id,login_id,status\n"), nil)
+	if code != http.StatusBadRequest || !strings.Contains(string(body), "dry_run") {
+		t.Errorf("invalid parameter: %d %s", code, body)
+	}
+	var n int
+	s.db.QueryRow(context.Background(), `SELECT count(*) FROM sis_imports`).Scan(&n)
+	if n != 0 {
+		t.Errorf("refused uploads stored %d imports", n)
+	}
+	// Raw body, type from Content-Type; an unknown parameter is a warning.
+	code, body, _ = s.do("POST", "/api/v1/accounts/self/sis_imports.json?frobnicate=1", strings.NewReader("user_id,login_id,status\nA,a,active\n"),
+		map[string]string{"Content-Type": "text/csv"})
+	if code != http.StatusOK {
+		t.Fatalf("raw upload: %d %s", code, body)
+	}
+	if !strings.Contains(string(body), "unknown parameter frobnicate") || !strings.Contains(string(body), `"workflow_state":"created"`) {
+		t.Errorf("raw upload answer: %s", body)
+	}
+}

@@ -1,0 +1,153 @@
+// Package config turns the process environment into one validated Config.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Role says which halves of the service a process runs.
+type Role string
+
+// The roles of SISIMPORT_ROLE.
+const (
+	RoleAll    Role = "all"
+	RoleAPI    Role = "api"
+	RoleWorker Role = "worker"
+)
+
+// Config is everything the service reads from its environment.
+type Config struct {
+	DatabaseURL    string
+	Addr           string
+	Role           Role
+	Workers        int
+	MaxUploadBytes int64
+	LogLevel       slog.Level
+	RetentionDays  int
+	HoldDays       int
+	// Lease is how long a claimed import stays with its worker without a heartbeat.
+	Lease time.Duration
+	// Poll is how often idle workers look for work when no notification came.
+	Poll time.Duration
+	// ShutdownGrace is how long SIGTERM waits for running imports before handing them back.
+	ShutdownGrace time.Duration
+}
+
+// Load reads the configuration from getenv. Unknown SISIMPORT_ variables and
+// invalid values are errors that name the variable.
+func Load(environ []string) (Config, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	c := Config{
+		DatabaseURL:    env["DATABASE_URL"],
+		Addr:           ":8080",
+		Role:           RoleAll,
+		Workers:        2,
+		MaxUploadBytes: 1 << 30,
+		LogLevel:       slog.LevelInfo,
+		RetentionDays:  30,
+		HoldDays:       7,
+		Lease:          30 * time.Second,
+		Poll:           2 * time.Second,
+		ShutdownGrace:  30 * time.Second,
+	}
+	known := map[string]func(string) error{
+		"SISIMPORT_ADDR": func(v string) error { c.Addr = v; return nil },
+		"SISIMPORT_ROLE": func(v string) error {
+			switch r := Role(v); r {
+			case RoleAll, RoleAPI, RoleWorker:
+				c.Role = r
+				return nil
+			}
+			return fmt.Errorf("want all, api or worker")
+		},
+		"SISIMPORT_WORKERS":          intVar(&c.Workers, 1, 1000),
+		"SISIMPORT_MAX_UPLOAD_BYTES": int64Var(&c.MaxUploadBytes),
+		"SISIMPORT_LOG_LEVEL": func(v string) error {
+			return c.LogLevel.UnmarshalText([]byte(v))
+		},
+		"SISIMPORT_RETENTION_DAYS":         intVar(&c.RetentionDays, 1, 100000),
+		"SISIMPORT_HOLD_DAYS":              intVar(&c.HoldDays, 1, 100000),
+		"SISIMPORT_LEASE_SECONDS":          secondsVar(&c.Lease),
+		"SISIMPORT_POLL_SECONDS":           secondsVar(&c.Poll),
+		"SISIMPORT_SHUTDOWN_GRACE_SECONDS": secondsVar(&c.ShutdownGrace),
+	}
+	for k, v := range env {
+		if !strings.HasPrefix(k, "SISIMPORT_") {
+			continue
+		}
+		set, ok := known[k]
+		if !ok {
+			return c, fmt.Errorf("%s: unknown setting", k)
+		}
+		if err := set(v); err != nil {
+			return c, fmt.Errorf("%s=%q: %w", k, v, err)
+		}
+	}
+	if c.DatabaseURL == "" {
+		return c, fmt.Errorf("DATABASE_URL: not set")
+	}
+	if _, err := url.Parse(c.DatabaseURL); err != nil {
+		return c, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return c, nil
+}
+
+// LogValue masks the database password when the config is logged.
+func (c Config) LogValue() slog.Value {
+	dsn := c.DatabaseURL
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		dsn = u.String()
+	}
+	return slog.GroupValue(
+		slog.String("database_url", dsn), slog.String("addr", c.Addr),
+		slog.String("role", string(c.Role)), slog.Int("workers", c.Workers),
+		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.String("log_level", c.LogLevel.String()),
+		slog.Int("retention_days", c.RetentionDays), slog.Duration("lease", c.Lease),
+		slog.Duration("poll", c.Poll), slog.Duration("shutdown_grace", c.ShutdownGrace),
+	)
+}
+
+func intVar(p *int, min, max int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("want an integer from %d to %d", min, max)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func int64Var(p *int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a positive integer")
+		}
+		*p = n
+		return nil
+	}
+}
+
+func secondsVar(p *time.Duration) func(string) error {
+	return func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return fmt.Errorf("want a positive number of seconds")
+		}
+		*p = time.Duration(f * float64(time.Second))
+		return nil
+	}
+}

@@ -1,0 +1,107 @@
+// Package directory keeps the objects imports apply to (accounts, users, …):
+// their types and the SQL that reads and writes them.
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sisimport/sisimport/internal/errs"
+)
+
+// Account is a node of the account tree.
+type Account struct {
+	ID              int64     `json:"id"`
+	Name            string    `json:"name"`
+	ParentAccountID *int64    `json:"parent_account_id"`
+	RootAccountID   int64     `json:"root_account_id"`
+	SISAccountID    *string   `json:"sis_account_id"`
+	WorkflowState   string    `json:"workflow_state"`
+	Path            []int64   `json:"-"`
+	CreatedAt       time.Time `json:"-"`
+}
+
+const accountColumns = `id, name, parent_account_id, root_account_id, sis_account_id, workflow_state, path, created_at`
+
+func scanAccount(row pgx.Row) (Account, error) {
+	var a Account
+	err := row.Scan(&a.ID, &a.Name, &a.ParentAccountID, &a.RootAccountID, &a.SISAccountID, &a.WorkflowState, &a.Path, &a.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, errs.ErrNotFound
+	}
+	return a, err
+}
+
+// CreateAccount makes a root account (parent nil) or a sub-account.
+func CreateAccount(ctx context.Context, db *pgxpool.Pool, name string, parent *int64, sisID string) (Account, error) {
+	if strings.TrimSpace(name) == "" {
+		return Account{}, errs.New(errs.Invalid, "missing_value", "account name is required")
+	}
+	var sis *string
+	if sisID != "" {
+		sis = &sisID
+	}
+	row := db.QueryRow(ctx, `
+		WITH p AS (SELECT id, root_account_id, path FROM accounts WHERE id = $2),
+		     n AS (SELECT nextval('accounts_id_seq') AS id)
+		INSERT INTO accounts (id, parent_account_id, root_account_id, path, name, sis_account_id)
+		SELECT n.id, p.id, COALESCE(p.root_account_id, n.id), COALESCE(p.path, '{}') || n.id, $1, $3
+		FROM n LEFT JOIN p ON true
+		WHERE $2::bigint IS NULL OR p.id IS NOT NULL
+		RETURNING `+accountColumns, name, parent, sis)
+	a, err := scanAccount(row)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return a, errs.New(errs.Conflict, "sis_id_taken", "sis_account_id %q is already used in this root account", sisID)
+	}
+	if errs.KindOf(err) == errs.NotFound {
+		return a, errs.New(errs.NotFound, "not_found", "parent account %d does not exist", *parent)
+	}
+	if err != nil {
+		return a, fmt.Errorf("create account: %w", err)
+	}
+	return a, nil
+}
+
+// GetAccount reads one account by id.
+func GetAccount(ctx context.Context, db *pgxpool.Pool, id int64) (Account, error) {
+	a, err := scanAccount(db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return a, fmt.Errorf("get account: %w", err)
+	}
+	return a, err
+}
+
+// ResolveAccount finds the account a path names — an id, "self" (the
+// caller's own account) or "sis_account_id:X" — among the accounts of the
+// subtree of reach. Anything outside that subtree is not found.
+func ResolveAccount(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (Account, error) {
+	var row pgx.Row
+	switch {
+	case ref == "self":
+		row = db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, reach)
+	case strings.HasPrefix(ref, "sis_account_id:"):
+		row = db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
+			WHERE root_account_id = $1 AND sis_account_id = $2 AND $3 = ANY(path)`,
+			root, strings.TrimPrefix(ref, "sis_account_id:"), reach)
+	default:
+		id, err := strconv.ParseInt(ref, 10, 64)
+		if err != nil {
+			return Account{}, errs.ErrNotFound
+		}
+		row = db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1 AND $2 = ANY(path)`, id, reach)
+	}
+	a, err := scanAccount(row)
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return a, fmt.Errorf("resolve account: %w", err)
+	}
+	return a, err
+}

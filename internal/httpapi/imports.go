@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/errs"
+	"github.com/sisimport/sisimport/internal/queue"
+)
+
+// workflowStates are the values workflow_state[] may filter on.
+var workflowStates = []string{"created", "importing", "cleanup_batch", "awaiting_approval", "imported",
+	"imported_with_messages", "failed", "failed_with_messages", "aborted", "restoring", "restored", "partially_restored"}
+
+func (s *Server) writeImport(w http.ResponseWriter, r *http.Request, i queue.Import) {
+	blocked, err := queue.BlockedBy(r.Context(), s.db, i)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sisImportView(i, blocked))
+}
+
+// importOf resolves {account_id} and {id} of the path.
+func (s *Server) importOf(r *http.Request) (queue.Import, error) {
+	acct, err := s.account(r)
+	if err != nil {
+		return queue.Import{}, err
+	}
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return queue.Import{}, errs.ErrNotFound
+	}
+	return queue.Get(r.Context(), s.db, acct.ID, id)
+}
+
+func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {
+	i, err := s.importOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeImport(w, r, i)
+}
+
+func (s *Server) listImports(w http.ResponseWriter, r *http.Request) {
+	s.list(w, r, nil)
+}
+
+func (s *Server) listImporting(w http.ResponseWriter, r *http.Request) {
+	s.list(w, r, []string{"importing"})
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
+	acct, err := s.account(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	p, err := parsePage(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := queue.Filter{AccountID: acct.ID, States: states, Limit: p.PerPage + 1, Offset: p.offset()}
+	if states == nil {
+		f.States = []string{}
+		for _, st := range append(q["workflow_state[]"], q["workflow_state"]...) {
+			if !slices.Contains(workflowStates, st) {
+				s.writeError(w, r, errs.New(errs.Invalid, "invalid_value", "parameter workflow_state[]: %q is not a workflow state", st))
+				return
+			}
+			f.States = append(f.States, st)
+		}
+	}
+	for name, dst := range map[string]**time.Time{"created_since": &f.CreatedSince, "created_before": &f.CreatedBefore} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.writeError(w, r, errs.New(errs.Invalid, "invalid_value", "parameter %s: %q is not an RFC 3339 time", name, v))
+				return
+			}
+			*dst = &t
+		}
+	}
+	imports, err := queue.List(r.Context(), s.db, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	more := len(imports) > p.PerPage
+	if more {
+		imports = imports[:p.PerPage]
+	}
+	out := make([]sisImportJSON, 0, len(imports))
+	for _, i := range imports {
+		blocked, err := queue.BlockedBy(r.Context(), s.db, i)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out = append(out, sisImportView(i, blocked))
+	}
+	numberedLinks(w, r, p, more)
+	writeJSON(w, http.StatusOK, map[string]any{"sis_imports": out})
+}
+
+func (s *Server) abortImport(w http.ResponseWriter, r *http.Request) {
+	if !tokenOf(r).Role.Allows(auth.SISImport) {
+		s.writeError(w, r, errForbidden)
+		return
+	}
+	i, err := s.importOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	i, err = queue.Abort(r.Context(), s.db, i.AccountID, i.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeImport(w, r, i)
+}
+
+func (s *Server) abortAllPending(w http.ResponseWriter, r *http.Request) {
+	acct, err := s.account(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !tokenOf(r).Role.Allows(auth.Admin) {
+		s.writeError(w, r, errForbidden)
+		return
+	}
+	if _, err := queue.AbortAllPending(r.Context(), s.db, acct.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"aborted": true})
+}

@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sisimport/sisimport/internal/errs"
+)
+
+// Handler is every route of the service, in one place.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.instrument, normalizePath)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errs.ErrNotFound) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errs.New(errs.NotFound, "not_found", "no route for %s %s", r.Method, r.URL.Path))
+	})
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+
+	if !s.withAPI {
+		return r
+	}
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.requireToken)
+		r.Route("/accounts/{account_id}", func(r chi.Router) {
+			r.Get("/", s.getAccount)
+			r.Get("/sis_import_errors", s.getAccountErrors)
+			r.Route("/sis_imports", func(r chi.Router) {
+				r.Post("/", s.createImport)
+				r.Get("/", s.listImports)
+				r.Get("/importing", s.listImporting)
+				r.Put("/abort_all_pending", s.abortAllPending)
+				r.Get("/{id}", s.getImport)
+				r.Put("/{id}/abort", s.abortImport)
+				r.Get("/{id}/errors", s.getErrors)
+				r.Get("/{id}/results", s.getResults)
+			})
+		})
+	})
+	return r
+}

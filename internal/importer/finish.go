@@ -1,0 +1,124 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/sisimport/sisimport/internal/queue"
+)
+
+// outcome decides the final state and whether the directory changes stand
+// (SPEC §4.3 "Outcome → state").
+func (ru *run) outcome() (state string, applied bool) {
+	t := &ru.total
+	failedRows := t.actions["total"][Failed]
+	skippedRows := t.actions["total"][Skipped]
+	switch {
+	case len(ru.fileErrors) > 0 || (ru.opts.Atomic && failedRows > 0):
+		state = "failed_with_messages"
+	case failedRows > 0 || skippedRows > 0 || t.warningCount > 0:
+		state = "imported_with_messages"
+	default:
+		state = "imported"
+	}
+	applied = !ru.opts.DryRun && !(ru.opts.Atomic && state == "failed_with_messages")
+	return state, applied
+}
+
+// finish writes the final state last in the import's transaction and
+// commits; a run that does not apply rolls its changes back first and
+// writes the state in a transaction of its own.
+func (ru *run) finish(ctx context.Context) error {
+	state, applied := ru.outcome()
+	o := queue.Outcome{State: state, Data: ru.data(applied), Warnings: capped(ru.total.warnings, ru.total.moreWarnings), Errors: capped(ru.fileErrors, 0)}
+	tx := ru.tx
+	if !applied {
+		if err := ru.tx.Rollback(ctx); err != nil {
+			return fmt.Errorf("roll back unapplied import: %w", err)
+		}
+		var err error
+		if tx, err = ru.DB.Begin(ctx); err != nil {
+			return fmt.Errorf("begin finish: %w", err)
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+	}
+	if err := ru.job.Finish(ctx, tx, o); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit import: %w", err)
+	}
+	elapsed := time.Since(ru.start)
+	dry := strconv.FormatBool(ru.opts.DryRun)
+	if m := ru.Metrics; m != nil {
+		m.ImportsTotal.WithLabelValues(state, dry).Inc()
+		m.ImportDuration.Observe(elapsed.Seconds())
+		for entity, byAction := range ru.total.actions {
+			if entity == "total" {
+				continue
+			}
+			for a, n := range byAction {
+				m.ImportRows.WithLabelValues(entity, a, dry).Add(float64(n))
+			}
+		}
+	}
+	ru.log.Info("import done", slog.String("state", state), slog.Bool("applied", applied),
+		slog.Int64("results", ru.results.n), slog.Duration("elapsed", elapsed))
+	return nil
+}
+
+// data is the SisImport's data object (SPEC §3.2).
+func (ru *run) data(applied bool) map[string]any {
+	t := &ru.total
+	counts := map[string]int{"accounts": 0, "terms": 0, "abstract_courses": 0, "courses": 0, "sections": 0,
+		"xlists": 0, "users": 0, "enrollments": 0, "groups": 0, "group_memberships": 0, "grade_publishing_results": 0,
+		"batch_courses_deleted": 0, "batch_sections_deleted": 0, "batch_enrollments_deleted": 0,
+		"error_count": t.errorCount, "warning_count": t.warningCount}
+	for typ, n := range t.counts {
+		counts[typ] = n
+	}
+	supplied := []string{}
+	for _, typ := range ru.types {
+		supplied = append(supplied, singular[typ])
+	}
+	return map[string]any{
+		"import_type":      "instructure_csv",
+		"supplied_batches": supplied,
+		"counts":           counts,
+		"actions":          t.actions,
+		"applied":          applied,
+		"dry_run":          ru.opts.DryRun,
+		"atomic":           ru.opts.Atomic,
+		"files":            nonNil(ru.files),
+		"file_errors":      nonNil(ru.errorList),
+	}
+}
+
+// singular is Canvas's name of each type in supplied_batches.
+var singular = map[string]string{
+	typeAccounts: "account", typeTerms: "term", typeUsers: "user", typeCourses: "course", typeSections: "section",
+	typeEnrollments: "enrollment", typeGroups: "group", typeGroupMemberships: "group_membership",
+	typeChangeSISID: "change_sis_id", typeUserDeactivation: "user_deactivation",
+}
+
+// capped keeps Canvas's 24 messages, then one line saying how many more.
+func capped(m [][2]string, more int) [][2]string {
+	if len(m) > maxWarnings {
+		more += len(m) - maxWarnings
+		m = m[:maxWarnings]
+	}
+	if more > 0 {
+		m = append(m, [2]string{fmt.Sprintf("and %d more …", more), "the results and the errors endpoint list every one"})
+	}
+	return m
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

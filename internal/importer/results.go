@@ -1,0 +1,142 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The actions a result can have (SPEC §4.2).
+const (
+	Created     = "created"
+	Updated     = "updated"
+	Unchanged   = "unchanged"
+	Deactivated = "deactivated"
+	Reactivated = "reactivated"
+	Deleted     = "deleted"
+	Skipped     = "skipped"
+	Failed      = "failed"
+)
+
+// Result is the outcome of one row (or of one object the import touched by
+// itself, with Row 0 shown as null).
+type Result struct {
+	File     string
+	Row      int
+	Entity   string
+	SISID    string
+	ObjectID int64
+	Action   string
+	Code     string
+	Message  string
+	Changes  map[string][2]any
+	RowInfo  string
+}
+
+// resultWriter streams results into sis_import_results with one COPY on a
+// connection of its own, beside the import's transaction: results become
+// visible only when the import's final state names their attempt.
+type resultWriter struct {
+	ch   chan []Result
+	done chan error
+	n    int64
+}
+
+func startResultWriter(ctx context.Context, db *pgxpool.Pool, importID int64, attempt int) *resultWriter {
+	w := &resultWriter{ch: make(chan []Result, 4), done: make(chan error, 1)}
+	go func() {
+		src := &resultSource{ch: w.ch, importID: importID, attempt: attempt}
+		_, err := db.CopyFrom(ctx, pgx.Identifier{"sis_import_results"},
+			[]string{"import_id", "attempt", "file", "row", "entity", "sis_id", "object_id", "action", "code", "message", "changes", "row_info"}, src)
+		if err != nil {
+			// Keep draining so the importer never blocks on a dead writer.
+			for range w.ch {
+			}
+			w.done <- fmt.Errorf("write results: %w", err)
+			return
+		}
+		w.done <- nil
+	}()
+	return w
+}
+
+// add queues a batch of results; the writer owns the slice afterwards.
+func (w *resultWriter) add(rs []Result) {
+	if len(rs) > 0 {
+		w.n += int64(len(rs))
+		w.ch <- rs
+	}
+}
+
+// close waits until every result is written.
+func (w *resultWriter) close() error {
+	close(w.ch)
+	return <-w.done
+}
+
+type resultSource struct {
+	ch       <-chan []Result
+	batch    []Result
+	i        int
+	importID int64
+	attempt  int
+	vals     []any
+}
+
+func (s *resultSource) Next() bool {
+	s.i++
+	for s.i >= len(s.batch) {
+		b, ok := <-s.ch
+		if !ok {
+			return false
+		}
+		s.batch, s.i = b, 0
+	}
+	return true
+}
+
+func (s *resultSource) Values() ([]any, error) {
+	r := &s.batch[s.i]
+	var changes []byte
+	if len(r.Changes) > 0 {
+		var err error
+		if changes, err = json.Marshal(r.Changes); err != nil {
+			return nil, err
+		}
+	}
+	if s.vals == nil {
+		s.vals = make([]any, 12)
+	}
+	v := s.vals
+	v[0], v[1], v[2] = s.importID, s.attempt, r.File
+	v[3] = nullInt(int64(r.Row))
+	v[4], v[5] = r.Entity, nullString(r.SISID)
+	v[6] = nullInt(r.ObjectID)
+	v[7], v[8], v[9] = r.Action, nullString(r.Code), nullString(r.Message)
+	if changes != nil {
+		v[10] = changes
+	} else {
+		v[10] = nil
+	}
+	v[11] = nullString(r.RowInfo)
+	return v, nil
+}
+
+func (s *resultSource) Err() error { return nil }
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}

@@ -1,0 +1,104 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// StoredResult is a result as the API shows it.
+type StoredResult struct {
+	ID          int64           `json:"id"`
+	SISImportID int64           `json:"sis_import_id"`
+	File        string          `json:"file"`
+	Row         *int            `json:"row"`
+	Entity      string          `json:"entity"`
+	SISID       *string         `json:"sis_id"`
+	ObjectID    *int64          `json:"object_id"`
+	Action      string          `json:"action"`
+	Changes     json.RawMessage `json:"changes"`
+	Code        *string         `json:"code"`
+	Message     *string         `json:"message"`
+	RowInfo     *string         `json:"-"`
+}
+
+// ResultFilter selects results of one import; After is the keyset cursor.
+type ResultFilter struct {
+	ImportID int64
+	Attempt  int
+	Actions  []string
+	Codes    []string
+	File     string
+	Entity   string
+	SISID    string
+	After    int64
+	Limit    int
+}
+
+// ListResults returns one page of results in file and row order (the order
+// they were written), after the cursor.
+func ListResults(ctx context.Context, db *pgxpool.Pool, f ResultFilter) ([]StoredResult, error) {
+	rows, err := db.Query(ctx, `SELECT id, import_id, file, row, entity, sis_id, object_id, action, changes, code, message, row_info
+		FROM sis_import_results
+		WHERE import_id = $1 AND attempt = $2 AND id > $3
+		  AND (cardinality($4::text[]) = 0 OR action = ANY($4))
+		  AND (cardinality($5::text[]) = 0 OR code = ANY($5))
+		  AND ($6 = '' OR file = $6) AND ($7 = '' OR entity = $7) AND ($8 = '' OR sis_id = $8)
+		ORDER BY id LIMIT $9`,
+		f.ImportID, f.Attempt, f.After, nonNil(f.Actions), nonNil(f.Codes), f.File, f.Entity, f.SISID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list results: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredResult, error) {
+		var s StoredResult
+		err := r.Scan(&s.ID, &s.SISImportID, &s.File, &s.Row, &s.Entity, &s.SISID, &s.ObjectID, &s.Action, &s.Changes, &s.Code, &s.Message, &s.RowInfo)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list results: %w", err)
+	}
+	return out, nil
+}
+
+// ImportError is an entry of sis_import_errors: a file-level error
+// (Failure) or a failed row, as Canvas lists them.
+type ImportError struct {
+	SISImportID int64   `json:"sis_import_id"`
+	File        string  `json:"file"`
+	Row         *int    `json:"row"`
+	RowInfo     *string `json:"row_info"`
+	Message     string  `json:"message"`
+	Code        string  `json:"code"`
+	Failure     bool    `json:"failure"`
+}
+
+// ListErrors lists the errors of one import (importID > 0) or of every
+// import of an account, newest import first, file errors before rows.
+func ListErrors(ctx context.Context, db *pgxpool.Pool, accountID, importID int64, offset, limit int) ([]ImportError, error) {
+	rows, err := db.Query(ctx, `
+		SELECT import_id, file, row, row_info, message, code, failure FROM (
+			SELECT i.id AS import_id, fe->>'file' AS file, NULL::int AS row, NULL::text AS row_info,
+			       fe->>'message' AS message, fe->>'code' AS code, true AS failure, 0 AS ord, 0::bigint AS rid
+			FROM sis_imports i, jsonb_array_elements(COALESCE(i.data->'file_errors', '[]')) fe
+			WHERE i.account_id = $1 AND ($2 = 0 OR i.id = $2)
+			UNION ALL
+			SELECT r.import_id, r.file, r.row, r.row_info, COALESCE(r.message, ''), COALESCE(r.code, ''), false, 1, r.id
+			FROM sis_imports i JOIN sis_import_results r ON r.import_id = i.id AND r.attempt = i.results_attempt
+			WHERE i.account_id = $1 AND ($2 = 0 OR i.id = $2) AND r.action = 'failed'
+		) e ORDER BY import_id DESC, ord, rid LIMIT $3 OFFSET $4`, accountID, importID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("list errors: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ImportError, error) {
+		var e ImportError
+		err := r.Scan(&e.SISImportID, &e.File, &e.Row, &e.RowInfo, &e.Message, &e.Code, &e.Failure)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list errors: %w", err)
+	}
+	return out, nil
+}

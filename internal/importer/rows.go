@@ -1,0 +1,79 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// deleteMarker in a cell clears an optional field ("empty keeps, <delete>
+// clears", SPEC §4.1).
+const deleteMarker = "<delete>"
+
+var validate = validator.New(validator.WithRequiredStructEnabled())
+
+// rowFailure is why one row is not applied: a SPEC §4.10 code and a
+// sentence naming the column. A skip is a rule saying not to apply the row;
+// anything else fails it.
+type rowFailure struct {
+	code, message string
+	skip          bool
+}
+
+// validateRow checks a row struct against its validator tags and explains
+// the first problem in the words of the file's columns.
+func validateRow(row any, columnOf map[string]string) *rowFailure {
+	err := validate.Struct(row)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) || len(verrs) == 0 {
+		return &rowFailure{code: "invalid_value", message: err.Error()}
+	}
+	fe := verrs[0]
+	col := columnOf[fe.StructField()]
+	val := fmt.Sprint(fe.Value())
+	switch fe.Tag() {
+	case "required":
+		return &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required", col)}
+	case "oneof":
+		if col == "status" {
+			return &rowFailure{code: "invalid_status", message: fmt.Sprintf("column status: %q is not one of %s", val, strings.ReplaceAll(fe.Param(), " ", ", "))}
+		}
+		return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not one of %s", col, val, strings.ReplaceAll(fe.Param(), " ", ", "))}
+	case "max":
+		return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: longer than %s characters", col, fe.Param())}
+	case "email", "eq=<delete>|email":
+		return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not an email address", col, val)}
+	}
+	return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not valid (%s)", col, val, fe.Tag())}
+}
+
+// rowInfo is the row as CSV text for errors, with secret cells blanked.
+func rowInfo(fields []string, secret []int) string {
+	out := make([]string, len(fields))
+	copy(out, fields)
+	for _, i := range secret {
+		if i >= 0 && i < len(out) {
+			out[i] = ""
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(out)
+	w.Flush()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// cell is the value of a column in a row, "" when the column is absent.
+func cell(fields []string, idx int) string {
+	if idx < 0 || idx >= len(fields) {
+		return ""
+	}
+	return fields[idx]
+}

@@ -1,0 +1,347 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/metrics"
+	"github.com/sisimport/sisimport/internal/queue"
+)
+
+// Runner applies claimed imports; its Handle is the queue's handler.
+type Runner struct {
+	DB      *pgxpool.Pool
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	// Lease bounds how long the import's transaction may sit idle: a worker
+	// that vanished takes its transaction with it.
+	Lease time.Duration
+}
+
+// fileError is a file-level error: nothing of that file is applied.
+type fileError struct {
+	Code, Message string
+}
+
+func (e *fileError) Error() string { return e.Message }
+
+// run is the state of one attempt at one import.
+type run struct {
+	*Runner
+	job     *queue.Job
+	log     *slog.Logger
+	opts    Options
+	account directory.Account
+	tx      pgx.Tx
+	results *resultWriter
+	start   time.Time
+
+	bytesRead atomic.Int64
+	rowsDone  atomic.Int64
+
+	total       tally // of the files read so far
+	file        tally // of the file being read, added to total when it ends without a file error
+	fileErrors  [][2]string
+	failedFiles map[string]bool
+	types       []string
+	files       []FileInfo
+	errorList   []FileErrorInfo
+}
+
+// FileInfo is what data.files says of each file read: its type and header,
+// from which format=original rebuilds failed rows.
+type FileInfo struct {
+	File   string   `json:"file"`
+	Type   string   `json:"type"`
+	Header []string `json:"header"`
+}
+
+// FileErrorInfo is a file-level error as data.file_errors keeps it.
+type FileErrorInfo struct {
+	File    string `json:"file"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// tally counts results for data.counts and data.actions.
+type tally struct {
+	actions      map[string]map[string]int // entity (plural) and "total" → action → results
+	counts       map[string]int            // file type → rows not failed
+	errorCount   int
+	warningCount int
+	warnings     [][2]string // the first of them, for processing_warnings
+	moreWarnings int
+}
+
+func newTally() tally {
+	return tally{actions: map[string]map[string]int{"total": {}}, counts: map[string]int{}}
+}
+
+func (t *tally) add(o tally) {
+	for entity, byAction := range o.actions {
+		if t.actions[entity] == nil {
+			t.actions[entity] = map[string]int{}
+		}
+		for a, n := range byAction {
+			t.actions[entity][a] += n
+		}
+	}
+	for k, n := range o.counts {
+		t.counts[k] += n
+	}
+	t.errorCount += o.errorCount
+	t.warningCount += o.warningCount
+	for _, w := range o.warnings {
+		t.warn(w[0], w[1])
+	}
+	t.moreWarnings += o.moreWarnings
+}
+
+// maxWarnings is Canvas's limit on processing_warnings and processing_errors.
+const maxWarnings = 24
+
+func (t *tally) warn(file, msg string) {
+	if len(t.warnings) < maxWarnings {
+		t.warnings = append(t.warnings, [2]string{file, msg})
+	} else {
+		t.moreWarnings++
+	}
+}
+
+// Handle runs one attempt of job: the directory changes, the results and the
+// final state commit together or not at all.
+func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
+	ru := &run{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
+		total: newTally(), file: newTally(), failedFiles: map[string]bool{}}
+	if err := json.Unmarshal(job.Params, &ru.opts); err != nil {
+		return fmt.Errorf("decode import options: %w", err)
+	}
+	var err error
+	if ru.account, err = directory.GetAccount(ctx, r.DB, job.AccountID); err != nil {
+		return fmt.Errorf("load import account: %w", err)
+	}
+	ru.tx, err = r.DB.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin import: %w", err)
+	}
+	defer ru.tx.Rollback(context.WithoutCancel(ctx))
+	idle := strconv.Itoa(int((2 * r.Lease).Milliseconds()))
+	if _, err := ru.tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = "+idle); err != nil {
+		return fmt.Errorf("set import timeout: %w", err)
+	}
+
+	resCtx, cancelResults := context.WithCancel(ctx)
+	defer cancelResults()
+	ru.results = startResultWriter(resCtx, r.DB, job.ID, job.Attempt)
+	importErr := ru.importUpload(ctx)
+	resultsErr := ru.results.close()
+	if importErr == nil {
+		importErr = resultsErr
+	}
+	if importErr == nil {
+		importErr = ru.dropResultsOfFailedFiles(ctx)
+	}
+	if importErr != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return cause
+		}
+		return importErr
+	}
+	return ru.finish(ctx)
+}
+
+// importUpload applies the stored file. Only infrastructure failures are
+// returned; problems with the file become file errors and results.
+func (ru *run) importUpload(ctx context.Context) error {
+	stream := queue.OpenFile(ctx, ru.DB, ru.job.ID)
+	defer stream.Close()
+	name := ru.job.FileName
+	if name == "" {
+		name = "upload.csv"
+	}
+	if ru.job.FileType != "csv" {
+		ru.addFileError(name, &fileError{Code: "unknown_file_type", Message: "only CSV uploads are supported by this version; zip files are not yet"})
+		return nil
+	}
+	return ru.importCSV(ctx, name, &countingReader{r: stream, n: &ru.bytesRead})
+}
+
+// importCSV applies one CSV file inside a savepoint, so that a file-level
+// error undoes that file alone.
+func (ru *run) importCSV(ctx context.Context, name string, in io.Reader) error {
+	if _, err := ru.tx.Exec(ctx, "SAVEPOINT file"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	ru.file = newTally()
+	err := ru.readCSV(ctx, name, in)
+	var fe *fileError
+	if errors.As(err, &fe) {
+		ru.addFileError(name, fe)
+		ru.file = newTally()
+		if _, err := ru.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT file"); err != nil {
+			return fmt.Errorf("roll back file: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := ru.tx.Exec(ctx, "RELEASE SAVEPOINT file"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	ru.total.add(ru.file)
+	return nil
+}
+
+func (ru *run) readCSV(ctx context.Context, name string, in io.Reader) error {
+	enc := csvread.UTF8
+	switch ru.job.FileEncoding {
+	case "invalid":
+		line := 0
+		if ru.job.FileBadLine != nil {
+			line = *ru.job.FileBadLine
+		}
+		return &fileError{Code: "invalid_encoding", Message: fmt.Sprintf("line %d: the file is not valid UTF-8 (it mixes UTF-8 with other bytes); save it as UTF-8 and upload it again", line)}
+	case "windows-1252":
+		enc = csvread.Windows1252
+		ru.warn(name, "the file is not UTF-8; it was read as Windows-1252")
+	}
+	rd := csvread.NewReader(in, csvread.Options{Encoding: enc})
+	head, err := rd.Read()
+	for {
+		var rowErr *csvread.RowError
+		if !errors.As(err, &rowErr) {
+			break
+		}
+		head, err = rd.Read()
+	}
+	if errors.Is(err, io.EOF) {
+		return &fileError{Code: "malformed_csv", Message: "the file is empty: a header row is required"}
+	}
+	if err != nil {
+		return csvFileError(err)
+	}
+	cols, dup := columnIndex(head.Fields)
+	if dup != "" {
+		return &fileError{Code: "malformed_csv", Message: fmt.Sprintf("line %d: column %q appears twice in the header", head.Line, dup)}
+	}
+	typ, skipped := detectType(cols, nil)
+	switch {
+	case typ == "":
+		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}
+	case skipped:
+		ru.warn(name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", typ))
+		return nil
+	case typ != typeUsers:
+		ru.warn(name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", typ))
+		return nil
+	}
+	ru.types = append(ru.types, typ)
+	ru.files = append(ru.files, FileInfo{File: name, Type: typ, Header: head.Fields})
+	return ru.importUsers(ctx, name, head, cols, rd)
+}
+
+// csvFileError turns the reader's fatal errors into file errors.
+func csvFileError(err error) error {
+	var fe *csvread.FileError
+	if errors.As(err, &fe) {
+		return &fileError{Code: fe.Code, Message: fe.Error()}
+	}
+	return err
+}
+
+func (ru *run) addFileError(file string, fe *fileError) {
+	ru.total.errorCount++
+	ru.failedFiles[file] = true
+	ru.fileErrors = append(ru.fileErrors, [2]string{file, fe.Message})
+	ru.errorList = append(ru.errorList, FileErrorInfo{File: file, Code: fe.Code, Message: fe.Message})
+	ru.log.Info("file error", slog.String("file", file), slog.String("code", fe.Code), slog.String("message", fe.Message))
+}
+
+// warn adds a warning about the file being read.
+func (ru *run) warn(file, msg string) {
+	ru.file.warningCount++
+	ru.file.warn(file, msg)
+}
+
+// record counts a batch of results of a file of type typ and hands it to
+// the writer.
+func (ru *run) record(typ string, rs []Result) {
+	t := &ru.file
+	for i := range rs {
+		r := &rs[i]
+		entity := r.Entity + "s"
+		if t.actions[entity] == nil {
+			t.actions[entity] = map[string]int{}
+		}
+		t.actions[entity][r.Action]++
+		t.actions["total"][r.Action]++
+		if r.Row > 0 && r.Action != Failed {
+			t.counts[typ]++
+		}
+		switch r.Action {
+		case Failed:
+			t.errorCount++
+			t.warn(r.File, fmt.Sprintf("line %d: %s", r.Row, r.Message))
+		case Skipped:
+			t.warningCount++
+			t.warn(r.File, fmt.Sprintf("line %d: skipped: %s", r.Row, r.Message))
+		}
+	}
+	ru.rowsDone.Add(int64(len(rs)))
+	ru.results.add(rs)
+}
+
+// dropResultsOfFailedFiles removes the row results of files that hit a
+// file-level error: their rows were not applied (SPEC §4.1).
+func (ru *run) dropResultsOfFailedFiles(ctx context.Context) error {
+	for file := range ru.failedFiles {
+		if _, err := ru.DB.Exec(ctx, `DELETE FROM sis_import_results WHERE import_id = $1 AND attempt = $2 AND file = $3`,
+			ru.job.ID, ru.job.Attempt, file); err != nil {
+			return fmt.Errorf("drop results of failed file: %w", err)
+		}
+	}
+	return nil
+}
+
+// progress publishes how far the import is, renewing the lease; it fails
+// when the import was aborted or taken over.
+func (ru *run) progress(ctx context.Context) error {
+	total := ru.job.FileBytes
+	done := ru.bytesRead.Load()
+	elapsed := time.Since(ru.start).Seconds()
+	pct, rate, eta := 0, 0.0, 0.0
+	if total > 0 {
+		pct = int(done * 100 / total)
+	}
+	if elapsed > 0 {
+		rate = float64(ru.rowsDone.Load()) / elapsed
+		if done > 0 {
+			eta = elapsed * float64(total-done) / float64(done)
+		}
+	}
+	return ru.job.Progress(ctx, pct, rate, eta)
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,184 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+)
+
+// userRow is one row of a users file (Canvas's users.csv), as validated.
+// An empty optional cell keeps the stored value; "<delete>" clears it.
+type userRow struct {
+	UserID        string `validate:"required,max=255"`
+	LoginID       string `validate:"required,max=255"`
+	Status        string `validate:"required,oneof=active suspended deleted"`
+	IntegrationID string `validate:"max=255"`
+	Password      string `validate:"max=1024"`
+	SSHAPassword  string `validate:"max=1024"`
+	FirstName     string `validate:"max=255"`
+	LastName      string `validate:"max=255"`
+	FullName      string `validate:"max=255"`
+	SortableName  string `validate:"max=255"`
+	ShortName     string `validate:"max=255"`
+	Email         string `validate:"omitempty,max=255,eq=<delete>|email"`
+	Pronouns      string `validate:"max=255"`
+}
+
+// userColumns are the users file's columns, in the order of userRow.fields.
+var userColumns = []string{"user_id", "login_id", "status", "integration_id", "password", "ssha_password",
+	"first_name", "last_name", "full_name", "sortable_name", "short_name", "email", "pronouns"}
+
+// userColumnOf names the column of each userRow field, for messages.
+var userColumnOf = map[string]string{"UserID": "user_id", "LoginID": "login_id", "Status": "status",
+	"IntegrationID": "integration_id", "Password": "password", "SSHAPassword": "ssha_password",
+	"FirstName": "first_name", "LastName": "last_name", "FullName": "full_name", "SortableName": "sortable_name",
+	"ShortName": "short_name", "Email": "email", "Pronouns": "pronouns"}
+
+func (u *userRow) fields() []*string {
+	return []*string{&u.UserID, &u.LoginID, &u.Status, &u.IntegrationID, &u.Password, &u.SSHAPassword,
+		&u.FirstName, &u.LastName, &u.FullName, &u.SortableName, &u.ShortName, &u.Email, &u.Pronouns}
+}
+
+// canvasUnusedUserColumns are Canvas users.csv columns we accept and ignore.
+var canvasUnusedUserColumns = map[string]bool{"authentication_provider_id": true, "user_integration_id": true,
+	"declared_user_type": true, "canvas_password_notification": true, "home_account": true, "role_id": true}
+
+// userItem is a row on its way from the reader to the batch that applies it.
+type userItem struct {
+	line   int
+	fields []string
+	row    userRow
+	fail   *rowFailure // set when the row cannot be applied
+}
+
+// batchSize rows are matched and written together.
+const batchSize = 5000
+
+// importUsers reads a users file in one goroutine (parse, validate, find
+// in-file duplicates) and applies it batch by batch in this one.
+func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
+	idx := make([]int, len(userColumns))
+	for i, c := range userColumns {
+		idx[i] = -1
+		if p, ok := cols[c]; ok {
+			idx[i] = p
+		}
+	}
+	for _, c := range []string{"status", "login_id"} {
+		if _, ok := cols[c]; !ok {
+			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a users file needs the column %s", head.Line, c)}
+		}
+	}
+	var ignored []string
+	for name := range cols {
+		switch {
+		case slices.Contains(userColumns, name):
+		case strings.HasPrefix(name, "property."):
+			return &fileError{Code: "unknown_column", Message: fmt.Sprintf("line %d: column %s: no user property %q is defined in this root account", head.Line, name, strings.TrimPrefix(name, "property."))}
+		case name == "account_id":
+			ignored = append(ignored, name+" (not supported by this version yet: users go to the account the import was posted to)")
+		case canvasUnusedUserColumns[name]:
+			ignored = append(ignored, name)
+		default:
+			ignored = append(ignored, name)
+		}
+	}
+	if len(ignored) > 0 {
+		sort.Strings(ignored)
+		ru.warn(file, "columns ignored: "+strings.Join(ignored, ", "))
+	}
+	secret := []int{idx[4], idx[5]}
+
+	ap, err := ru.newUserApplier(ctx, file, secret)
+	if err != nil {
+		return err
+	}
+	batches := make(chan []userItem, 2)
+	readErr := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(batches)
+		readErr <- readUsers(rctx, rd, len(head.Fields), idx, batches)
+	}()
+	for batch := range batches {
+		if err := ap.apply(ctx, batch); err != nil {
+			stop()
+			for range batches {
+			}
+			return err
+		}
+		if err := ru.progress(ctx); err != nil {
+			stop()
+			for range batches {
+			}
+			return err
+		}
+	}
+	return <-readErr
+}
+
+// readUsers parses and validates rows and sends them in batches.
+func readUsers(ctx context.Context, rd *csvread.Reader, width int, idx []int, out chan<- []userItem) error {
+	seen := map[string]int32{}
+	batch := make([]userItem, 0, batchSize)
+	send := func() bool {
+		select {
+		case out <- batch:
+			batch = make([]userItem, 0, batchSize)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *csvread.RowError
+		switch {
+		case errors.As(err, &rowErr):
+			batch = append(batch, userItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: rowErr.Error()}})
+		case err != nil:
+			return csvFileError(err)
+		default:
+			batch = append(batch, parseUser(rec, width, idx, seen))
+		}
+		if len(batch) == batchSize && !send() {
+			return ctx.Err()
+		}
+	}
+	if len(batch) > 0 && !send() {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func parseUser(rec csvread.Record, width int, idx []int, seen map[string]int32) userItem {
+	it := userItem{line: rec.Line, fields: rec.Fields}
+	if len(rec.Fields) != width {
+		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("line %d: %d fields where the header has %d", rec.Line, len(rec.Fields), width)}
+		return it
+	}
+	for i, p := range it.row.fields() {
+		*p = cell(rec.Fields, idx[i])
+	}
+	it.row.Status = strings.ToLower(it.row.Status)
+	if f := validateRow(&it.row, userColumnOf); f != nil {
+		it.fail = f
+		return it
+	}
+	if first, dup := seen[it.row.UserID]; dup {
+		it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on line %d; the first row wins", it.row.UserID, first)}
+		return it
+	}
+	seen[it.row.UserID] = int32(rec.Line)
+	return it
+}

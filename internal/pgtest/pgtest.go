@@ -1,0 +1,123 @@
+// Package pgtest gives every test its own PostgreSQL database, cloned from a
+// migrated template, so tests run in parallel against a real server.
+//
+// With TEST_DATABASE_URL unset, Main starts a private cluster in a temporary
+// directory for the test binary and removes it afterwards.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sisimport/sisimport/internal/postgres"
+)
+
+var (
+	adminURL string // a database of the server where CREATE DATABASE runs
+	template string
+	counter  atomic.Int64
+	// Cluster is the private cluster Main started, nil when TEST_DATABASE_URL is set.
+	Cluster *postgres.Cluster
+)
+
+// Main wraps testing.M.Run for packages whose tests use New.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	adminURL = os.Getenv("TEST_DATABASE_URL")
+	if adminURL == "" {
+		dir, err := os.MkdirTemp("", "sisimport-pg-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if err := os.Chmod(dir, 0o700); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			return 1
+		}
+		Cluster, err = postgres.StartCluster(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			return 1
+		}
+		defer Cluster.Stop()
+		adminURL = Cluster.URL("postgres")
+	}
+	template = fmt.Sprintf("sisimport_tmpl_%d", os.Getpid())
+	if err := makeTemplate(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		return 1
+	}
+	defer exec(context.Background(), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)")
+	return m.Run()
+}
+
+func makeTemplate() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := exec(ctx, "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	if err := exec(ctx, "CREATE DATABASE "+template); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, withDB(adminURL, template), 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = postgres.Migrate(ctx, pool, "up")
+	return err
+}
+
+// New returns a pool on a fresh migrated database of its own, and its URL.
+func New(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("sisimport_t%d_%d", os.Getpid(), counter.Add(1))
+	if err := exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	u := withDB(adminURL, name)
+	pool, err := postgres.Open(ctx, u, 20)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		_ = exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return pool, u
+}
+
+func exec(ctx context.Context, sql string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect to test server: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("%s: %w", sql, err)
+	}
+	return nil
+}
+
+func withDB(raw, db string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + db
+	return u.String()
+}

@@ -1,0 +1,155 @@
+// Package queue owns the sis_imports table: uploads become queued imports,
+// workers claim them under a lease, and every state change is one
+// conditional UPDATE, so that of two racing requests exactly one wins.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sisimport/sisimport/internal/errs"
+)
+
+// Import is one row of sis_imports as the API shows it.
+type Import struct {
+	ID                 int64
+	AccountID          int64
+	RootAccountID      int64
+	TokenID            *int64
+	TokenName          string
+	WorkflowState      string
+	Params             json.RawMessage
+	Data               json.RawMessage
+	ProcessingWarnings json.RawMessage
+	ProcessingErrors   json.RawMessage
+	Progress           int
+	FileName           string
+	FileType           string
+	FileBytes          int64
+	FileEncoding       string
+	FileBadLine        *int
+	Attempt            int
+	ResultsAttempt     *int
+	CreatedAt          time.Time
+	StartedAt          *time.Time
+	EndedAt            *time.Time
+	UpdatedAt          time.Time
+}
+
+// Running reports whether the import is queued or being worked on.
+func (i Import) Running() bool {
+	return i.WorkflowState == "created" || i.WorkflowState == "importing"
+}
+
+const importColumns = `id, account_id, root_account_id, token_id, token_name, workflow_state, params, data,
+	processing_warnings, processing_errors, progress, file_name, file_type, file_bytes, file_encoding,
+	file_bad_line, attempt, results_attempt, created_at, started_at, ended_at, updated_at`
+
+func scanImport(row pgx.Row) (Import, error) {
+	var i Import
+	err := row.Scan(&i.ID, &i.AccountID, &i.RootAccountID, &i.TokenID, &i.TokenName, &i.WorkflowState, &i.Params, &i.Data,
+		&i.ProcessingWarnings, &i.ProcessingErrors, &i.Progress, &i.FileName, &i.FileType, &i.FileBytes, &i.FileEncoding,
+		&i.FileBadLine, &i.Attempt, &i.ResultsAttempt, &i.CreatedAt, &i.StartedAt, &i.EndedAt, &i.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return i, errs.ErrNotFound
+	}
+	return i, err
+}
+
+// Get reads import id of account.
+func Get(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports WHERE id = $1 AND account_id = $2`, id, accountID))
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return i, fmt.Errorf("get import: %w", err)
+	}
+	return i, err
+}
+
+// Filter selects imports of one account for List.
+type Filter struct {
+	AccountID     int64
+	CreatedSince  *time.Time
+	CreatedBefore *time.Time
+	States        []string
+	Limit, Offset int
+}
+
+// List returns the account's imports, newest first, one page.
+func List(ctx context.Context, db *pgxpool.Pool, f Filter) ([]Import, error) {
+	rows, err := db.Query(ctx, `SELECT `+importColumns+` FROM sis_imports
+		WHERE account_id = $1
+		  AND ($2::timestamptz IS NULL OR created_at >= $2)
+		  AND ($3::timestamptz IS NULL OR created_at < $3)
+		  AND (cardinality($4::text[]) = 0 OR workflow_state = ANY($4))
+		ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6`,
+		f.AccountID, f.CreatedSince, f.CreatedBefore, f.States, f.Limit, f.Offset)
+	if err != nil {
+		return nil, fmt.Errorf("list imports: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Import, error) { return scanImport(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list imports: %w", err)
+	}
+	return out, nil
+}
+
+// ErrStateChanged answers a transition whose precondition no longer holds.
+var ErrStateChanged = errs.New(errs.Conflict, "conflict", "The import is not in a state that allows this.")
+
+// Abort ends a queued or running import as aborted. A running import's
+// worker notices at its next batch and rolls back.
+func Abort(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `UPDATE sis_imports
+		SET workflow_state = 'aborted', progress = 100, ended_at = now(), updated_at = now(),
+		    lease_until = NULL, data = data || '{"applied": false}'
+		WHERE id = $1 AND account_id = $2 AND workflow_state IN ('created', 'importing')
+		RETURNING `+importColumns, id, accountID))
+	if errs.KindOf(err) == errs.NotFound {
+		if _, gerr := Get(ctx, db, accountID, id); gerr != nil {
+			return i, gerr
+		}
+		return i, ErrStateChanged
+	}
+	if err != nil {
+		return i, fmt.Errorf("abort import: %w", err)
+	}
+	return i, nil
+}
+
+// AbortAllPending aborts every queued import of the subtree of accountID.
+func AbortAllPending(ctx context.Context, db *pgxpool.Pool, accountID int64) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE sis_imports i
+		SET workflow_state = 'aborted', progress = 100, ended_at = now(), updated_at = now(),
+		    data = data || '{"applied": false}'
+		FROM accounts a
+		WHERE a.id = i.account_id AND $1 = ANY(a.path) AND i.workflow_state = 'created'`, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("abort pending imports: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// BlockedBy is the id of the import that holds a queued import back, if any.
+func BlockedBy(ctx context.Context, db *pgxpool.Pool, i Import) (*int64, error) {
+	if i.WorkflowState != "created" {
+		return nil, nil
+	}
+	var id int64
+	err := db.QueryRow(ctx, `SELECT id FROM sis_imports
+		WHERE root_account_id = $1 AND id <> $2 AND workflow_state IN ('created', 'importing')
+		  AND (workflow_state = 'importing' OR (created_at, id) < ($3, $2))
+		ORDER BY (workflow_state = 'importing') DESC, created_at, id LIMIT 1`, i.RootAccountID, i.ID, i.CreatedAt).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find blocking import: %w", err)
+	}
+	return &id, nil
+}
