@@ -42,9 +42,15 @@ func StartCluster(dir string) (*Cluster, error) {
 	}
 	c := &Cluster{Dir: dir, bin: bin}
 	if os.Geteuid() == 0 {
-		c.as = "postgres"
-		if _, err := user.Lookup(c.as); err != nil {
-			return nil, fmt.Errorf("running as root, PostgreSQL must run as the user %q, which does not exist: run as another user or create it (useradd -r postgres)", c.as)
+		// initdb refuses root: run the server as postgres, else as nobody.
+		for _, name := range []string{"postgres", "nobody"} {
+			if _, err := user.Lookup(name); err == nil {
+				c.as = name
+				break
+			}
+		}
+		if c.as == "" {
+			return nil, fmt.Errorf("running as root, PostgreSQL must run as another user, and neither postgres nor nobody exists: run as another user or create one (useradd -r postgres)")
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
