@@ -2,6 +2,12 @@
 // they stream in and then splits them into records the way Canvas does
 // (RFC 4180 quoting, any line ends, trimmed fields, blank lines skipped),
 // reporting malformed records without giving up on the rest of the file.
+//
+// The reader is lenient where Canvas users' files commonly are and strict
+// where guessing would corrupt data: blanks may surround a quoted field
+// (` "a b" ,c`), but a quote inside an unquoted field or text after a
+// closing quote makes the record a RowError, and the reader starts again on
+// the next physical line.
 package csvread
 
 // Encoding is the classification of a whole file, computed by a Sniffer

@@ -52,7 +52,8 @@ type Record struct {
 
 // Reader splits a CSV stream into records. It does not interpret the
 // header: the caller treats the first record as one. A Reader holds at most
-// one record in memory, bounded by Options, plus a fixed read buffer.
+// one record in memory, bounded by Options, plus a fixed read buffer. It is
+// not safe for concurrent use.
 type Reader struct {
 	br      *bufio.Reader
 	buf     []byte // bytes peeked from br and not yet discarded

@@ -117,7 +117,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			rec.code = http.StatusOK
 		}
 		route := "unmatched"
-		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePattern() != "" && rctx.RoutePattern() != "/*" {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePattern() != "" && !strings.HasSuffix(rctx.RoutePattern(), "/*") {
 			route = rctx.RoutePattern()
 		}
 		method := r.Method

@@ -87,16 +87,12 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stored.Params, stored.Warnings = opts, warnings
-	if err := up.Commit(r.Context(), stored.Stored); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	i, err := queue.Get(r.Context(), s.db, acct.ID, up.ID())
+	i, err := up.Commit(r.Context(), stored.Stored)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeImport(w, r, i)
+	writeJSON(w, http.StatusOK, sisImportView(i, nil))
 }
 
 type received struct {

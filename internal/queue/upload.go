@@ -68,8 +68,6 @@ func BeginUpload(ctx context.Context, db *pgxpool.Pool, n NewImport) (*Upload, e
 	return u, nil
 }
 
-// ID is the new import's id.
-func (u *Upload) ID() int64 { return u.id }
 
 // Write streams r into the import's stored file with COPY, a chunk at a time.
 func (u *Upload) Write(ctx context.Context, r io.Reader) error {
@@ -115,11 +113,12 @@ type Stored struct {
 	Warnings [][2]string
 }
 
-// Commit queues the import: from now on a worker may claim it.
-func (u *Upload) Commit(ctx context.Context, s Stored) error {
+// Commit queues the import and returns it as queued: from now on a worker
+// may claim it.
+func (u *Upload) Commit(ctx context.Context, s Stored) (Import, error) {
 	params, err := json.Marshal(s.Params)
 	if err != nil {
-		return fmt.Errorf("encode params: %w", err)
+		return Import{}, fmt.Errorf("encode params: %w", err)
 	}
 	warnings := s.Warnings
 	if warnings == nil {
@@ -130,17 +129,17 @@ func (u *Upload) Commit(ctx context.Context, s Stored) error {
 	if s.BadLine > 0 {
 		bad = &s.BadLine
 	}
-	_, err = u.tx.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'created', params = $2, file_name = $3,
+	i, err := scanImport(u.tx.QueryRow(ctx, `UPDATE sis_imports SET workflow_state = 'created', params = $2, file_name = $3,
 		file_type = $4, file_bytes = $5, file_encoding = $6, file_bad_line = $7, processing_warnings = $8,
 		created_at = clock_timestamp(), updated_at = clock_timestamp()
-		WHERE id = $1`, u.id, params, s.FileName, s.FileType, u.Bytes, s.Encoding, bad, w)
+		WHERE id = $1 RETURNING `+importColumns, u.id, params, s.FileName, s.FileType, u.Bytes, s.Encoding, bad, w))
 	if err != nil {
-		return fmt.Errorf("queue import: %w", err)
+		return i, fmt.Errorf("queue import: %w", err)
 	}
 	if err := u.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit upload: %w", err)
+		return i, fmt.Errorf("commit upload: %w", err)
 	}
-	return nil
+	return i, nil
 }
 
 // Rollback discards the upload; it is safe after Commit.
