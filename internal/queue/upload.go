@@ -68,7 +68,6 @@ func BeginUpload(ctx context.Context, db *pgxpool.Pool, n NewImport) (*Upload, e
 	return u, nil
 }
 
-
 // Write streams r into the import's stored file with COPY, a chunk at a time.
 func (u *Upload) Write(ctx context.Context, r io.Reader) error {
 	src := &chunkSource{r: r, u: u, buf: make([]byte, ChunkSize)}

@@ -1,0 +1,248 @@
+// Command sisbench is the import benchmark of SPEC §7, run by `make bench`.
+//
+// It builds the service, gets a PostgreSQL, migrates it, makes an admin token,
+// starts `sisimport serve` as a child process and imports three users.csv
+// files of -rows rows through the HTTP API, as an SIS feed would:
+//
+//  1. new:         every row a new user (all results "created");
+//  2. unchanged:   the same file again (all "unchanged");
+//  3. 10% changed: every 10th row's last_name changed (10 % "updated").
+//
+// Each import is timed from the POST until GET …/sis_imports/:id reads
+// progress 100 (end to end), and from started_at to ended_at (run). The
+// yardstick is PostgreSQL itself, measured once before the imports on the same
+// server: a plain COPY of the same users rows into a copy of the users table
+// (same columns and indexes) plus a COPY of as many rows into a copy of the
+// results table; their summed time is the baseline. The server's peak RSS is
+// sampled every 50 ms from /proc. The table printed at the end puts the
+// figures next to the SPEC §7 targets.
+//
+// Database: with DATABASE_URL unset, sisbench starts a private cluster in its
+// temporary directory (initdb and pg_ctl from the machine's PostgreSQL, as
+// `make test` does) and stops it at the end, also on error or Ctrl-C. With
+// DATABASE_URL set, that database is used and it must be empty (freshly
+// created): sisbench migrates it, imports into account 1, and leaves the
+// imported users behind; it refuses a database that already holds users or
+// imports.
+//
+// Flags:
+//
+//	-rows N       rows per file (default 1,000,000; the targets are stated for 1,000,000)
+//	-keep         keep the temporary directory (files, binary, private cluster's data)
+//	-cpuprofile   print how to profile the server during the runs (the service
+//	              exposes no pprof endpoint and sisbench adds none: it prints the
+//	              server's pid and the perf commands to attach to it)
+//
+// Exit status: 1 when something could not be measured or an import did not
+// give the expected results (a FAIL line says which); a missed target alone is
+// reported as MISS and does not change the exit status.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "sisbench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	rows       int
+	keep       bool
+	cpuprofile bool
+}
+
+func parseFlags() (options, error) {
+	var o options
+	flag.IntVar(&o.rows, "rows", 1_000_000, "rows in each users.csv")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	flag.BoolVar(&o.cpuprofile, "cpuprofile", false, "print how to profile the server while it imports (no pprof endpoint is used)")
+	flag.Parse()
+	if o.rows < 10 {
+		return o, fmt.Errorf("-rows %d: at least 10", o.rows)
+	}
+	return o, nil
+}
+
+// run is the whole benchmark; every resource it starts is released on return.
+func run(ctx context.Context) error {
+	opts, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "sisbench-")
+	if err != nil {
+		return err
+	}
+	// As root the private cluster runs as another user, who must reach tmp/pg.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	defer func() {
+		if opts.keep {
+			fmt.Printf("kept %s\n", tmp)
+			return
+		}
+		os.RemoveAll(tmp)
+	}()
+
+	step("building the service")
+	bin, err := buildService(ctx, tmp)
+	if err != nil {
+		return err
+	}
+
+	db, err := openDatabase(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+
+	step("migrating and creating a token")
+	if err := migrate(ctx, bin, db.url); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := checkEmpty(ctx, conn); err != nil {
+		return err
+	}
+	token, err := createToken(ctx, bin, db.url)
+	if err != nil {
+		return err
+	}
+	mach, err := machineInfo(ctx, conn)
+	if err != nil {
+		return err
+	}
+
+	step("starting the server")
+	srv, err := startServer(ctx, bin, db.url)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if opts.cpuprofile {
+		printProfilingHelp(srv.pid(), db.pgPid())
+	}
+
+	step(fmt.Sprintf("writing users files of %d rows", opts.rows))
+	newFile, changedFile := filepath.Join(tmp, "users.csv"), filepath.Join(tmp, "users_changed.csv")
+	if err := writeUsersFile(newFile, opts.rows, false); err != nil {
+		return err
+	}
+	if err := writeUsersFile(changedFile, opts.rows, true); err != nil {
+		return err
+	}
+
+	step("measuring the baseline (COPY into copies of users and sis_import_results)")
+	base, err := measureBaseline(ctx, conn, opts.rows)
+	if err != nil {
+		return err
+	}
+
+	client := &apiClient{base: "http://" + srv.addr, token: token}
+	changed := opts.rows / 10
+	plans := []runPlan{
+		{name: "new", file: newFile, want: map[string]int{"created": opts.rows}},
+		{name: "unchanged", file: newFile, want: map[string]int{"unchanged": opts.rows}},
+		{name: "10% changed", file: changedFile, want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}},
+	}
+	var results []runResult
+	for _, p := range plans {
+		step(fmt.Sprintf("import %q", p.name))
+		r, err := importOnce(ctx, client, srv, db, p)
+		if err != nil {
+			return fmt.Errorf("import %s: %w", p.name, err)
+		}
+		if r.fail != "" {
+			fmt.Printf("\n*** FAIL: import %s: %s ***\n\n", p.name, r.fail)
+		}
+		results = append(results, r)
+	}
+
+	printReport(os.Stdout, opts.rows, mach, base, results)
+	if opts.cpuprofile {
+		fmt.Println("\n(-cpuprofile: nothing was fetched from the server; see the profiling notes printed at the start)")
+	}
+	for _, r := range results {
+		if r.fail != "" {
+			return errors.New("an import did not give the expected results (see FAIL above)")
+		}
+	}
+	return nil
+}
+
+// machine describes where the benchmark ran.
+type machine struct {
+	cpus      int
+	goVersion string
+	pgVersion string
+}
+
+func machineInfo(ctx context.Context, conn *pgx.Conn) (machine, error) {
+	m := machine{cpus: runtime.NumCPU(), goVersion: runtime.Version()}
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&m.pgVersion); err != nil {
+		return m, fmt.Errorf("server_version: %w", err)
+	}
+	return m, nil
+}
+
+// checkEmpty refuses a database that already holds users or imports: the
+// expected results assume a fresh directory.
+func checkEmpty(ctx context.Context, conn *pgx.Conn) error {
+	var users, imports int64
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sis_imports)`).Scan(&users, &imports); err != nil {
+		return fmt.Errorf("check the database is empty: %w", err)
+	}
+	if users > 0 || imports > 0 {
+		return fmt.Errorf("the database holds %d users and %d imports: sisbench needs an empty, freshly created database (unset DATABASE_URL to use a private cluster)", users, imports)
+	}
+	return nil
+}
+
+var t0 = time.Now()
+
+// step prints a progress line on stderr, with the time since the start.
+func step(msg string) {
+	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(t0).Seconds(), msg)
+}
+
+func printProfilingHelp(serverPid, pgPid int) {
+	fmt.Printf(`
+Profiling (-cpuprofile): the service exposes no pprof endpoint, so profile it from outside
+while the imports run, from another terminal:
+
+  perf record -F 999 -g -p %d -o /tmp/sisimport.perf.data -- sleep 30   # the Go server
+  perf report -i /tmp/sisimport.perf.data --no-children --sort symbol | head -60
+  perf top -p %d                                                          # live view
+  pidstat -u -p %d 1                                                      # the server's CPU, each second
+
+Go symbols resolve in perf because the binary is not stripped. PostgreSQL's own time shows in
+pg_stat_activity (wait_event) and in EXPLAIN (ANALYZE, BUFFERS) of the importer's statements.
+`, serverPid, serverPid, serverPid)
+	if pgPid > 0 {
+		fmt.Printf("The private PostgreSQL's postmaster is pid %d: top -b -d 1 -p %d,$(pgrep -d, -P %d)\n", pgPid, serverPid, pgPid)
+	}
+	fmt.Println()
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/directory"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds sisimport once per test run, for tests that kill processes.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sisimport-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "sisimport")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// replica is a `sisimport serve` process; exited is closed when it ends,
+// with its exit status in err.
+type replica struct {
+	cmd    *exec.Cmd
+	base   string
+	exited chan struct{}
+	err    error
+}
+
+func (s *service) startProcess(t *testing.T, env ...string) *replica {
+	t.Helper()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + s.url, "SISIMPORT_ADDR=" + addr,
+		"SISIMPORT_LEASE_SECONDS=2", "SISIMPORT_POLL_SECONDS=0.2", "SISIMPORT_LOG_LEVEL=warn"}, env...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{cmd: cmd, base: "http://" + addr, exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
+				t.Logf("replica %d: %s", cmd.Process.Pid, sc.Text())
+			}
+		}
+		r.err = cmd.Wait()
+		close(r.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-r.exited
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(r.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica did not become ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// bigUsers is a users file of n rows.
+func bigUsers(n int) string {
+	var b strings.Builder
+	b.WriteString("user_id,login_id,first_name,last_name,email,status\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "U%07d,user%07d,First%d,Last%d,user%07d@example.edu,active\n", i, i, i%97, i%89, i)
+	}
+	return b.String()
+}
+
+// runningOn waits until the import is claimed and returns the pid of the
+// process that holds it.
+func (s *service) runningOn(t *testing.T, id int64) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var worker *string
+		var state string
+		s.db.QueryRow(context.Background(), `SELECT workflow_state, worker FROM sis_imports WHERE id = $1`, id).Scan(&state, &worker)
+		if state == "importing" && worker != nil {
+			pidPart := (*worker)[strings.Index(*worker, "/")+1 : strings.Index(*worker, "#")]
+			pid, _ := strconv.Atoi(pidPart)
+			return pid
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("import %d was never claimed", id)
+	return 0
+}
+
+// checkComplete asserts every row has exactly one result and the directory
+// holds exactly the file's users.
+func (s *service) checkComplete(t *testing.T, id int64, rows int) {
+	t.Helper()
+	ctx := context.Background()
+	var results, distinct, users int
+	s.db.QueryRow(ctx, `SELECT count(*), count(DISTINCT r.row) FROM sis_import_results r JOIN sis_imports i
+		ON i.id = r.import_id AND r.attempt = i.results_attempt WHERE i.id = $1`, id).Scan(&results, &distinct)
+	s.db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users)
+	if results != rows || distinct != rows || users != rows {
+		t.Errorf("after takeover: %d results (%d distinct rows), %d users; want %d of each", results, distinct, users, rows)
+	}
+}
+
+func TestKilledReplicaImportIsFinishedByAnother(t *testing.T) {
+	t.Parallel()
+	s := startService(t, func(c *config.Config) { c.Role = "api" })
+	a := s.startProcess(t)
+	b := s.startProcess(t)
+	const rows = 150000
+	imp := s.upload("1", "", bigUsers(rows))
+	pid := s.runningOn(t, imp.ID)
+	time.Sleep(300 * time.Millisecond) // let it write part of the file
+	victim := a
+	if b.cmd.Process.Pid == pid {
+		victim = b
+	}
+	if victim.cmd.Process.Pid != pid {
+		t.Fatalf("import runs on pid %d, not on a replica of this test", pid)
+	}
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	<-victim.exited
+	done := s.wait("1", imp.ID)
+	if done.WorkflowState != "imported" || done.Data.Actions["users"]["created"] != rows {
+		t.Fatalf("after kill -9: %s %v %v", done.WorkflowState, done.Data.Actions, done.ProcessingErrors)
+	}
+	var attempt int
+	s.db.QueryRow(context.Background(), `SELECT attempt FROM sis_imports WHERE id = $1`, imp.ID).Scan(&attempt)
+	if attempt < 2 {
+		t.Errorf("attempt %d: the import was not taken over", attempt)
+	}
+	s.checkComplete(t, imp.ID, rows)
+}
+
+func TestSIGTERMHandsTheImportBackAndExitsZero(t *testing.T) {
+	t.Parallel()
+	s := startService(t, func(c *config.Config) { c.Role = "api" })
+	a := s.startProcess(t, "SISIMPORT_SHUTDOWN_GRACE_SECONDS=0.2")
+	const rows = 150000
+	imp := s.upload("1", "", bigUsers(rows))
+	s.runningOn(t, imp.ID)
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.exited:
+		if a.err != nil {
+			t.Fatalf("replica exited with %v after SIGTERM", a.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("replica did not exit within 20s of SIGTERM")
+	}
+	var state string
+	s.db.QueryRow(context.Background(), `SELECT workflow_state FROM sis_imports WHERE id = $1`, imp.ID).Scan(&state)
+	if state != "created" && state != "imported" {
+		t.Fatalf("after SIGTERM the import is %s, want it back in the queue (or finished)", state)
+	}
+	s.startProcess(t)
+	if done := s.wait("1", imp.ID); done.WorkflowState != "imported" {
+		t.Fatalf("handed-back import ended %s", done.WorkflowState)
+	}
+	s.checkComplete(t, imp.ID, rows)
+}
+
+func TestImportsOfOneRootAccountRunOneAtATimeInOrder(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.start(nil) // a second in-process replica on the same database
+	other, err := directory.CreateAccount(context.Background(), s.db, "Second district", nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherToken := s.newToken(other.ID, "admin")
+	var ids [2][]int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i := 0; i < 4; i++ {
+		csv := bigUsers(3000)
+		mu.Lock()
+		ids[0] = append(ids[0], s.upload("1", "", csv).ID)
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", other.ID), strings.NewReader(csv),
+				map[string]string{"Authorization": "Bearer " + otherToken})
+			if code != 200 {
+				t.Errorf("upload to second district: %d %s", code, b)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids[0] {
+		s.wait("1", id)
+	}
+	rows, err := s.db.Query(context.Background(), `SELECT root_account_id, id, workflow_state, started_at, ended_at
+		FROM sis_imports ORDER BY root_account_id, created_at, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type run struct {
+		root, id   int64
+		state      string
+		start, end *time.Time
+	}
+	var prev *run
+	for rows.Next() {
+		var r run
+		rows.Scan(&r.root, &r.id, &r.state, &r.start, &r.end)
+		if r.root == 1 && r.state != "imported" && r.state != "imported_with_messages" {
+			t.Errorf("import %d ended %s", r.id, r.state)
+		}
+		if r.end != nil && prev != nil && prev.root == r.root && prev.end != nil && r.start.Before(*prev.end) {
+			t.Errorf("import %d started at %v, before import %d (uploaded earlier) ended at %v", r.id, r.start, prev.id, prev.end)
+		}
+		prev = &r
+	}
+}
