@@ -94,11 +94,16 @@ CREATE TABLE sis_import_chunks (
     data      bytea NOT NULL,
     PRIMARY KEY (import_id, seq)
 );
+-- Uploads are stored as sent: compressing them cost more than it saved.
+ALTER TABLE sis_import_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- One row per result. attempt fences results: only those of the import's
 -- results_attempt are shown, so a crashed attempt's results are never seen.
+-- id comes from a sequence and is read only through the (import_id, attempt,
+-- id) index, so a primary key index would be a second index to maintain on
+-- every one of a million rows for nothing.
 CREATE TABLE sis_import_results (
-    id         bigserial PRIMARY KEY,
+    id         bigserial NOT NULL,
     import_id  bigint NOT NULL,
     attempt    integer NOT NULL,
     file       text NOT NULL,

@@ -26,7 +26,7 @@ type userRow struct {
 	FullName      string `validate:"max=255"`
 	SortableName  string `validate:"max=255"`
 	ShortName     string `validate:"max=255"`
-	Email         string `validate:"omitempty,max=255,eq=<delete>|email"`
+	Email         string `validate:"omitempty,max=255,eq=<delete>|sis_email"`
 	Pronouns      string `validate:"max=255"`
 }
 
@@ -99,34 +99,45 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	if err != nil {
 		return err
 	}
-	batches := make(chan []userItem, 2)
-	readErr := make(chan error, 1)
-	rctx, stop := context.WithCancel(ctx)
+	// Three stages overlap: reading and validating, matching against the
+	// directory (on a connection of its own, so that PostgreSQL looks up the
+	// next batch while it writes this one), and deciding and writing.
+	parsed := make(chan []userItem, 2)
+	matched := make(chan userBatch, 1)
+	readErr, matchErr := make(chan error, 1), make(chan error, 1)
+	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
-		defer close(batches)
-		readErr <- readUsers(rctx, rd, len(head.Fields), idx, batches)
+		defer close(parsed)
+		readErr <- readUsers(sctx, rd, len(head.Fields), idx, parsed)
 	}()
-	for batch := range batches {
-		if err := ap.apply(ctx, batch); err != nil {
-			stop()
-			for range batches {
-			}
-			return err
+	go func() {
+		defer close(matched)
+		matchErr <- ap.match(sctx, parsed, matched)
+	}()
+	drain := func(err error) error {
+		stop()
+		for range matched {
+		}
+		return err
+	}
+	for b := range matched {
+		if err := ap.apply(ctx, b); err != nil {
+			return drain(err)
 		}
 		if err := ru.progress(ctx); err != nil {
-			stop()
-			for range batches {
-			}
-			return err
+			return drain(err)
 		}
+	}
+	if err := <-matchErr; err != nil {
+		return err
 	}
 	return <-readErr
 }
 
 // readUsers parses and validates rows and sends them in batches.
 func readUsers(ctx context.Context, rd *csvread.Reader, width int, idx []int, out chan<- []userItem) error {
-	seen := map[string]int32{}
+	seen := newKeySet()
 	batch := make([]userItem, 0, batchSize)
 	send := func() bool {
 		select {
@@ -161,7 +172,7 @@ func readUsers(ctx context.Context, rd *csvread.Reader, width int, idx []int, ou
 	return nil
 }
 
-func parseUser(rec csvread.Record, width int, idx []int, seen map[string]int32) userItem {
+func parseUser(rec csvread.Record, width int, idx []int, seen *keySet) userItem {
 	it := userItem{line: rec.Line, fields: rec.Fields}
 	if len(rec.Fields) != width {
 		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("line %d: %d fields where the header has %d", rec.Line, len(rec.Fields), width)}
@@ -175,10 +186,8 @@ func parseUser(rec csvread.Record, width int, idx []int, seen map[string]int32) 
 		it.fail = f
 		return it
 	}
-	if first, dup := seen[it.row.UserID]; dup {
+	if first, dup := seen.add(it.row.UserID, rec.Line); dup {
 		it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on line %d; the first row wins", it.row.UserID, first)}
-		return it
 	}
-	seen[it.row.UserID] = int32(rec.Line)
 	return it
 }

@@ -35,6 +35,17 @@ type userApplier struct {
 	ru     *run
 	file   string
 	secret []int
+	// claimed holds the login and integration ids this import gave to a
+	// user, new or changed: the directory lookups run outside the import's
+	// transaction and do not see them.
+	claimed *keySet
+}
+
+// userBatch is a batch of rows with what the directory holds for them.
+type userBatch struct {
+	items    []userItem
+	existing map[string]*storedUser
+	owners   map[string]int64 // "l:"+lower(login) or "i:"+integration id → user id
 }
 
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
@@ -46,27 +57,40 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
-	return &userApplier{ru: ru, file: file, secret: secret}, nil
+	return &userApplier{ru: ru, file: file, secret: secret, claimed: newKeySet()}, nil
+}
+
+// match looks up the stored users and the owners of the ids each batch
+// needs. It reads committed data on a pooled connection: rows this import
+// wrote earlier have other user ids (duplicates are failed while reading),
+// and the ids it claimed are in a.claimed.
+func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
+	for items := range in {
+		existing, err := a.fetchExisting(ctx, items)
+		if err != nil {
+			return err
+		}
+		owners, err := a.fetchOwners(ctx, items, existing)
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- userBatch{items: items, existing: existing, owners: owners}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // apply decides every row of the batch against the directory and writes the
 // changes set-wise: existing users by = ANY, new ones by COPY, updates by
 // COPY into a stage and one UPDATE.
-func (a *userApplier) apply(ctx context.Context, batch []userItem) error {
-	tx := a.ru.tx
-	existing, err := a.fetchExisting(ctx, batch)
-	if err != nil {
-		return err
-	}
-	owners, err := a.fetchOwners(ctx, batch, existing)
-	if err != nil {
-		return err
-	}
-
+func (a *userApplier) apply(ctx context.Context, b userBatch) error {
+	tx, batch, existing := a.ru.tx, b.items, b.existing
 	results := make([]Result, len(batch))
 	var inserts, updates, hashFor []*storedUser
 	var passwords []string
-	claimed := map[string]int64{} // login and integration ids taken by earlier rows of this batch
 	for i := range batch {
 		it := &batch[i]
 		res := &results[i]
@@ -78,7 +102,7 @@ func (a *userApplier) apply(ctx context.Context, batch []userItem) error {
 		old := existing[it.row.UserID]
 		next, action, changes, f := a.decide(it, old)
 		if f == nil {
-			f = checkUnique(next, old, owners, claimed)
+			f = a.checkUnique(next, old, b.owners, it.line)
 		}
 		if f != nil {
 			a.fail(res, it, f)
@@ -262,8 +286,9 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 }
 
 // checkUnique fails a row whose login id or integration id belongs to
-// another user, in the directory or earlier in this batch.
-func checkUnique(u, old *storedUser, owners map[string]int64, claimed map[string]int64) *rowFailure {
+// another user, in the directory or earlier in this import, and otherwise
+// claims them for the row's user.
+func (a *userApplier) checkUnique(u, old *storedUser, owners map[string]int64, line int) *rowFailure {
 	if u == nil {
 		return nil
 	}
@@ -272,26 +297,30 @@ func checkUnique(u, old *storedUser, owners map[string]int64, claimed map[string
 		self = old.ID
 	}
 	login := "l:" + strings.ToLower(u.LoginID)
-	if old == nil || !strings.EqualFold(old.LoginID, u.LoginID) {
+	newLogin := old == nil || !strings.EqualFold(old.LoginID, u.LoginID)
+	if newLogin {
 		if id, ok := owners[login]; ok && id != self {
 			return &rowFailure{code: "login_taken", message: fmt.Sprintf("column login_id: %q is already the login of another user", u.LoginID)}
 		}
-		if _, ok := claimed[login]; ok {
-			return &rowFailure{code: "login_taken", message: fmt.Sprintf("column login_id: %q is already the login of a user earlier in this file", u.LoginID)}
+		if first, ok := a.claimed.lookup(login); ok {
+			return &rowFailure{code: "login_taken", message: fmt.Sprintf("column login_id: %q is already the login of the user on line %d", u.LoginID, first)}
 		}
 	}
 	integ := "i:" + u.IntegrationID
-	if u.IntegrationID != "" && (old == nil || old.IntegrationID != u.IntegrationID) {
+	newInteg := u.IntegrationID != "" && (old == nil || old.IntegrationID != u.IntegrationID)
+	if newInteg {
 		if id, ok := owners[integ]; ok && id != self {
 			return &rowFailure{code: "integration_id_taken", message: fmt.Sprintf("column integration_id: %q belongs to another user", u.IntegrationID)}
 		}
-		if _, ok := claimed[integ]; ok {
-			return &rowFailure{code: "integration_id_taken", message: fmt.Sprintf("column integration_id: %q belongs to a user earlier in this file", u.IntegrationID)}
+		if first, ok := a.claimed.lookup(integ); ok {
+			return &rowFailure{code: "integration_id_taken", message: fmt.Sprintf("column integration_id: %q belongs to the user on line %d", u.IntegrationID, first)}
 		}
 	}
-	claimed[login] = self
-	if u.IntegrationID != "" {
-		claimed[integ] = self
+	if newLogin {
+		a.claimed.add(login, line)
+	}
+	if newInteg {
+		a.claimed.add(integ, line)
 	}
 	return nil
 }
@@ -310,7 +339,7 @@ func (a *userApplier) fetchExisting(ctx context.Context, batch []userItem) (map[
 			ids = append(ids, batch[i].row.UserID)
 		}
 	}
-	rows, err := a.ru.tx.Query(ctx, userSelect, a.ru.account.RootAccountID, a.ru.account.ID, ids)
+	rows, err := a.ru.DB.Query(ctx, userSelect, a.ru.account.RootAccountID, a.ru.account.ID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("fetch users: %w", err)
 	}
@@ -348,7 +377,7 @@ func (a *userApplier) fetchOwners(ctx context.Context, batch []userItem, existin
 	if len(logins) == 0 && len(integs) == 0 {
 		return owners, nil
 	}
-	rows, err := a.ru.tx.Query(ctx, `
+	rows, err := a.ru.DB.Query(ctx, `
 		SELECT 'l:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) = ANY($2)
 		UNION ALL
 		SELECT 'i:' || integration_id, id FROM users WHERE root_account_id = $1 AND integration_id = ANY($3)`,

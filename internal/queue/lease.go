@@ -55,7 +55,7 @@ func Claim(ctx context.Context, db *pgxpool.Pool, worker string, lease time.Dura
 	}
 	i, err := scanImport(tx.QueryRow(ctx, `UPDATE sis_imports SET workflow_state = 'importing', attempt = attempt + 1,
 			lease_until = now() + $2 * interval '1 second', worker = $1, progress = 0,
-			started_at = now(), updated_at = now()
+			started_at = clock_timestamp(), updated_at = clock_timestamp()
 		WHERE id = (
 			SELECT i.id FROM sis_imports i
 			WHERE (i.workflow_state = 'created' OR (i.workflow_state = 'importing' AND i.lease_until < now()))
