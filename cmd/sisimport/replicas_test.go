@@ -256,3 +256,28 @@ func TestImportsOfOneRootAccountRunOneAtATimeInOrder(t *testing.T) {
 		prev = &r
 	}
 }
+
+func TestAbortOfARunningImportAppliesNothing(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.upload("1", "", bigUsers(150000))
+	s.runningOn(t, imp.ID)
+	code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/abort", imp.ID), nil, nil)
+	if code != 200 {
+		t.Fatalf("abort: %d %s", code, b)
+	}
+	// The next import of the account starts once the aborted one let go.
+	next := s.importCSV("", "user_id,login_id,status\nN1,n1,active\n")
+	if next.WorkflowState != "imported" {
+		t.Fatalf("import after the abort: %s", next.WorkflowState)
+	}
+	var users int
+	s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&users)
+	if users != 1 {
+		t.Errorf("%d users after an aborted import and a one-row import; want 1", users)
+	}
+	done := s.wait("1", imp.ID)
+	if done.WorkflowState != "aborted" || done.Data.Applied || len(s.results(imp.ID, "")) != 0 {
+		t.Errorf("aborted import: %s applied=%v", done.WorkflowState, done.Data.Applied)
+	}
+}

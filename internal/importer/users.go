@@ -102,7 +102,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	// Three stages overlap: reading and validating, matching against the
 	// directory (on a connection of its own, so that PostgreSQL looks up the
 	// next batch while it writes this one), and deciding and writing.
-	parsed := make(chan []userItem, 2)
+	parsed := make(chan []userItem, 1)
 	matched := make(chan userBatch, 1)
 	readErr, matchErr := make(chan error, 1), make(chan error, 1)
 	sctx, stop := context.WithCancel(ctx)

@@ -39,6 +39,9 @@ type userApplier struct {
 	// user, new or changed: the directory lookups run outside the import's
 	// transaction and do not see them.
 	claimed *keySet
+	// empty is true when the root account had no users as the file began:
+	// then there is nothing to look up, and a first load skips every lookup.
+	empty bool
 }
 
 // userBatch is a batch of rows with what the directory holds for them.
@@ -57,7 +60,12 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
-	return &userApplier{ru: ru, file: file, secret: secret, claimed: newKeySet()}, nil
+	a := &userApplier{ru: ru, file: file, secret: secret, claimed: newKeySet()}
+	err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1)`, ru.account.RootAccountID).Scan(&a.empty)
+	if err != nil {
+		return nil, fmt.Errorf("count users: %w", err)
+	}
+	return a, nil
 }
 
 // match looks up the stored users and the owners of the ids each batch
@@ -66,6 +74,14 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 // and the ids it claimed are in a.claimed.
 func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
 	for items := range in {
+		if a.empty {
+			select {
+			case out <- userBatch{items: items}:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		existing, err := a.fetchExisting(ctx, items)
 		if err != nil {
 			return err
