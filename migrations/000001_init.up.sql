@@ -78,6 +78,7 @@ CREATE TABLE sis_imports (
     results_attempt     integer,
     lease_until         timestamptz,
     worker              text,
+    purged_at           timestamptz,
     created_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     ended_at            timestamptz,

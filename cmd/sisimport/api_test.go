@@ -13,6 +13,7 @@ import (
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/config"
 	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/queue"
 )
 
 func TestTokensAndAccountReach(t *testing.T) {
@@ -251,5 +252,33 @@ func TestAbortAndIdempotency(t *testing.T) {
 	json.Unmarshal(b2, &i2)
 	if i1.ID == 0 || i1.ID != i2.ID {
 		t.Errorf("idempotent POSTs gave imports %d and %d", i1.ID, i2.ID)
+	}
+}
+
+func TestRetentionPurgesFilesAndResultsOnly(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	old := s.importCSV("", "user_id,login_id,status\nA,a,active\nB,b,bad\n")
+	recent := s.importCSV("", "user_id,login_id,status\nC,c,active\n")
+	ctx := context.Background()
+	s.db.Exec(ctx, `UPDATE sis_imports SET ended_at = now() - interval '31 days' WHERE id = $1`, old.ID)
+	n, err := queue.Purge(ctx, s.db, 30)
+	if err != nil || n != 1 {
+		t.Fatalf("purge: %d, %v; want 1 import purged", n, err)
+	}
+	count := func(table string, id int64) (n int) {
+		s.db.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE import_id = $1`, id).Scan(&n)
+		return n
+	}
+	if count("sis_import_chunks", old.ID) != 0 || count("sis_import_results", old.ID) != 0 {
+		t.Error("the old import's file or results are still stored")
+	}
+	if count("sis_import_chunks", recent.ID) == 0 || count("sis_import_results", recent.ID) != 1 {
+		t.Error("the recent import lost its file or results")
+	}
+	var i sisImport
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", old.ID), &i)
+	if i.WorkflowState != "imported_with_messages" {
+		t.Errorf("purged import reads %s", i.WorkflowState)
 	}
 }

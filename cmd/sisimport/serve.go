@@ -75,10 +75,23 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 			defer wg.Done()
 			pool.Run(ctx, workCtx)
 		}()
+		go queue.RunRetention(ctx, db, log, cfg.RetentionDays)
 	}
 
 	// Workers serve /healthz, /readyz and /metrics too; the API only with the api half.
 	api := httpapi.New(db, log, m, cfg.MaxUploadBytes, cfg.Role != config.RoleWorker)
+	if cfg.MetricsAddr != "" {
+		api.MetricsElsewhere = true
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", api.MetricsHandler())
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener failed", slog.String("addr", cfg.MetricsAddr), slog.Any("err", err))
+			}
+		}()
+		defer msrv.Close()
+	}
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -22,8 +22,10 @@ const (
 
 // Config is everything the service reads from its environment.
 type Config struct {
-	DatabaseURL    string
-	Addr           string
+	DatabaseURL string
+	Addr        string
+	// MetricsAddr, when set, serves /metrics on a listener of its own instead of Addr.
+	MetricsAddr    string
 	Role           Role
 	Workers        int
 	MaxUploadBytes int64
@@ -60,7 +62,8 @@ func Load(environ []string) (Config, error) {
 		ShutdownGrace:  30 * time.Second,
 	}
 	known := map[string]func(string) error{
-		"SISIMPORT_ADDR": func(v string) error { c.Addr = v; return nil },
+		"SISIMPORT_ADDR":         func(v string) error { c.Addr = v; return nil },
+		"SISIMPORT_METRICS_ADDR": func(v string) error { c.MetricsAddr = v; return nil },
 		"SISIMPORT_ROLE": func(v string) error {
 			switch r := Role(v); r {
 			case RoleAll, RoleAPI, RoleWorker:

@@ -20,7 +20,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	if !s.MetricsElsewhere {
+		r.Handle("/metrics", s.MetricsHandler())
+	}
 
 	if !s.withAPI {
 		return r
@@ -43,4 +45,9 @@ func (s *Server) Handler() http.Handler {
 		})
 	})
 	return r
+}
+
+// MetricsHandler serves the Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})
 }

@@ -24,6 +24,9 @@ type Server struct {
 	metrics        *metrics.Metrics
 	maxUploadBytes int64
 	withAPI        bool
+	// MetricsElsewhere drops /metrics from this handler: it is served on a
+	// listener of its own (SISIMPORT_METRICS_ADDR).
+	MetricsElsewhere bool
 }
 
 // New makes a Server; without withAPI it serves only the operations routes
