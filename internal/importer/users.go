@@ -99,40 +99,65 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	if err != nil {
 		return err
 	}
-	// Three stages overlap: reading and validating, matching against the
-	// directory (on a connection of its own, so that PostgreSQL looks up the
-	// next batch while it writes this one), and deciding and writing.
+	// Four stages overlap: reading and validating; matching against the
+	// directory on a connection of its own, so that PostgreSQL looks up the
+	// next batch while it writes this one; deciding; writing, in the
+	// import's transaction.
 	parsed := make(chan []userItem, 1)
 	matched := make(chan userBatch, 1)
-	readErr, matchErr := make(chan error, 1), make(chan error, 1)
+	planned := make(chan userWrites, 1)
+	errs := make(chan error, 3)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
 		defer close(parsed)
-		readErr <- readUsers(sctx, rd, len(head.Fields), idx, parsed)
+		errs <- readUsers(sctx, rd, len(head.Fields), idx, parsed)
 	}()
 	go func() {
 		defer close(matched)
-		matchErr <- ap.match(sctx, parsed, matched)
+		errs <- ap.match(sctx, parsed, matched)
 	}()
-	drain := func(err error) error {
-		stop()
-		for range matched {
+	go func() {
+		defer close(planned)
+		for b := range matched {
+			w, err := ap.plan(b)
+			if err != nil {
+				errs <- err
+				return
+			}
+			select {
+			case planned <- w:
+			case <-sctx.Done():
+				errs <- sctx.Err()
+				return
+			}
 		}
-		return err
-	}
-	for b := range matched {
-		if err := ap.apply(ctx, b); err != nil {
-			return drain(err)
+		errs <- nil
+	}()
+	var werr error
+	for w := range planned {
+		if werr == nil {
+			werr = ap.write(ctx, w)
 		}
-		if err := ru.progress(ctx); err != nil {
-			return drain(err)
+		if werr == nil {
+			werr = ru.progress(ctx)
+		}
+		if werr != nil {
+			stop() // the stages end and close their channels
 		}
 	}
-	if err := <-matchErr; err != nil {
-		return err
+	// A stage that stopped because another failed reports the cancellation:
+	// report the first real cause.
+	var first error
+	for range 3 {
+		if err := <-errs; err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
+		}
 	}
-	return <-readErr
+	if werr != nil {
+		return werr
+	}
+	return first
 }
 
 // readUsers parses and validates rows and sends them in batches.

@@ -49,6 +49,12 @@ type userBatch struct {
 	items    []userItem
 	existing map[string]*storedUser
 	owners   map[string]int64 // "l:"+lower(login) or "i:"+integration id → user id
+	ids      []int64          // fresh user ids, one for each row that may create a user
+}
+
+// userWrites is what a planned batch writes.
+type userWrites struct {
+	inserts, updates []*storedUser
 }
 
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
@@ -74,24 +80,21 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 // and the ids it claimed are in a.claimed.
 func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
 	for items := range in {
-		if a.empty {
-			select {
-			case out <- userBatch{items: items}:
-				continue
-			case <-ctx.Done():
-				return ctx.Err()
+		b := userBatch{items: items}
+		var err error
+		if !a.empty {
+			if b.existing, err = a.fetchExisting(ctx, items); err != nil {
+				return err
+			}
+			if b.owners, err = a.fetchOwners(ctx, items, b.existing); err != nil {
+				return err
 			}
 		}
-		existing, err := a.fetchExisting(ctx, items)
-		if err != nil {
-			return err
-		}
-		owners, err := a.fetchOwners(ctx, items, existing)
-		if err != nil {
+		if b.ids, err = a.allocateIDs(ctx, items, b.existing); err != nil {
 			return err
 		}
 		select {
-		case out <- userBatch{items: items, existing: existing, owners: owners}:
+		case out <- b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -99,13 +102,37 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 	return nil
 }
 
-// apply decides every row of the batch against the directory and writes the
-// changes set-wise: existing users by = ANY, new ones by COPY, updates by
-// COPY into a stage and one UPDATE.
-func (a *userApplier) apply(ctx context.Context, b userBatch) error {
-	tx, batch, existing := a.ru.tx, b.items, b.existing
+// allocateIDs takes ids from the users sequence for the rows that may
+// create a user, so that results can name new users before they are
+// written. Ids of rows that fail after all are gaps, as sequences allow.
+func (a *userApplier) allocateIDs(ctx context.Context, items []userItem, existing map[string]*storedUser) ([]int64, error) {
+	n := 0
+	for i := range items {
+		if items[i].fail == nil && existing[items[i].row.UserID] == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := a.ru.DB.Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("allocate user ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("allocate user ids: %w", err)
+	}
+	return ids, nil
+}
+
+// plan decides every row of the batch against what the directory holds,
+// records the results and returns the writes.
+func (a *userApplier) plan(b userBatch) (userWrites, error) {
+	batch, existing := b.items, b.existing
 	results := make([]Result, len(batch))
-	var inserts, updates, hashFor []*storedUser
+	var w userWrites
+	var hashFor []*storedUser
 	var passwords []string
 	for i := range batch {
 		it := &batch[i]
@@ -135,34 +162,31 @@ func (a *userApplier) apply(ctx context.Context, b userBatch) error {
 		}
 		switch {
 		case old == nil:
-			inserts = append(inserts, next)
+			next.ID = b.ids[len(w.inserts)]
+			w.inserts = append(w.inserts, next)
 		case len(changes) > 0 || setsPassword(old, &it.row):
-			updates = append(updates, next)
-			res.ObjectID = old.ID
-		default:
-			res.ObjectID = old.ID
+			w.updates = append(w.updates, next)
 		}
+		if old != nil {
+			next.ID = old.ID
+		}
+		res.ObjectID = next.ID
 		it.row.Password, it.row.SSHAPassword = "", ""
 	}
 	if err := hashPasswords(hashFor, passwords); err != nil {
-		return err
-	}
-	if err := a.insert(ctx, tx, inserts); err != nil {
-		return err
-	}
-	// Created results learn their new ids.
-	n := 0
-	for i := range results {
-		if results[i].Action == Created {
-			results[i].ObjectID = inserts[n].ID
-			n++
-		}
-	}
-	if err := a.update(ctx, tx, updates); err != nil {
-		return err
+		return w, err
 	}
 	a.ru.record(typeUsers, results)
-	return nil
+	return w, nil
+}
+
+// write applies a planned batch in the import's transaction: new users by
+// COPY, changed ones by COPY into a stage and one UPDATE.
+func (a *userApplier) write(ctx context.Context, w userWrites) error {
+	if err := a.insert(ctx, a.ru.tx, w.inserts); err != nil {
+		return err
+	}
+	return a.update(ctx, a.ru.tx, w.updates)
 }
 
 func (a *userApplier) fail(res *Result, it *userItem, f *rowFailure) {
@@ -413,30 +437,13 @@ func (a *userApplier) fetchOwners(ctx context.Context, batch []userItem, existin
 	return owners, rows.Err()
 }
 
-// insert writes new users with COPY, with ids taken from the sequence first
-// so that results can name them.
+// insert writes new users with COPY; their ids were allocated beforehand.
 func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser) error {
 	if len(users) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, len(users))
-	if err != nil {
-		return fmt.Errorf("allocate user ids: %w", err)
-	}
-	i := 0
-	for rows.Next() {
-		if err := rows.Scan(&users[i].ID); err != nil {
-			rows.Close()
-			return fmt.Errorf("allocate user ids: %w", err)
-		}
-		i++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("allocate user ids: %w", err)
-	}
 	root, acct, imp := a.ru.account.RootAccountID, a.ru.account.ID, a.ru.job.ID
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"},
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users"},
 		[]string{"id", "root_account_id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name",
 			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
