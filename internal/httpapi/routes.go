@@ -29,8 +29,14 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.requireToken)
+		r.Get("/users/{user_id}", s.getUser)
+		r.Put("/users/{user_id}", s.updateUser)
 		r.Route("/accounts/{account_id}", func(r chi.Router) {
 			r.Get("/", s.getAccount)
+			r.Get("/users", s.listUsers)
+			r.Post("/users", s.createUser)
+			r.Get("/sub_accounts", s.listSubAccounts)
+			r.Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)
 			r.Route("/sis_imports", func(r chi.Router) {
 				r.Post("/", s.createImport)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -27,6 +29,7 @@ type storedUser struct {
 	State         string
 	HasPassword   bool
 	InScope       bool
+	Sticky        []string // fields changed through the API, which imports leave alone
 	PasswordHash  string // set only when this import sets the password
 }
 
@@ -59,7 +62,8 @@ type userWrites struct {
 
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
 	id bigint, integration_id text, login_id text, name text, first_name text, last_name text,
-	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text
+	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text,
+	sticky_fields text[]
 ) ON COMMIT DROP`
 
 func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*userApplier, error) {
@@ -224,7 +228,12 @@ func (a *userApplier) decide(it *userItem, old *storedUser) (*storedUser, string
 	u := *old
 	applyUserFields(&u, r, false)
 	u.State = r.Status
+	stuck := a.applyStickiness(old, &u)
 	changes := diffUsers(old, &u)
+	if len(changes) == 0 && len(stuck) > 0 && !setsPassword(old, r) {
+		return nil, "", nil, &rowFailure{code: "sticky", skip: true,
+			message: fmt.Sprintf("fields changed through the API stick and were left alone: %s (override_sis_stickiness writes them)", strings.Join(stuck, ", "))}
+	}
 	action := Updated
 	switch {
 	case old.State == u.State && len(changes) == 0:
@@ -240,6 +249,63 @@ func (a *userApplier) decide(it *userItem, old *storedUser) (*storedUser, string
 		action = Updated
 	}
 	return &u, action, changes, nil
+}
+
+// applyStickiness puts back the row's changes to fields that stick (SPEC
+// §4.8) and returns their names; with override_sis_stickiness it writes
+// them, and marks or clears them with add_ or clear_sis_stickiness.
+func (a *userApplier) applyStickiness(old, u *storedUser) (stuck []string) {
+	o := a.ru.opts
+	fields := map[string][2]*string{
+		"login_id": {&old.LoginID, &u.LoginID}, "name": {&old.Name, &u.Name}, "first_name": {&old.FirstName, &u.FirstName},
+		"last_name": {&old.LastName, &u.LastName}, "sortable_name": {&old.SortableName, &u.SortableName},
+		"short_name": {&old.ShortName, &u.ShortName}, "pronouns": {&old.Pronouns, &u.Pronouns},
+		"workflow_state": {&old.State, &u.State},
+	}
+	if o.OverrideSISStickiness {
+		var written []string
+		for name, f := range fields {
+			if *f[0] != *f[1] {
+				written = append(written, name)
+			}
+		}
+		switch {
+		case o.AddSISStickiness:
+			u.Sticky = union(old.Sticky, written)
+		case o.ClearSISStickiness:
+			u.Sticky = without(old.Sticky, written)
+		}
+		return nil
+	}
+	for _, name := range old.Sticky {
+		if f, ok := fields[name]; ok && *f[0] != *f[1] {
+			*f[1] = *f[0]
+			stuck = append(stuck, name)
+		}
+	}
+	sort.Strings(stuck)
+	return stuck
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func without(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // setsPassword: a password is set on creation, or when the user has none
@@ -322,6 +388,12 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 	add("email", old.Email, u.Email)
 	add("pronouns", old.Pronouns, u.Pronouns)
 	add("workflow_state", old.State, u.State)
+	if !slices.Equal(old.Sticky, u.Sticky) {
+		if ch == nil {
+			ch = map[string][2]any{}
+		}
+		ch["sticky_fields"] = [2]any{old.Sticky, u.Sticky}
+	}
 	return ch
 }
 
@@ -367,7 +439,7 @@ func (a *userApplier) checkUnique(u, old *storedUser, owners map[string]int64, l
 
 const userSelect = `SELECT u.id, u.sis_user_id, COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
 	u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
-	$2 = ANY(a.path)
+	$2 = ANY(a.path), u.sticky_fields
 	FROM users u JOIN accounts a ON a.id = u.account_id
 	WHERE u.root_account_id = $1 AND u.sis_user_id = ANY($3)`
 
@@ -388,7 +460,7 @@ func (a *userApplier) fetchExisting(ctx context.Context, batch []userItem) (map[
 	for rows.Next() {
 		u := &storedUser{}
 		if err := rows.Scan(&u.ID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
-			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.HasPassword, &u.InScope); err != nil {
+			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.HasPassword, &u.InScope, &u.Sticky); err != nil {
 			return nil, fmt.Errorf("fetch users: %w", err)
 		}
 		out[u.SISUserID] = u
@@ -464,11 +536,11 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
 		[]string{"id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
-			"email", "pronouns", "workflow_state", "password_hash"},
+			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
-				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash)}, nil
+				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)
@@ -476,7 +548,8 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 	_, err = tx.Exec(ctx, `UPDATE users u SET integration_id = s.integration_id, login_id = s.login_id, name = s.name,
 			first_name = s.first_name, last_name = s.last_name, sortable_name = s.sortable_name,
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
-			password_hash = COALESCE(u.password_hash, s.password_hash), updated_at = now(), last_import_id = $1
+			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields,
+			updated_at = now(), last_import_id = $1
 		FROM users_stage s WHERE u.id = s.id`, a.ru.job.ID)
 	if err != nil {
 		return fmt.Errorf("update users: %w", err)

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/auth"
+)
+
+type apiUser struct {
+	ID            int64    `json:"id"`
+	Name          string   `json:"name"`
+	LastName      string   `json:"last_name"`
+	SISUserID     *string  `json:"sis_user_id"`
+	LoginID       string   `json:"login_id"`
+	Email         string   `json:"email"`
+	WorkflowState string   `json:"workflow_state"`
+	AccountID     int64    `json:"account_id"`
+	Origin        string   `json:"origin"`
+	StickyFields  []string `json:"sticky_fields"`
+}
+
+func TestUsersDirectoryAndStickiness(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "user_id,login_id,first_name,last_name,email,status\n"+
+		"S1,ann,Ann,Able,ann@example.edu,active\nS2,ben,Ben,Baker,ben@example.edu,suspended\n")
+
+	// A manual user, created with Canvas's nested form parameters.
+	form := url.Values{"user[name]": {"Manual Person"}, "pseudonym[unique_id]": {"manual1"},
+		"pseudonym[sis_user_id]": {"M1"}, "communication_channel[address]": {"m@example.edu"}}
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/users", strings.NewReader(form.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	var manual apiUser
+	json.Unmarshal(b, &manual)
+	if code != 200 || manual.Origin != "manual" || manual.LoginID != "manual1" || manual.Email != "m@example.edu" {
+		t.Fatalf("create manual user: %d %s", code, b)
+	}
+	code, b, _ = s.do("POST", "/api/v1/accounts/1/users", strings.NewReader(`{"user":{"name":"Dup"},"pseudonym":{"unique_id":"ANN"}}`),
+		map[string]string{"Content-Type": "application/json"})
+	if code != 409 || !strings.Contains(string(b), "login_taken") {
+		t.Errorf("a taken login (case-insensitive) was not refused: %d %s", code, b)
+	}
+
+	var list []apiUser
+	s.getJSON("/api/v1/accounts/1/users?state[]=active&state[]=suspended&per_page=10", &list)
+	if len(list) != 3 {
+		t.Errorf("list: %d users, want 3", len(list))
+	}
+	s.getJSON("/api/v1/accounts/1/users?state[]=suspended", &list)
+	if len(list) != 1 || list[0].LoginID != "ben" {
+		t.Errorf("state filter: %+v", list)
+	}
+	s.getJSON("/api/v1/accounts/1/users?search_term=baker", &list)
+	if len(list) != 1 || list[0].LoginID != "ben" {
+		t.Errorf("search_term: %+v", list)
+	}
+	var ann apiUser
+	s.getJSON("/api/v1/users/sis_user_id:S1", &ann)
+	if ann.Name != "Ann Able" || ann.Origin != "sis" {
+		t.Fatalf("get by sis id: %+v", ann)
+	}
+
+	// A manual edit of a last name makes it sticky: the import leaves it alone.
+	code, b, _ = s.do("PUT", fmt.Sprintf("/api/v1/users/%d", ann.ID), strings.NewReader(`{"user":{"last_name":"Able-Smith"}}`),
+		map[string]string{"Content-Type": "application/json"})
+	json.Unmarshal(b, &ann)
+	if code != 200 || ann.LastName != "Able-Smith" || strings.Join(ann.StickyFields, ",") != "last_name" {
+		t.Fatalf("manual edit: %d %s", code, b)
+	}
+	imp := s.importCSV("", "user_id,login_id,first_name,last_name,email,status\n"+
+		"S1,ann,Ann,Able,ann@example.edu,active\n"+ // only the sticky field differs: skipped
+		"S2,ben,Ben,Baker,ben2@example.edu,suspended\n"+
+		"M1,manual1,Manual,Person,m@example.edu,active\n") // an import may update a manual user
+	got := summary(s.results(imp.ID, ""))
+	if got != "2:skipped/sticky 3:updated 4:updated" {
+		t.Errorf("import over sticky and manual users: %s", got)
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/users/%d", ann.ID), &ann)
+	if ann.LastName != "Able-Smith" {
+		t.Errorf("the import overwrote a sticky field: %q", ann.LastName)
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/users/%d", manual.ID), &manual)
+	if manual.Origin != "manual" {
+		t.Errorf("an import made a manual user SIS-managed")
+	}
+	// override_sis_stickiness writes it; with clear_sis_stickiness the mark goes.
+	imp = s.importCSV("override_sis_stickiness=true&clear_sis_stickiness=true", "user_id,login_id,last_name,status\nS1,ann,Able,active\n")
+	rs := s.results(imp.ID, "")
+	if len(rs) != 1 || rs[0].Action != "updated" || fmt.Sprint(rs[0].Changes["last_name"]) != "[Able-Smith Able]" {
+		t.Errorf("override: %+v", rs)
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/users/%d", ann.ID), &ann)
+	if ann.LastName != "Able" || len(ann.StickyFields) != 0 {
+		t.Errorf("after override and clear: %+v", ann)
+	}
+
+	// Reach: a sub-account's token sees only its subtree.
+	code, b, _ = s.do("POST", "/api/v1/accounts/1/sub_accounts", strings.NewReader("account[name]=East&account[sis_account_id]=east"),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	var east struct{ ID int64 }
+	json.Unmarshal(b, &east)
+	if code != 200 || east.ID == 0 {
+		t.Fatalf("create sub-account: %d %s", code, b)
+	}
+	eastToken := s.newToken(east.ID, auth.Admin)
+	code, _, _ = s.do("GET", fmt.Sprintf("/api/v1/users/%d", ann.ID), nil, map[string]string{"Authorization": "Bearer " + eastToken})
+	if code != 404 {
+		t.Errorf("a sub-account token read a user outside its subtree: %d", code)
+	}
+	code, b, _ = s.do("GET", "/api/v1/accounts/self/users", nil, map[string]string{"Authorization": "Bearer " + eastToken})
+	if code != 200 || strings.TrimSpace(string(b)) != "[]" {
+		t.Errorf("sub-account users: %d %s", code, b)
+	}
+	readOnly := s.newToken(1, auth.ReadOnly)
+	code, _, _ = s.do("PUT", fmt.Sprintf("/api/v1/users/%d", ann.ID), strings.NewReader(`{"user":{"name":"X"}}`),
+		map[string]string{"Authorization": "Bearer " + readOnly, "Content-Type": "application/json"})
+	if code != 403 {
+		t.Errorf("a read_only token edited a user: %d", code)
+	}
+}
