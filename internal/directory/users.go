@@ -113,8 +113,8 @@ func GetUser(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int6
 // UserInput is a manual create or edit; nil fields are left alone.
 type UserInput struct {
 	Name, ShortName, SortableName, FirstName, LastName, Pronouns *string
-	LoginID, SISUserID, IntegrationID, Email                    *string
-	WorkflowState                                               *string
+	LoginID, SISUserID, IntegrationID, Email                     *string
+	WorkflowState                                                *string
 }
 
 // fields lists the input's set fields as column → value.

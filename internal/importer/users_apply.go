@@ -30,7 +30,7 @@ type storedUser struct {
 	HasPassword   bool
 	InScope       bool
 	Sticky        []string // fields changed through the API, which imports leave alone
-	PasswordHash  string // set only when this import sets the password
+	PasswordHash  string   // set only when this import sets the password
 }
 
 // userApplier matches and writes batches of users rows.
