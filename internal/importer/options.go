@@ -6,6 +6,7 @@ package importer
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,20 @@ type Options struct {
 	ChangeThreshold       *int   `json:"change_threshold,omitempty"`
 	DiffingDataSet        string `json:"diffing_data_set_identifier,omitempty"`
 	DiffingRemaster       bool   `json:"diffing_remaster_data_set"`
+
+	// The user options of SPEC §4.4 (Moodle's "Upload users").
+	UserUploadType       string            `json:"user_upload_type"`
+	UserMatchOn          string            `json:"user_match_on"`
+	MatchFallbackLoginID bool              `json:"user_match_fallback_login_id"`
+	StandardizeLoginIDs  bool              `json:"standardize_login_ids"`
+	DuplicateLoginIDs    string            `json:"duplicate_login_id_handling"`
+	PreventEmailDups     bool              `json:"prevent_email_duplicates"`
+	Defaults             map[string]string `json:"defaults,omitempty"`
+
+	// Removal of users the file no longer lists (SPEC §4.5, §4.6).
+	RemoveUnlistedUsers   bool   `json:"remove_unlisted_users"`
+	UnlistedUserStatus    string `json:"unlisted_user_status"`
+	ChangeThresholdAction string `json:"change_threshold_action"`
 }
 
 // boolParams are the boolean create parameters and where they go.
@@ -36,6 +51,8 @@ func (o *Options) boolParams() map[string]*bool {
 		"dry_run": &o.DryRun, "atomic": &o.Atomic, "skip_deletes": &o.SkipDeletes, "batch_mode": &o.BatchMode,
 		"override_sis_stickiness": &o.OverrideSISStickiness, "add_sis_stickiness": &o.AddSISStickiness,
 		"clear_sis_stickiness": &o.ClearSISStickiness, "diffing_remaster_data_set": &o.DiffingRemaster,
+		"user_match_fallback_login_id": &o.MatchFallbackLoginID, "standardize_login_ids": &o.StandardizeLoginIDs,
+		"prevent_email_duplicates": &o.PreventEmailDups, "remove_unlisted_users": &o.RemoveUnlistedUsers,
 	}
 }
 
@@ -44,11 +61,12 @@ func (o *Options) boolParams() map[string]*bool {
 var notYetHonoured = map[string]bool{
 	"batch_mode_term_id": true, "multi_term_batch_mode": true, "diffing_drop_status": true,
 	"diffing_user_remove_status": true, "batch_mode_enrollment_drop_status": true,
-	"remove_unlisted_users": true, "unlisted_user_status": true, "change_threshold_action": true,
-	"user_upload_type": true, "user_match_on": true, "user_match_fallback_login_id": true,
-	"standardize_login_ids": true, "duplicate_login_id_handling": true, "prevent_email_duplicates": true,
 	"update_sis_id_if_login_claimed": true, "diff_row_count_threshold": true,
 }
+
+// templateColumns are the users columns a default[<column>] may fill.
+var templateColumns = []string{"login_id", "email", "first_name", "last_name", "full_name", "sortable_name",
+	"short_name", "pronouns", "status", "integration_id"}
 
 // ignoredQuietly are request parameters that are not import options.
 var ignoredQuietly = map[string]bool{"access_token": true, "attachment": true}
@@ -57,7 +75,17 @@ var ignoredQuietly = map[string]bool{"access_token": true, "attachment": true}
 // invalid value is an error naming it; unknown parameters come back as
 // warnings, as Canvas ignores them.
 func ParseOptions(v url.Values) (Options, [][2]string, error) {
-	o := Options{ImportType: "instructure_csv"}
+	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id",
+		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "abort"}
+	choices := map[string]struct {
+		dst     *string
+		allowed []string
+	}{
+		"user_upload_type":            {&o.UserUploadType, []string{"create_or_update", "create_only", "update_only", "create_all_rename"}},
+		"duplicate_login_id_handling": {&o.DuplicateLoginIDs, []string{"fail", "append_counter"}},
+		"unlisted_user_status":        {&o.UnlistedUserStatus, []string{"suspended", "deleted"}},
+		"change_threshold_action":     {&o.ChangeThresholdAction, []string{"abort", "hold"}},
+	}
 	var warnings [][2]string
 	bools := o.boolParams()
 	keys := make([]string, 0, len(v))
@@ -75,7 +103,31 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 			*p = b
 			continue
 		}
+		if c, ok := choices[k]; ok {
+			if !slices.Contains(c.allowed, val) {
+				return o, nil, invalidParam(k, val, strings.Join(c.allowed, ", "))
+			}
+			*c.dst = val
+			continue
+		}
 		switch {
+		case k == "user_match_on":
+			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) {
+				return o, nil, invalidParam(k, val, "user_id, login_id, email or integration_id (property.<name> matching is not supported yet)")
+			}
+			o.UserMatchOn = val
+		case strings.HasPrefix(k, "default[") && strings.HasSuffix(k, "]"):
+			col := strings.ToLower(strings.TrimSpace(k[len("default[") : len(k)-1]))
+			if !slices.Contains(templateColumns, col) {
+				return o, nil, invalidParam(k, val, "a default for one of "+strings.Join(templateColumns, ", "))
+			}
+			if err := checkTemplate(val); err != nil {
+				return o, nil, errs.New(errs.Invalid, "invalid_value", "parameter %s: %v", k, err)
+			}
+			if o.Defaults == nil {
+				o.Defaults = map[string]string{}
+			}
+			o.Defaults[col] = val
 		case k == "import_type":
 			if val != "instructure_csv" {
 				return o, nil, invalidParam(k, val, "instructure_csv")
@@ -95,7 +147,7 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		case k == "diffing_data_set_identifier":
 			o.DiffingDataSet = val
 		case ignoredQuietly[k]:
-		case notYetHonoured[k] || strings.HasPrefix(k, "default["):
+		case notYetHonoured[k]:
 			warnings = append(warnings, [2]string{"", fmt.Sprintf("parameter %s is not supported by this version yet and was ignored", k)})
 		default:
 			warnings = append(warnings, [2]string{"", fmt.Sprintf("unknown parameter %s was ignored", k)})
@@ -103,6 +155,9 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	}
 	if o.DiffingDataSet != "" {
 		warnings = append(warnings, [2]string{"", "diffing is not supported by this version yet: the whole file is applied"})
+	}
+	if o.ChangeThresholdAction == "hold" {
+		return o, nil, invalidParam("change_threshold_action", "hold", "abort (hold and approval are not supported by this version yet)")
 	}
 	if o.BatchMode && o.DiffingDataSet != "" {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode cannot be combined with diffing_data_set_identifier")

@@ -237,7 +237,7 @@ func (ru *run) readCSV(ctx context.Context, name string, in io.Reader) error {
 	if dup != "" {
 		return &fileError{Code: "malformed_csv", Message: fmt.Sprintf("line %d: column %q appears twice in the header", head.Line, dup)}
 	}
-	typ, skipped := detectType(cols, nil)
+	typ, skipped := detectType(cols, ru.opts.Defaults)
 	switch {
 	case typ == "":
 		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}

@@ -15,7 +15,7 @@ import (
 // userRow is one row of a users file (Canvas's users.csv), as validated.
 // An empty optional cell keeps the stored value; "<delete>" clears it.
 type userRow struct {
-	UserID        string `validate:"required,max=255"`
+	UserID        string `validate:"max=255"` // required unless update_only matches on another column
 	LoginID       string `validate:"required,max=255"`
 	Status        string `validate:"required,oneof=active suspended deleted"`
 	IntegrationID string `validate:"max=255"`
@@ -54,7 +54,17 @@ type userItem struct {
 	line   int
 	fields []string
 	row    userRow
+	key    string      // the value of the user_match_on column, normalised
 	fail   *rowFailure // set when the row cannot be applied
+}
+
+// userParse is what reading a row needs to know of the import's options.
+type userParse struct {
+	width    int
+	idx      []int
+	opts     *Options
+	seen     *keySet // user ids, for duplicate_in_file
+	seenKeys *keySet // match keys, when matching on another column
 }
 
 // batchSize rows are matched and written together.
@@ -71,7 +81,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 		}
 	}
 	for _, c := range []string{"status", "login_id"} {
-		if _, ok := cols[c]; !ok {
+		if _, ok := cols[c]; !ok && ru.opts.Defaults[c] == "" {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a users file needs the column %s", head.Line, c)}
 		}
 	}
@@ -111,7 +121,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	defer stop()
 	go func() {
 		defer close(parsed)
-		errs <- readUsers(sctx, rd, len(head.Fields), idx, parsed)
+		errs <- readUsers(sctx, rd, &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet()}, parsed)
 	}()
 	go func() {
 		defer close(matched)
@@ -161,8 +171,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 }
 
 // readUsers parses and validates rows and sends them in batches.
-func readUsers(ctx context.Context, rd *csvread.Reader, width int, idx []int, out chan<- []userItem) error {
-	seen := newKeySet()
+func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<- []userItem) error {
 	batch := make([]userItem, 0, batchSize)
 	send := func() bool {
 		select {
@@ -185,7 +194,7 @@ func readUsers(ctx context.Context, rd *csvread.Reader, width int, idx []int, ou
 		case err != nil:
 			return csvFileError(err)
 		default:
-			batch = append(batch, parseUser(rec, width, idx, seen))
+			batch = append(batch, p.parse(rec))
 		}
 		if len(batch) == batchSize && !send() {
 			return ctx.Err()
@@ -197,22 +206,107 @@ func readUsers(ctx context.Context, rd *csvread.Reader, width int, idx []int, ou
 	return nil
 }
 
-func parseUser(rec csvread.Record, width int, idx []int, seen *keySet) userItem {
+// parse fills a row from a record: defaults, standardised login ids,
+// validation, duplicates.
+func (p *userParse) parse(rec csvread.Record) userItem {
 	it := userItem{line: rec.Line, fields: rec.Fields}
-	if len(rec.Fields) != width {
-		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("line %d: %d fields where the header has %d", rec.Line, len(rec.Fields), width)}
+	if len(rec.Fields) != p.width {
+		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("line %d: %d fields where the header has %d", rec.Line, len(rec.Fields), p.width)}
 		return it
 	}
-	for i, p := range it.row.fields() {
-		*p = cell(rec.Fields, idx[i])
+	r := &it.row
+	for i, f := range r.fields() {
+		*f = cell(rec.Fields, p.idx[i])
 	}
-	it.row.Status = strings.ToLower(it.row.Status)
-	if f := validateRow(&it.row, userColumnOf); f != nil {
+	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
 		return it
 	}
-	if first, dup := seen.add(it.row.UserID, rec.Line); dup {
-		it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on line %d; the first row wins", it.row.UserID, first)}
+	r.Status = strings.ToLower(r.Status)
+	if f := validateRow(r, userColumnOf); f != nil {
+		it.fail = f
+		return it
+	}
+	o := p.opts
+	if r.UserID == "" && !(o.UserUploadType == "update_only" && o.UserMatchOn != "user_id") {
+		it.fail = &rowFailure{code: "missing_value", message: "column user_id: a value is required"}
+		return it
+	}
+	it.key = matchKey(o.UserMatchOn, r)
+	if it.key == "" {
+		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", o.UserMatchOn)}
+		return it
+	}
+	if r.UserID != "" {
+		if first, dup := p.seen.add(r.UserID, rec.Line); dup {
+			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on line %d; the first row wins", r.UserID, first)}
+			return it
+		}
+	}
+	if o.UserMatchOn != "user_id" {
+		if first, dup := p.seenKeys.add(it.key, rec.Line); dup {
+			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on line %d; the first row wins", o.UserMatchOn, it.key, first)}
+		}
 	}
 	return it
+}
+
+// applyDefaults fills empty cells from default[<column>] templates and
+// standardises the login id; names come first, so that %f and %l see them,
+// then the login id, which %u sees.
+func (p *userParse) applyDefaults(r *userRow) *rowFailure {
+	d := p.opts.Defaults
+	fill := func(col string, dst *string) *rowFailure {
+		t, ok := d[col]
+		if !ok || *dst != "" {
+			return nil
+		}
+		v, err := expand(t, r.FirstName, r.LastName, r.LoginID)
+		if err != nil {
+			return &rowFailure{code: "invalid_value", message: fmt.Sprintf("default[%s]: %v", col, err)}
+		}
+		*dst = strings.TrimSpace(v)
+		return nil
+	}
+	for _, c := range []struct {
+		col string
+		dst *string
+	}{{"first_name", &r.FirstName}, {"last_name", &r.LastName}, {"login_id", &r.LoginID}} {
+		if f := fill(c.col, c.dst); f != nil {
+			return f
+		}
+	}
+	if p.opts.StandardizeLoginIDs && r.LoginID != deleteMarker {
+		r.LoginID = standardizeLogin(r.LoginID)
+	}
+	for _, c := range []struct {
+		col string
+		dst *string
+	}{{"email", &r.Email}, {"full_name", &r.FullName}, {"sortable_name", &r.SortableName}, {"short_name", &r.ShortName},
+		{"pronouns", &r.Pronouns}, {"status", &r.Status}, {"integration_id", &r.IntegrationID}} {
+		if f := fill(c.col, c.dst); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// matchKey is the row's value of the column users are matched on, in the
+// form the lookup compares: login ids and emails case-insensitively.
+func matchKey(on string, r *userRow) string {
+	switch on {
+	case "login_id":
+		return strings.ToLower(r.LoginID)
+	case "email":
+		if r.Email == deleteMarker {
+			return ""
+		}
+		return strings.ToLower(r.Email)
+	case "integration_id":
+		if r.IntegrationID == deleteMarker {
+			return ""
+		}
+		return r.IntegrationID
+	}
+	return r.UserID
 }

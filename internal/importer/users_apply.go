@@ -49,10 +49,12 @@ type userApplier struct {
 
 // userBatch is a batch of rows with what the directory holds for them.
 type userBatch struct {
-	items    []userItem
-	existing map[string]*storedUser
-	owners   map[string]int64 // "l:"+lower(login) or "i:"+integration id → user id
-	ids      []int64          // fresh user ids, one for each row that may create a user
+	items  []userItem
+	old    []*storedUser    // the matched user of each item, nil for none
+	fails  []*rowFailure    // why an item cannot be matched (ambiguous_match, identity_mismatch)
+	owners map[string]int64 // "l:"+lower(login), "i:"+integration id, "e:"+lower(email) → user id
+	taken  map[string]bool  // logins of the form <login><n> that append_counter must avoid
+	ids    []int64          // fresh user ids, one for each row that may create a user
 }
 
 // userWrites is what a planned batch writes.
@@ -61,7 +63,7 @@ type userWrites struct {
 }
 
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
-	id bigint, integration_id text, login_id text, name text, first_name text, last_name text,
+	id bigint, sis_user_id text, integration_id text, login_id text, name text, first_name text, last_name text,
 	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text,
 	sticky_fields text[]
 ) ON COMMIT DROP`
@@ -78,62 +80,10 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 	return a, nil
 }
 
-// match looks up the stored users and the owners of the ids each batch
-// needs. It reads committed data on a pooled connection: rows this import
-// wrote earlier have other user ids (duplicates are failed while reading),
-// and the ids it claimed are in a.claimed.
-func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
-	for items := range in {
-		b := userBatch{items: items}
-		var err error
-		if !a.empty {
-			if b.existing, err = a.fetchExisting(ctx, items); err != nil {
-				return err
-			}
-			if b.owners, err = a.fetchOwners(ctx, items, b.existing); err != nil {
-				return err
-			}
-		}
-		if b.ids, err = a.allocateIDs(ctx, items, b.existing); err != nil {
-			return err
-		}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-// allocateIDs takes ids from the users sequence for the rows that may
-// create a user, so that results can name new users before they are
-// written. Ids of rows that fail after all are gaps, as sequences allow.
-func (a *userApplier) allocateIDs(ctx context.Context, items []userItem, existing map[string]*storedUser) ([]int64, error) {
-	n := 0
-	for i := range items {
-		if items[i].fail == nil && existing[items[i].row.UserID] == nil {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	rows, err := a.ru.DB.Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
-	if err != nil {
-		return nil, fmt.Errorf("allocate user ids: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("allocate user ids: %w", err)
-	}
-	return ids, nil
-}
-
 // plan decides every row of the batch against what the directory holds,
 // records the results and returns the writes.
 func (a *userApplier) plan(b userBatch) (userWrites, error) {
-	batch, existing := b.items, b.existing
+	batch := b.items
 	results := make([]Result, len(batch))
 	var w userWrites
 	var hashFor []*storedUser
@@ -142,20 +92,27 @@ func (a *userApplier) plan(b userBatch) (userWrites, error) {
 		it := &batch[i]
 		res := &results[i]
 		*res = Result{File: a.file, Row: it.line, Entity: "user", SISID: it.row.UserID}
+		if it.fail == nil {
+			it.fail = b.fails[i]
+		}
 		if it.fail != nil {
 			a.fail(res, it, it.fail)
 			continue
 		}
-		old := existing[it.row.UserID]
+		old := b.old[i]
+		if old != nil && res.SISID == "" {
+			res.SISID = old.SISUserID
+		}
 		next, action, changes, f := a.decide(it, old)
+		var note string
 		if f == nil {
-			f = a.checkUnique(next, old, b.owners, it.line)
+			note, f = a.checkUnique(next, old, &b, it.line)
 		}
 		if f != nil {
 			a.fail(res, it, f)
 			continue
 		}
-		res.Action, res.Changes = action, changes
+		res.Action, res.Changes, res.Message = action, changes, note
 		if setsPassword(old, &it.row) {
 			if it.row.SSHAPassword != "" {
 				next.PasswordHash = it.row.SSHAPassword
@@ -214,6 +171,12 @@ func (a *userApplier) decide(it *userItem, old *storedUser) (*storedUser, string
 	if r.LoginID == deleteMarker {
 		return nil, "", nil, &rowFailure{code: "invalid_value", message: "column login_id: a login id cannot be cleared"}
 	}
+	switch t := a.ru.opts.UserUploadType; {
+	case t == "create_only" && old != nil:
+		return nil, "", nil, &rowFailure{code: "exists", skip: true, message: fmt.Sprintf("user_upload_type is create_only and user %q exists", r.UserID)}
+	case t == "update_only" && old == nil:
+		return nil, "", nil, &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("user_upload_type is update_only and no user matches %s %q", a.ru.opts.UserMatchOn, it.key)}
+	}
 	if r.Status == "deleted" && a.ru.opts.SkipDeletes {
 		return nil, "", nil, &rowFailure{code: "skip_deletes", message: "skip_deletes is set: the row's deletion was not applied", skip: true}
 	}
@@ -228,6 +191,9 @@ func (a *userApplier) decide(it *userItem, old *storedUser) (*storedUser, string
 	u := *old
 	applyUserFields(&u, r, false)
 	u.State = r.Status
+	if u.SISUserID == "" {
+		u.SISUserID = r.UserID // matched on another column: the row gives the user its SIS id
+	}
 	stuck := a.applyStickiness(old, &u)
 	changes := diffUsers(old, &u)
 	if len(changes) == 0 && len(stuck) > 0 && !setsPassword(old, r) {
@@ -378,6 +344,7 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 		}
 		ch[name] = [2]any{nullString(o), nullString(n)}
 	}
+	add("sis_user_id", old.SISUserID, u.SISUserID)
 	add("login_id", old.LoginID, u.LoginID)
 	add("integration_id", old.IntegrationID, u.IntegrationID)
 	add("name", old.Name, u.Name)
@@ -397,116 +364,63 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 	return ch
 }
 
-// checkUnique fails a row whose login id or integration id belongs to
-// another user, in the directory or earlier in this import, and otherwise
-// claims them for the row's user.
-func (a *userApplier) checkUnique(u, old *storedUser, owners map[string]int64, line int) *rowFailure {
+// checkUnique fails a row whose login id, integration id or (with
+// prevent_email_duplicates) email belongs to another user, in the directory
+// or earlier in this import, and otherwise claims them for the row's user.
+// With append_counter a new user whose login is taken gets the first free
+// login with a counter (jdoe2, jdoe3, …); note says so.
+func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (note string, f *rowFailure) {
 	if u == nil {
-		return nil
+		return "", nil
 	}
 	self := int64(-1)
 	if old != nil {
 		self = old.ID
 	}
-	login := "l:" + strings.ToLower(u.LoginID)
-	newLogin := old == nil || !strings.EqualFold(old.LoginID, u.LoginID)
-	if newLogin {
-		if id, ok := owners[login]; ok && id != self {
-			return &rowFailure{code: "login_taken", message: fmt.Sprintf("column login_id: %q is already the login of another user", u.LoginID)}
+	takenBy := func(key string) (owner string, taken bool) {
+		if id, ok := b.owners[key]; ok && id != self {
+			return "another user", true
 		}
-		if first, ok := a.claimed.lookup(login); ok {
-			return &rowFailure{code: "login_taken", message: fmt.Sprintf("column login_id: %q is already the login of the user on line %d", u.LoginID, first)}
+		if first, ok := a.claimed.lookup(key); ok {
+			return fmt.Sprintf("the user on line %d", first), true
 		}
+		return "", false
 	}
-	integ := "i:" + u.IntegrationID
-	newInteg := u.IntegrationID != "" && (old == nil || old.IntegrationID != u.IntegrationID)
-	if newInteg {
-		if id, ok := owners[integ]; ok && id != self {
-			return &rowFailure{code: "integration_id_taken", message: fmt.Sprintf("column integration_id: %q belongs to another user", u.IntegrationID)}
+	o := a.ru.opts
+	var claims []string
+	if old == nil || !strings.EqualFold(old.LoginID, u.LoginID) {
+		if owner, taken := takenBy("l:" + strings.ToLower(u.LoginID)); taken {
+			if old != nil || (o.DuplicateLoginIDs != "append_counter" && o.UserUploadType != "create_all_rename") {
+				return "", &rowFailure{code: "login_taken", message: fmt.Sprintf("column login_id: %q is already the login of %s", u.LoginID, owner)}
+			}
+			base := u.LoginID
+			for n := 2; ; n++ {
+				cand := fmt.Sprintf("%s%d", base, n)
+				if _, t := takenBy("l:" + strings.ToLower(cand)); !t && !b.taken[strings.ToLower(cand)] {
+					u.LoginID = cand
+					note = fmt.Sprintf("login id %q was taken by %s; the user was created as %q", base, owner, cand)
+					break
+				}
+			}
 		}
-		if first, ok := a.claimed.lookup(integ); ok {
-			return &rowFailure{code: "integration_id_taken", message: fmt.Sprintf("column integration_id: %q belongs to the user on line %d", u.IntegrationID, first)}
+		claims = append(claims, "l:"+strings.ToLower(u.LoginID))
+	}
+	if u.IntegrationID != "" && (old == nil || old.IntegrationID != u.IntegrationID) {
+		if owner, taken := takenBy("i:" + u.IntegrationID); taken {
+			return "", &rowFailure{code: "integration_id_taken", message: fmt.Sprintf("column integration_id: %q belongs to %s", u.IntegrationID, owner)}
 		}
+		claims = append(claims, "i:"+u.IntegrationID)
 	}
-	if newLogin {
-		a.claimed.add(login, line)
-	}
-	if newInteg {
-		a.claimed.add(integ, line)
-	}
-	return nil
-}
-
-const userSelect = `SELECT u.id, u.sis_user_id, COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
-	u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
-	$2 = ANY(a.path), u.sticky_fields
-	FROM users u JOIN accounts a ON a.id = u.account_id
-	WHERE u.root_account_id = $1 AND u.sis_user_id = ANY($3)`
-
-// fetchExisting reads the stored users the batch names, in one query.
-func (a *userApplier) fetchExisting(ctx context.Context, batch []userItem) (map[string]*storedUser, error) {
-	ids := make([]string, 0, len(batch))
-	for i := range batch {
-		if batch[i].fail == nil {
-			ids = append(ids, batch[i].row.UserID)
+	if o.PreventEmailDups && u.Email != "" && (old == nil || !strings.EqualFold(old.Email, u.Email)) {
+		if owner, taken := takenBy("e:" + strings.ToLower(u.Email)); taken {
+			return "", &rowFailure{code: "email_taken", message: fmt.Sprintf("column email: %q is already the email of %s (prevent_email_duplicates)", u.Email, owner)}
 		}
+		claims = append(claims, "e:"+strings.ToLower(u.Email))
 	}
-	rows, err := a.ru.DB.Query(ctx, userSelect, a.ru.account.RootAccountID, a.ru.account.ID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("fetch users: %w", err)
+	for _, k := range claims {
+		a.claimed.add(k, line)
 	}
-	defer rows.Close()
-	out := make(map[string]*storedUser, len(ids))
-	for rows.Next() {
-		u := &storedUser{}
-		if err := rows.Scan(&u.ID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
-			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.HasPassword, &u.InScope, &u.Sticky); err != nil {
-			return nil, fmt.Errorf("fetch users: %w", err)
-		}
-		out[u.SISUserID] = u
-	}
-	return out, rows.Err()
-}
-
-// fetchOwners finds who holds the login ids and integration ids that rows
-// would give to a new user or change to, in one query.
-func (a *userApplier) fetchOwners(ctx context.Context, batch []userItem, existing map[string]*storedUser) (map[string]int64, error) {
-	var logins, integs []string
-	for i := range batch {
-		it := &batch[i]
-		if it.fail != nil {
-			continue
-		}
-		old := existing[it.row.UserID]
-		if l := it.row.LoginID; l != "" && l != deleteMarker && (old == nil || !strings.EqualFold(old.LoginID, l)) {
-			logins = append(logins, strings.ToLower(l))
-		}
-		if v := it.row.IntegrationID; v != "" && v != deleteMarker && (old == nil || old.IntegrationID != v) {
-			integs = append(integs, v)
-		}
-	}
-	owners := map[string]int64{}
-	if len(logins) == 0 && len(integs) == 0 {
-		return owners, nil
-	}
-	rows, err := a.ru.DB.Query(ctx, `
-		SELECT 'l:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) = ANY($2)
-		UNION ALL
-		SELECT 'i:' || integration_id, id FROM users WHERE root_account_id = $1 AND integration_id = ANY($3)`,
-		a.ru.account.RootAccountID, logins, integs)
-	if err != nil {
-		return nil, fmt.Errorf("fetch login owners: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var id int64
-		if err := rows.Scan(&k, &id); err != nil {
-			return nil, fmt.Errorf("fetch login owners: %w", err)
-		}
-		owners[k] = id
-	}
-	return owners, rows.Err()
+	return note, nil
 }
 
 // insert writes new users with COPY; their ids were allocated beforehand.
@@ -535,17 +449,17 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 		return nil
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
-		[]string{"id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
+		[]string{"id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
 			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
-			return []any{u.ID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
+			return []any{u.ID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
 				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)
 	}
-	_, err = tx.Exec(ctx, `UPDATE users u SET integration_id = s.integration_id, login_id = s.login_id, name = s.name,
+	_, err = tx.Exec(ctx, `UPDATE users u SET sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
 			first_name = s.first_name, last_name = s.last_name, sortable_name = s.sortable_name,
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
 			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields,

@@ -1,0 +1,224 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// match looks up, for each batch, the stored users its rows match and the
+// owners of the ids they would take. It reads committed data on a pooled
+// connection: rows this import wrote earlier have other keys (duplicates
+// fail while reading), and the ids it claimed are in a.claimed.
+func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
+	for items := range in {
+		b := userBatch{items: items, old: make([]*storedUser, len(items)), fails: make([]*rowFailure, len(items))}
+		if !a.empty {
+			if err := a.matchUsers(ctx, &b); err != nil {
+				return err
+			}
+			if err := a.fetchOwners(ctx, &b); err != nil {
+				return err
+			}
+		}
+		var err error
+		if b.ids, err = a.allocateIDs(ctx, &b); err != nil {
+			return err
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// keyColumns are the SQL expressions user_match_on compares with = ANY.
+var keyColumns = map[string]string{"user_id": "u.sis_user_id", "login_id": "lower(u.login_id)",
+	"email": "lower(u.email)", "integration_id": "u.integration_id"}
+
+// matchUsers finds each row's user by the user_match_on column (SPEC §4.4):
+// two users with the value fail the row with ambiguous_match; with
+// user_match_fallback_login_id a row that matched nobody tries its login
+// id. Matching on another column checks the row's user_id against the
+// user found (SPEC §4.2 "Matching on another key").
+func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
+	on := a.ru.opts.UserMatchOn
+	byKey, err := a.fetchBy(ctx, on, b.items, func(it *userItem) string { return it.key })
+	if err != nil {
+		return err
+	}
+	for i := range b.items {
+		it := &b.items[i]
+		if it.fail != nil {
+			continue
+		}
+		switch found := byKey[it.key]; {
+		case len(found) > 1:
+			b.fails[i] = &rowFailure{code: "ambiguous_match", message: fmt.Sprintf("%d users have %s %q; matching needs exactly one", len(found), on, it.key)}
+		case len(found) == 1:
+			b.old[i] = found[0]
+		}
+	}
+	if a.ru.opts.MatchFallbackLoginID && on != "login_id" {
+		byLogin, err := a.fetchBy(ctx, "login_id", b.items, func(it *userItem) string { return strings.ToLower(it.row.LoginID) })
+		if err != nil {
+			return err
+		}
+		for i := range b.items {
+			if b.old[i] == nil && b.fails[i] == nil && b.items[i].fail == nil {
+				if found := byLogin[strings.ToLower(b.items[i].row.LoginID)]; len(found) == 1 {
+					b.old[i] = found[0]
+				}
+			}
+		}
+	}
+	if on == "user_id" && !a.ru.opts.MatchFallbackLoginID {
+		return nil
+	}
+	bySIS, err := a.fetchBy(ctx, "user_id", b.items, func(it *userItem) string { return it.row.UserID })
+	if err != nil {
+		return err
+	}
+	for i := range b.items {
+		it, old := &b.items[i], b.old[i]
+		if it.fail != nil || b.fails[i] != nil || it.row.UserID == "" {
+			continue
+		}
+		owner := bySIS[it.row.UserID]
+		switch {
+		case old != nil && old.SISUserID != "" && old.SISUserID != it.row.UserID:
+			b.fails[i] = &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("the user matched by %s has user_id %q, not %q", on, old.SISUserID, it.row.UserID)}
+		case len(owner) == 1 && (old == nil || owner[0].ID != old.ID):
+			b.fails[i] = &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("user_id %q belongs to another user than the one matched by %s", it.row.UserID, on)}
+		}
+	}
+	return nil
+}
+
+const userSelect = `SELECT u.id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
+	u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
+	$2 = ANY(a.path), u.sticky_fields, %[1]s
+	FROM users u JOIN accounts a ON a.id = u.account_id
+	WHERE u.root_account_id = $1 AND %[1]s = ANY($3)`
+
+// fetchBy reads the stored users whose column on equals the key of a row.
+func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, key func(*userItem) string) (map[string][]*storedUser, error) {
+	keys := make([]string, 0, len(items))
+	for i := range items {
+		if k := key(&items[i]); items[i].fail == nil && k != "" && k != deleteMarker {
+			keys = append(keys, k)
+		}
+	}
+	out := make(map[string][]*storedUser, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := a.ru.DB.Query(ctx, fmt.Sprintf(userSelect, keyColumns[on]), a.ru.account.RootAccountID, a.ru.account.ID, keys)
+	if err != nil {
+		return nil, fmt.Errorf("fetch users by %s: %w", on, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u := &storedUser{}
+		var k string
+		if err := rows.Scan(&u.ID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
+			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.HasPassword, &u.InScope, &u.Sticky, &k); err != nil {
+			return nil, fmt.Errorf("fetch users by %s: %w", on, err)
+		}
+		out[k] = append(out[k], u)
+	}
+	return out, rows.Err()
+}
+
+// fetchOwners finds who holds the login ids, integration ids and (with
+// prevent_email_duplicates) emails that rows would give to a new user or
+// change to, and with append_counter the numbered logins already taken.
+func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
+	o := a.ru.opts
+	counters := o.DuplicateLoginIDs == "append_counter" || o.UserUploadType == "create_all_rename"
+	var logins, integs, emails, prefixes []string
+	for i := range b.items {
+		it, old := &b.items[i], b.old[i]
+		if it.fail != nil || b.fails[i] != nil {
+			continue
+		}
+		if l := it.row.LoginID; l != "" && l != deleteMarker && (old == nil || !strings.EqualFold(old.LoginID, l)) {
+			logins = append(logins, strings.ToLower(l))
+			if counters && old == nil {
+				prefixes = append(prefixes, likePrefix(strings.ToLower(l)))
+			}
+		}
+		if v := it.row.IntegrationID; v != "" && v != deleteMarker && (old == nil || old.IntegrationID != v) {
+			integs = append(integs, v)
+		}
+		if v := it.row.Email; o.PreventEmailDups && v != "" && v != deleteMarker && (old == nil || !strings.EqualFold(old.Email, v)) {
+			emails = append(emails, strings.ToLower(v))
+		}
+	}
+	b.owners = map[string]int64{}
+	if len(logins)+len(integs)+len(emails) == 0 {
+		return nil
+	}
+	rows, err := a.ru.DB.Query(ctx, `
+		SELECT 'l:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) = ANY($2)
+		UNION ALL
+		SELECT 'i:' || integration_id, id FROM users WHERE root_account_id = $1 AND integration_id = ANY($3)
+		UNION ALL
+		SELECT 'e:' || lower(email), id FROM users WHERE root_account_id = $1 AND email <> '' AND lower(email) = ANY($4)
+		UNION ALL
+		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`,
+		a.ru.account.RootAccountID, logins, integs, emails, nonNil(prefixes))
+	if err != nil {
+		return fmt.Errorf("fetch id owners: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return fmt.Errorf("fetch id owners: %w", err)
+		}
+		if n, ok := strings.CutPrefix(k, "n:"); ok {
+			if b.taken == nil {
+				b.taken = map[string]bool{}
+			}
+			b.taken[n] = true
+			continue
+		}
+		b.owners[k] = id
+	}
+	return rows.Err()
+}
+
+// likePrefix is a LIKE pattern for login ids that start with login.
+func likePrefix(login string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(login) + "%"
+}
+
+// allocateIDs takes ids from the users sequence for the rows that may
+// create a user, so that results can name new users before they are
+// written. Ids of rows that fail after all are gaps, as sequences allow.
+func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, error) {
+	n := 0
+	for i := range b.items {
+		if b.items[i].fail == nil && b.fails[i] == nil && b.old[i] == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := a.ru.DB.Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("allocate user ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("allocate user ids: %w", err)
+	}
+	return ids, nil
+}
