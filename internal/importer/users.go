@@ -56,6 +56,9 @@ type userItem struct {
 	row    userRow
 	key    string      // the value of the user_match_on column, normalised
 	fail   *rowFailure // set when the row cannot be applied
+	// emailDefaulted: the email came from default[email], so a login id
+	// renamed by append_counter renames it too.
+	emailDefaulted bool
 }
 
 // userParse is what reading a row needs to know of the import's options.
@@ -218,6 +221,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	for i, f := range r.fields() {
 		*f = cell(rec.Fields, p.idx[i])
 	}
+	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
 		return it

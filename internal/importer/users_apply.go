@@ -30,6 +30,7 @@ type storedUser struct {
 	HasPassword   bool
 	InScope       bool
 	Sticky        []string // fields changed through the API, which imports leave alone
+	emailTemplate string   // default[email], when it gave the email: redone if the login id changes
 	PasswordHash  string   // set only when this import sets the password
 }
 
@@ -106,6 +107,9 @@ func (a *userApplier) plan(b userBatch) (userWrites, error) {
 		next, action, changes, f := a.decide(it, old)
 		var note string
 		if f == nil {
+			if next != nil && it.emailDefaulted {
+				next.emailTemplate = a.ru.opts.Defaults["email"]
+			}
 			note, f = a.checkUnique(next, old, &b, it.line)
 		}
 		if f != nil {
@@ -399,6 +403,9 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 				if _, t := takenBy("l:" + strings.ToLower(cand)); !t && !b.taken[strings.ToLower(cand)] {
 					u.LoginID = cand
 					note = fmt.Sprintf("login id %q was taken by %s; the user was created as %q", base, owner, cand)
+					if u.emailTemplate != "" {
+						u.Email, _ = expand(u.emailTemplate, u.FirstName, u.LastName, cand)
+					}
 					break
 				}
 			}
