@@ -205,11 +205,17 @@ type result struct {
 	Changes  map[string][2]interface{} `json:"changes"`
 }
 
-// results reads every result of an import, following the Link headers.
+// results reads every result of an import of account 1, following the Link headers.
 func (s *service) results(id int64, query string) []result {
 	s.t.Helper()
+	return s.resultsIn("1", id, query)
+}
+
+// resultsIn reads every result of an import of account.
+func (s *service) resultsIn(account string, id int64, query string) []result {
+	s.t.Helper()
 	var all []result
-	path := fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/results?per_page=2&%s", id, query)
+	path := fmt.Sprintf("/api/v1/accounts/%s/sis_imports/%d/results?per_page=2&%s", account, id, query)
 	for path != "" {
 		var page struct {
 			Results []result `json:"sis_import_results"`
@@ -236,4 +242,11 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+func decode(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
 }

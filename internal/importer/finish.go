@@ -17,6 +17,8 @@ func (ru *run) outcome() (state string, applied bool) {
 	failedRows := t.actions["total"][Failed]
 	skippedRows := t.actions["total"][Skipped]
 	switch {
+	case ru.breached:
+		return "aborted", false
 	case len(ru.fileErrors) > 0 || (ru.opts.Atomic && failedRows > 0):
 		state = "failed_with_messages"
 	case failedRows > 0 || skippedRows > 0 || t.warningCount > 0:

@@ -58,6 +58,7 @@ type run struct {
 	types       []string
 	files       []FileInfo
 	errorList   []FileErrorInfo
+	breached    bool // a change threshold was exceeded: nothing is applied (SPEC §4.6)
 }
 
 // FileInfo is what data.files says of each file read: its type and header,
@@ -268,6 +269,15 @@ func (ru *run) addFileError(file string, fe *fileError) {
 	ru.fileErrors = append(ru.fileErrors, [2]string{file, fe.Message})
 	ru.errorList = append(ru.errorList, FileErrorInfo{File: file, Code: fe.Code, Message: fe.Message})
 	ru.log.Info("file error", slog.String("file", file), slog.String("code", fe.Code), slog.String("message", fe.Message))
+}
+
+// breach records a threshold breach: the import ends aborted, applying
+// nothing, with its results showing what it would have done.
+func (ru *run) breach(file, msg string) {
+	ru.breached = true
+	ru.fileErrors = append(ru.fileErrors, [2]string{file, msg})
+	ru.errorList = append(ru.errorList, FileErrorInfo{File: file, Code: "threshold_exceeded", Message: msg})
+	ru.log.Info("threshold exceeded", slog.String("file", file), slog.String("message", msg))
 }
 
 // warn adds a warning about the file being read.

@@ -68,6 +68,7 @@ type userParse struct {
 	opts     *Options
 	seen     *keySet // user ids, for duplicate_in_file
 	seenKeys *keySet // match keys, when matching on another column
+	listed   *keySet // every user id of the file, failed rows' too (remove_unlisted_users)
 }
 
 // batchSize rows are matched and written together.
@@ -116,6 +117,10 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	// directory on a connection of its own, so that PostgreSQL looks up the
 	// next batch while it writes this one; deciding; writing, in the
 	// import's transaction.
+	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet()}
+	if ru.opts.RemoveUnlistedUsers {
+		parse.listed = newKeySet()
+	}
 	parsed := make(chan []userItem, 1)
 	matched := make(chan userBatch, 1)
 	planned := make(chan userWrites, 1)
@@ -124,7 +129,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	defer stop()
 	go func() {
 		defer close(parsed)
-		errs <- readUsers(sctx, rd, &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet()}, parsed)
+		errs <- readUsers(sctx, rd, parse, parsed)
 	}()
 	go func() {
 		defer close(matched)
@@ -170,7 +175,10 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	if werr != nil {
 		return werr
 	}
-	return first
+	if first != nil || !ru.opts.RemoveUnlistedUsers {
+		return first
+	}
+	return ap.removeUnlisted(ctx, parse.listed)
 }
 
 // readUsers parses and validates rows and sends them in batches.
@@ -220,6 +228,9 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	r := &it.row
 	for i, f := range r.fields() {
 		*f = cell(rec.Fields, p.idx[i])
+	}
+	if p.listed != nil && r.UserID != "" {
+		p.listed.add(r.UserID, rec.Line) // listed even if the row fails (SPEC §4.5)
 	}
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {

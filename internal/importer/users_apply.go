@@ -43,6 +43,9 @@ type userApplier struct {
 	// user, new or changed: the directory lookups run outside the import's
 	// transaction and do not see them.
 	claimed *keySet
+	// matched holds the ids of users that rows matched, when matching on
+	// another column than user_id: they count as listed.
+	matched map[int64]bool
 	// empty is true when the root account had no users as the file began:
 	// then there is nothing to look up, and a first load skips every lookup.
 	empty bool
@@ -74,6 +77,9 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
 	a := &userApplier{ru: ru, file: file, secret: secret, claimed: newKeySet()}
+	if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
+		a.matched = map[int64]bool{}
+	}
 	err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1)`, ru.account.RootAccountID).Scan(&a.empty)
 	if err != nil {
 		return nil, fmt.Errorf("count users: %w", err)
@@ -103,6 +109,9 @@ func (a *userApplier) plan(b userBatch) (userWrites, error) {
 		old := b.old[i]
 		if old != nil && res.SISID == "" {
 			res.SISID = old.SISUserID
+		}
+		if old != nil && a.matched != nil {
+			a.matched[old.ID] = true
 		}
 		next, action, changes, f := a.decide(it, old)
 		var note string

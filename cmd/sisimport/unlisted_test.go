@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/directory"
+)
+
+func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	one := int64(1)
+	north, _ := directory.CreateAccount(ctx, s.db, "North", &one, "north")
+	south, _ := directory.CreateAccount(ctx, s.db, "South", &one, "south")
+	northTok, southTok := s.newToken(north.ID, auth.SISImport), s.newToken(south.ID, auth.SISImport)
+	post := func(token string, account int64, params, csv string) sisImport {
+		t.Helper()
+		code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv&%s", account, params),
+			strings.NewReader(csv), map[string]string{"Authorization": "Bearer " + token})
+		if code != 200 {
+			t.Fatalf("upload: %d %s", code, b)
+		}
+		var i sisImport
+		decode(t, b, &i)
+		return s.wait(fmt.Sprint(account), i.ID)
+	}
+	var north10, south3 strings.Builder
+	north10.WriteString("user_id,login_id,status\n")
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&north10, "N%d,n%d,active\n", i, i)
+	}
+	south3.WriteString("user_id,login_id,status\nS0,s0,active\nS1,s1,active\nS2,s2,active\n")
+	post(northTok, north.ID, "", north10.String())
+	post(southTok, south.ID, "", south3.String())
+	// A manual user in North, which no import may remove.
+	s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/users", north.ID), strings.NewReader("pseudonym[unique_id]=manual"),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+
+	// North's feed drops N9 (and N8 fails on a bad status: still listed).
+	var feed strings.Builder
+	feed.WriteString("user_id,login_id,status\n")
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&feed, "N%d,n%d,active\n", i, i)
+	}
+	feed.WriteString("N8,n8,retired\n")
+	imp := post(northTok, north.ID, "remove_unlisted_users=true", feed.String())
+	if imp.WorkflowState != "imported_with_messages" || !imp.Data.Applied {
+		t.Fatalf("removal import: %s %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	rs := s.resultsIn(fmt.Sprint(north.ID), imp.ID, "action[]=deactivated")
+	if len(rs) != 1 || str(rs[0].SISID) != "N9" || rs[0].Row != nil {
+		t.Fatalf("removals: %+v", rs)
+	}
+	states := map[string]string{}
+	rows, _ := s.db.Query(ctx, `SELECT login_id, workflow_state FROM users`)
+	for rows.Next() {
+		var l, st string
+		rows.Scan(&l, &st)
+		states[l] = st
+	}
+	rows.Close()
+	if states["n9"] != "suspended" || states["n8"] != "active" || states["manual"] != "active" || states["s0"] != "active" {
+		t.Errorf("states after removal: %v", states)
+	}
+
+	// A feed that would remove 4 of 9 (N5–N8: 44 %) breaches the default 20 %: nothing changes.
+	feed.Reset()
+	feed.WriteString("user_id,login_id,first_name,status\n")
+	for i := 0; i < 5; i++ {
+		fmt.Fprintf(&feed, "N%d,n%d,Changed,active\n", i, i)
+	}
+	imp = post(northTok, north.ID, "remove_unlisted_users=true", feed.String())
+	if imp.WorkflowState != "aborted" || imp.Data.Applied || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "threshold_exceeded") {
+		t.Fatalf("threshold: %s applied=%v %v", imp.WorkflowState, imp.Data.Applied, imp.ProcessingErrors)
+	}
+	if got := len(s.resultsIn(fmt.Sprint(north.ID), imp.ID, "action[]=deactivated")); got != 4 {
+		t.Errorf("the aborted import shows %d planned removals, want 4", got)
+	}
+	var changed int
+	s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE first_name = 'Changed' OR (login_id IN ('n5','n6','n7','n8') AND workflow_state <> 'active')`).Scan(&changed)
+	if changed != 0 {
+		t.Errorf("a breached import changed %d users", changed)
+	}
+	// An empty feed never reads as "everyone left" (South has 3: below 10, but no valid row).
+	imp = post(southTok, south.ID, "remove_unlisted_users=true&change_threshold=99", "user_id,login_id,status\n")
+	if imp.WorkflowState != "aborted" {
+		t.Errorf("an empty file removing everyone: %s", imp.WorkflowState)
+	}
+	imp = post(southTok, south.ID, "remove_unlisted_users=true&change_threshold=100&unlisted_user_status=deleted", "user_id,login_id,status\n")
+	if imp.WorkflowState != "imported" || len(s.resultsIn(fmt.Sprint(south.ID), imp.ID, "action[]=deleted")) != 3 {
+		t.Errorf("change_threshold=100 removing everyone: %s", imp.WorkflowState)
+	}
+}

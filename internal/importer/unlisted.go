@@ -1,0 +1,104 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+)
+
+// Threshold defaults (SPEC §4.6): with remove_unlisted_users, at most 20 %
+// of the eligible users may be removed unless change_threshold says
+// otherwise; removing every eligible user needs change_threshold=100.
+const (
+	defaultUnlistedThreshold = 20
+	everyoneGuardMin         = 10
+)
+
+// removeUnlisted gives unlisted_user_status to the SIS-managed users of the
+// import's subtree that the file did not list (SPEC §4.5), each with a
+// result of its own (row null) — unless that breaches the threshold, which
+// ends the import with nothing applied.
+func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error {
+	ru := a.ru
+	target := ru.opts.UnlistedUserStatus
+	states := []string{"active"}
+	if target == "deleted" {
+		states = append(states, "suspended")
+	}
+	rows, err := ru.tx.Query(ctx, `SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
+		WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.origin = 'sis' AND u.sis_user_id IS NOT NULL
+		  AND u.workflow_state = ANY($3)
+		ORDER BY u.id`, ru.account.RootAccountID, ru.account.ID, states)
+	if err != nil {
+		return fmt.Errorf("find unlisted users: %w", err)
+	}
+	var eligible int
+	var remove []Result
+	for rows.Next() {
+		var id int64
+		var sis, state string
+		if err := rows.Scan(&id, &sis, &state); err != nil {
+			rows.Close()
+			return fmt.Errorf("find unlisted users: %w", err)
+		}
+		eligible++
+		if _, ok := listed.lookup(sis); ok || a.matched[id] {
+			continue
+		}
+		action := Deactivated
+		if target == "deleted" {
+			action = Deleted
+		}
+		remove = append(remove, Result{File: a.file, Entity: "user", SISID: sis, ObjectID: id, Action: action,
+			Message: "not listed by the file (remove_unlisted_users)",
+			Changes: map[string][2]any{"workflow_state": {state, target}}})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find unlisted users: %w", err)
+	}
+	if msg := a.breach(len(remove), eligible); msg != "" {
+		ru.breach(a.file, msg)
+	} else if err := a.suspend(ctx, remove, target); err != nil {
+		return err
+	}
+	for i := 0; i < len(remove); i += batchSize {
+		ru.record(typeUsers, remove[i:min(i+batchSize, len(remove))])
+	}
+	return nil
+}
+
+// breach says why removing n of eligible users breaches the threshold, or "".
+func (a *userApplier) breach(n, eligible int) string {
+	if n == 0 {
+		return ""
+	}
+	limit, explicit := defaultUnlistedThreshold, false
+	if t := a.ru.opts.ChangeThreshold; t != nil {
+		limit, explicit = *t, true
+	}
+	pct := float64(n) * 100 / float64(eligible)
+	validRows := a.ru.file.counts[typeUsers] > 0
+	everyone := n == eligible && (eligible >= everyoneGuardMin || !validRows)
+	switch {
+	case everyone && !(explicit && limit == 100):
+		return fmt.Sprintf("threshold_exceeded: the file would remove every one of the %d SIS-managed users it could remove; that needs change_threshold=100", eligible)
+	case pct > float64(limit):
+		return fmt.Sprintf("threshold_exceeded: the file would remove %d of %d users (%.1f %%), above change_threshold %d %%", n, eligible, pct, limit)
+	}
+	return ""
+}
+
+// suspend writes the removals, a batch of ids per statement.
+func (a *userApplier) suspend(ctx context.Context, remove []Result, target string) error {
+	for i := 0; i < len(remove); i += batchSize {
+		ids := make([]int64, 0, batchSize)
+		for _, r := range remove[i:min(i+batchSize, len(remove))] {
+			ids = append(ids, r.ObjectID)
+		}
+		if _, err := a.ru.tx.Exec(ctx, `UPDATE users SET workflow_state = $2, updated_at = now(), last_import_id = $3
+			WHERE id = ANY($1)`, ids, target, a.ru.job.ID); err != nil {
+			return fmt.Errorf("remove unlisted users: %w", err)
+		}
+	}
+	return nil
+}
