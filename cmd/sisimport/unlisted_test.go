@@ -96,3 +96,28 @@ func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
 		t.Errorf("change_threshold=100 removing everyone: %s", imp.WorkflowState)
 	}
 }
+
+func TestDeactivationFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "user_id,login_id,email,status\nA,a,a@example.edu,active\nB,b,b@example.edu,active\nC,c,c@example.edu,suspended\n")
+	imp := s.importCSV("", "email,remove_from_groups,login_id\n"+
+		"a@example.edu,y,a\n"+ // deactivated
+		"B@EXAMPLE.EDU,,bee\n"+ // login does not match: left alone
+		"c@example.edu,,\n"+ // already suspended
+		"nobody@example.edu,,\n"+
+		"a@example.edu,Y,\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:deactivated 3:failed/identity_mismatch 4:unchanged 5:skipped/not_found 6:failed/duplicate_in_file" {
+		t.Fatalf("deactivation results: %s", got)
+	}
+	var a, b string
+	s.db.QueryRow(context.Background(), `SELECT (SELECT workflow_state FROM users WHERE login_id = 'a'), (SELECT workflow_state FROM users WHERE login_id = 'b')`).Scan(&a, &b)
+	if a != "suspended" || b != "active" {
+		t.Errorf("after deactivation: a %s, b %s", a, b)
+	}
+	// A suspended user listed as active by a later import comes back.
+	imp = s.importCSV("", "user_id,login_id,status\nA,a,active\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:reactivated" {
+		t.Errorf("reactivation: %s", got)
+	}
+}

@@ -245,12 +245,15 @@ func (ru *run) readCSV(ctx context.Context, name string, in io.Reader) error {
 	case skipped:
 		ru.warn(name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", typ))
 		return nil
-	case typ != typeUsers:
+	case typ != typeUsers && typ != typeUserDeactivation:
 		ru.warn(name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", typ))
 		return nil
 	}
 	ru.types = append(ru.types, typ)
 	ru.files = append(ru.files, FileInfo{File: name, Type: typ, Header: head.Fields})
+	if typ == typeUserDeactivation {
+		return ru.importDeactivations(ctx, name, head, cols, rd)
+	}
 	return ru.importUsers(ctx, name, head, cols, rd)
 }
 
