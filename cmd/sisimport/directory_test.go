@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/directory"
 )
 
 type apiUser struct {
@@ -120,5 +121,41 @@ func TestUsersDirectoryAndStickiness(t *testing.T) {
 		map[string]string{"Authorization": "Bearer " + readOnly, "Content-Type": "application/json"})
 	if code != 403 {
 		t.Errorf("a read_only token edited a user: %d", code)
+	}
+}
+
+func TestUsersHomeAccounts(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := t.Context()
+	one := int64(1)
+	north, _ := directory.CreateAccount(ctx, s.db, "North", &one, "north")
+	school, _ := directory.CreateAccount(ctx, s.db, "North High", &north.ID, "north-high")
+	directory.CreateAccount(ctx, s.db, "South", &one, "south")
+	tok := s.newToken(north.ID, auth.SISImport)
+	code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", north.ID),
+		strings.NewReader("user_id,login_id,account_id,status\nU1,u1,north-high,active\nU2,u2,,active\nU3,u3,south,active\nU4,u4,nowhere,active\n"),
+		map[string]string{"Authorization": "Bearer " + tok})
+	if code != 200 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	var imp sisImport
+	decode(t, b, &imp)
+	s.token = tok
+	s.wait(fmt.Sprint(north.ID), imp.ID)
+	got := summary(s.resultsIn(fmt.Sprint(north.ID), imp.ID, ""))
+	if got != "2:created 3:created 4:failed/out_of_scope 5:failed/unknown_reference" {
+		t.Errorf("home accounts: %s", got)
+	}
+	var homes []int64
+	rows, _ := s.db.Query(ctx, `SELECT account_id FROM users ORDER BY sis_user_id`)
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		homes = append(homes, id)
+	}
+	rows.Close()
+	if fmt.Sprint(homes) != fmt.Sprint([]int64{school.ID, north.ID}) {
+		t.Errorf("home accounts stored %v, want [%d %d]", homes, school.ID, north.ID)
 	}
 }

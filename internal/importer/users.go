@@ -28,21 +28,22 @@ type userRow struct {
 	ShortName     string `validate:"max=255"`
 	Email         string `validate:"omitempty,max=255,eq=<delete>|sis_email"`
 	Pronouns      string `validate:"max=255"`
+	AccountID     string `validate:"max=255"` // the home account: an SIS id or id inside the import's account
 }
 
 // userColumns are the users file's columns, in the order of userRow.fields.
 var userColumns = []string{"user_id", "login_id", "status", "integration_id", "password", "ssha_password",
-	"first_name", "last_name", "full_name", "sortable_name", "short_name", "email", "pronouns"}
+	"first_name", "last_name", "full_name", "sortable_name", "short_name", "email", "pronouns", "account_id"}
 
 // userColumnOf names the column of each userRow field, for messages.
 var userColumnOf = map[string]string{"UserID": "user_id", "LoginID": "login_id", "Status": "status",
 	"IntegrationID": "integration_id", "Password": "password", "SSHAPassword": "ssha_password",
 	"FirstName": "first_name", "LastName": "last_name", "FullName": "full_name", "SortableName": "sortable_name",
-	"ShortName": "short_name", "Email": "email", "Pronouns": "pronouns"}
+	"ShortName": "short_name", "Email": "email", "Pronouns": "pronouns", "AccountID": "account_id"}
 
 func (u *userRow) fields() []*string {
 	return []*string{&u.UserID, &u.LoginID, &u.Status, &u.IntegrationID, &u.Password, &u.SSHAPassword,
-		&u.FirstName, &u.LastName, &u.FullName, &u.SortableName, &u.ShortName, &u.Email, &u.Pronouns}
+		&u.FirstName, &u.LastName, &u.FullName, &u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.AccountID}
 }
 
 // canvasUnusedUserColumns are Canvas users.csv columns we accept and ignore.
@@ -95,8 +96,6 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 		case slices.Contains(userColumns, name):
 		case strings.HasPrefix(name, "property."):
 			return &fileError{Code: "unknown_column", Message: fmt.Sprintf("line %d: column %s: no user property %q is defined in this root account", head.Line, name, strings.TrimPrefix(name, "property."))}
-		case name == "account_id":
-			ignored = append(ignored, name+" (not supported by this version yet: users go to the account the import was posted to)")
 		case canvasUnusedUserColumns[name]:
 			ignored = append(ignored, name)
 		default:

@@ -16,6 +16,7 @@ import (
 // storedUser is the part of a users row an import compares and writes.
 type storedUser struct {
 	ID            int64
+	AccountID     int64
 	SISUserID     string
 	IntegrationID string
 	LoginID       string
@@ -58,6 +59,7 @@ type userBatch struct {
 	fails  []*rowFailure    // why an item cannot be matched (ambiguous_match, identity_mismatch)
 	owners map[string]int64 // "l:"+lower(login), "i:"+integration id, "e:"+lower(email) → user id
 	taken  map[string]bool  // logins of the form <login><n> that append_counter must avoid
+	homes  map[string]home  // the accounts the account_id cells name
 	ids    []int64          // fresh user ids, one for each row that may create a user
 }
 
@@ -67,7 +69,7 @@ type userWrites struct {
 }
 
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
-	id bigint, sis_user_id text, integration_id text, login_id text, name text, first_name text, last_name text,
+	id bigint, account_id bigint, sis_user_id text, integration_id text, login_id text, name text, first_name text, last_name text,
 	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text,
 	sticky_fields text[]
 ) ON COMMIT DROP`
@@ -113,7 +115,7 @@ func (a *userApplier) plan(b userBatch) (userWrites, error) {
 		if old != nil && a.matched != nil {
 			a.matched[old.ID] = true
 		}
-		next, action, changes, f := a.decide(it, old)
+		next, action, changes, f := a.decide(it, old, b.homes)
 		var note string
 		if f == nil {
 			if next != nil && it.emailDefaulted {
@@ -176,7 +178,7 @@ func (a *userApplier) fail(res *Result, it *userItem, f *rowFailure) {
 
 // decide applies the row to the stored user (nil: none) by the status
 // transitions of SPEC §4.2 and returns the user as it should be stored.
-func (a *userApplier) decide(it *userItem, old *storedUser) (*storedUser, string, map[string][2]any, *rowFailure) {
+func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]home) (*storedUser, string, map[string][2]any, *rowFailure) {
 	r := &it.row
 	if old != nil && !old.InScope {
 		return nil, "", nil, &rowFailure{code: "out_of_scope", message: fmt.Sprintf("user %q belongs to an account outside the one this import was posted to", r.UserID)}
@@ -197,11 +199,17 @@ func (a *userApplier) decide(it *userItem, old *storedUser) (*storedUser, string
 		if r.Status == "deleted" {
 			return nil, "", nil, &rowFailure{code: "not_found", message: fmt.Sprintf("user %q does not exist, so it cannot be deleted", r.UserID), skip: true}
 		}
-		u := &storedUser{SISUserID: r.UserID, State: r.Status}
+		u := &storedUser{SISUserID: r.UserID, State: r.Status, AccountID: a.ru.account.ID}
+		if f := a.setHome(u, r, homes); f != nil {
+			return nil, "", nil, f
+		}
 		applyUserFields(u, r, true)
 		return u, Created, nil, nil
 	}
 	u := *old
+	if f := a.setHome(&u, r, homes); f != nil {
+		return nil, "", nil, f
+	}
 	applyUserFields(&u, r, false)
 	u.State = r.Status
 	if u.SISUserID == "" {
@@ -287,6 +295,24 @@ func without(a, b []string) []string {
 	return out
 }
 
+// setHome gives the user the home account the row's account_id names:
+// empty keeps it (a new user's is the import's account); it must be
+// inside the import's account (SPEC §4.1).
+func (a *userApplier) setHome(u *storedUser, r *userRow, homes map[string]home) *rowFailure {
+	if r.AccountID == "" {
+		return nil
+	}
+	h, ok := homes[r.AccountID]
+	switch {
+	case !ok:
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column account_id: no account %q in this root account", r.AccountID)}
+	case !h.inScope:
+		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column account_id: account %q is outside the account this import was posted to", r.AccountID)}
+	}
+	u.AccountID = h.id
+	return nil
+}
+
 // setsPassword: a password is set on creation, or when the user has none
 // yet (SPEC §4.1 "Passwords").
 func setsPassword(old *storedUser, r *userRow) bool {
@@ -356,6 +382,9 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 			ch = map[string][2]any{}
 		}
 		ch[name] = [2]any{nullString(o), nullString(n)}
+	}
+	if old.AccountID != u.AccountID {
+		ch = map[string][2]any{"account_id": {old.AccountID, u.AccountID}}
 	}
 	add("sis_user_id", old.SISUserID, u.SISUserID)
 	add("login_id", old.LoginID, u.LoginID)
@@ -444,13 +473,13 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 	if len(users) == 0 {
 		return nil
 	}
-	root, acct, imp := a.ru.account.RootAccountID, a.ru.account.ID, a.ru.job.ID
+	root, imp := a.ru.account.RootAccountID, a.ru.job.ID
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users"},
 		[]string{"id", "root_account_id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name",
 			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
-			return []any{u.ID, root, acct, u.SISUserID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
+			return []any{u.ID, root, u.AccountID, u.SISUserID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
 				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", nullString(u.PasswordHash), imp}, nil
 		}))
 	if err != nil {
@@ -465,17 +494,17 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 		return nil
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
-		[]string{"id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
+		[]string{"id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
 			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
-			return []any{u.ID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
+			return []any{u.ID, u.AccountID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
 				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)
 	}
-	_, err = tx.Exec(ctx, `UPDATE users u SET sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
+	_, err = tx.Exec(ctx, `UPDATE users u SET account_id = s.account_id, sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
 			first_name = s.first_name, last_name = s.last_name, sortable_name = s.sortable_name,
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
 			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields,

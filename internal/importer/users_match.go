@@ -24,6 +24,9 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 			}
 		}
 		var err error
+		if b.homes, err = a.fetchHomes(ctx, items); err != nil {
+			return err
+		}
 		if b.ids, err = a.allocateIDs(ctx, &b); err != nil {
 			return err
 		}
@@ -99,7 +102,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 	return nil
 }
 
-const userSelect = `SELECT u.id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
+const userSelect = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
 	u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
 	$2 = ANY(a.path), u.sticky_fields, %[1]s
 	FROM users u JOIN accounts a ON a.id = u.account_id
@@ -125,7 +128,7 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 	for rows.Next() {
 		u := &storedUser{}
 		var k string
-		if err := rows.Scan(&u.ID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
+		if err := rows.Scan(&u.ID, &u.AccountID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
 			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.HasPassword, &u.InScope, &u.Sticky, &k); err != nil {
 			return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 		}
@@ -221,4 +224,41 @@ func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, e
 		return nil, fmt.Errorf("allocate user ids: %w", err)
 	}
 	return ids, nil
+}
+
+// home is an account an account_id cell names.
+type home struct {
+	id      int64
+	inScope bool
+}
+
+// fetchHomes resolves the batch's account_id cells — SIS ids first, then
+// ids — within the root account.
+func (a *userApplier) fetchHomes(ctx context.Context, items []userItem) (map[string]home, error) {
+	var refs []string
+	for i := range items {
+		if v := items[i].row.AccountID; items[i].fail == nil && v != "" {
+			refs = append(refs, v)
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	rows, err := a.ru.DB.Query(ctx, `SELECT r, a.id, $2 = ANY(a.path) FROM unnest($3::text[]) r
+		JOIN LATERAL (SELECT * FROM accounts a WHERE a.root_account_id = $1 AND (a.sis_account_id = r OR a.id::text = r)
+			ORDER BY a.sis_account_id = r DESC LIMIT 1) a ON true`, a.ru.account.RootAccountID, a.ru.account.ID, refs)
+	if err != nil {
+		return nil, fmt.Errorf("resolve account_id: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]home{}
+	for rows.Next() {
+		var ref string
+		var h home
+		if err := rows.Scan(&ref, &h.id, &h.inScope); err != nil {
+			return nil, fmt.Errorf("resolve account_id: %w", err)
+		}
+		out[ref] = h
+	}
+	return out, rows.Err()
 }
