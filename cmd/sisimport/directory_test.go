@@ -159,3 +159,24 @@ func TestUsersHomeAccounts(t *testing.T) {
 		t.Errorf("home accounts stored %v, want [%d %d]", homes, school.ID, north.ID)
 	}
 }
+
+func TestProvisioningReportImportsBackUnchanged(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := t.Context()
+	one := int64(1)
+	directory.CreateAccount(ctx, s.db, "West", &one, "west")
+	s.importCSV("", "user_id,login_id,first_name,last_name,email,pronouns,integration_id,account_id,status\n"+
+		"R1,r1,Ann,Able,r1@example.edu,she/her,I-1,west,active\n"+
+		"R2,r2,\"Ben, Jr.\",\"O'Brien\",,,,,suspended\n"+
+		"R3,r3,Cy,Cole,,,,,active\n")
+	s.importCSV("", "user_id,login_id,full_name,sortable_name,short_name,status\nR3,r3,Cy Q. Cole,\"Cole, Cy\",CQ,deleted\n")
+	code, report, _ := s.do("GET", "/api/v1/accounts/1/reports/provisioning?type=users", nil, nil)
+	if code != 200 || !strings.HasPrefix(string(report), "user_id,login_id,") {
+		t.Fatalf("report: %d %s", code, report)
+	}
+	imp := s.importCSV("", string(report))
+	if got := summary(s.results(imp.ID, "")); got != "2:unchanged 3:unchanged 4:unchanged" {
+		t.Errorf("the report imported back as %s\n%s", got, report)
+	}
+}

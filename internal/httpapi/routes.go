@@ -35,6 +35,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/", s.getAccount)
 			r.Get("/users", s.listUsers)
 			r.Post("/users", s.createUser)
+			r.Get("/reports/provisioning", s.provisioningReport)
 			r.Get("/sub_accounts", s.listSubAccounts)
 			r.Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)
