@@ -281,3 +281,33 @@ func TestAbortOfARunningImportAppliesNothing(t *testing.T) {
 		t.Errorf("aborted import: %s applied=%v", done.WorkflowState, done.Data.Applied)
 	}
 }
+
+func TestManualEditDuringAnImportIsNeverLost(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	const rows = 100000
+	first := s.importCSV("", bigUsers(rows))
+	if first.WorkflowState != "imported" {
+		t.Fatalf("first import: %s", first.WorkflowState)
+	}
+	changed := strings.ReplaceAll(bigUsers(rows), ",Last", ",Renamed")
+	imp := s.upload("1", "", changed)
+	s.runningOn(t, imp.ID)
+	// Edit users at the start, middle and end of the file while the import runs.
+	for _, n := range []int{1, rows / 2, rows - 1} {
+		code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/users/sis_user_id:U%07d", n), strings.NewReader(`{"user":{"last_name":"Manual"}}`),
+			map[string]string{"Content-Type": "application/json"})
+		if code != 200 {
+			t.Fatalf("manual edit: %d %s", code, b)
+		}
+	}
+	done := s.wait("1", imp.ID)
+	if done.WorkflowState != "imported" && done.WorkflowState != "imported_with_messages" {
+		t.Fatalf("import ended %s %v", done.WorkflowState, done.ProcessingErrors)
+	}
+	var manual, renamed int
+	s.db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE last_name = 'Manual'), count(*) FILTER (WHERE last_name LIKE 'Renamed%') FROM users`).Scan(&manual, &renamed)
+	if manual != 3 || renamed != rows-3 {
+		t.Errorf("after the import: %d manual edits kept (want 3), %d renamed (want %d)", manual, renamed, rows-3)
+	}
+}

@@ -2,12 +2,14 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
@@ -17,6 +19,7 @@ import (
 type storedUser struct {
 	ID            int64
 	AccountID     int64
+	UpdatedAt     time.Time // as read: the write checks nobody changed the user since
 	SISUserID     string
 	IntegrationID string
 	LoginID       string
@@ -71,7 +74,7 @@ type userWrites struct {
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
 	id bigint, account_id bigint, sis_user_id text, integration_id text, login_id text, name text, first_name text, last_name text,
 	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text,
-	sticky_fields text[]
+	sticky_fields text[], read_updated_at timestamptz
 ) ON COMMIT DROP`
 
 func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*userApplier, error) {
@@ -495,29 +498,38 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
 		[]string{"id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
-			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields"},
+			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields", "read_updated_at"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, u.AccountID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
-				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky)}, nil
+				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)
 	}
-	_, err = tx.Exec(ctx, `UPDATE users u SET account_id = s.account_id, sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
+	tag, err := tx.Exec(ctx, `UPDATE users u SET account_id = s.account_id, sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
 			first_name = s.first_name, last_name = s.last_name, sortable_name = s.sortable_name,
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
 			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields,
 			updated_at = now(), last_import_id = $1
-		FROM users_stage s WHERE u.id = s.id`, a.ru.job.ID)
+		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at`, a.ru.job.ID)
 	if err != nil {
 		return fmt.Errorf("update users: %w", err)
+	}
+	if n := tag.RowsAffected(); n != int64(len(users)) {
+		// Someone changed a user between this import's read and its write.
+		// Starting over reads the change instead of overwriting it.
+		return fmt.Errorf("update users: %d of %d users changed since they were read: %w", int64(len(users))-n, len(users), ErrChangedMeanwhile)
 	}
 	if _, err := tx.Exec(ctx, `TRUNCATE users_stage`); err != nil {
 		return fmt.Errorf("clear users stage: %w", err)
 	}
 	return nil
 }
+
+// ErrChangedMeanwhile stops an attempt that would overwrite a concurrent
+// change; the queue runs the import again, which then sees the change.
+var ErrChangedMeanwhile = errors.New("changed by someone else while the import ran")
 
 // hashPasswords sets the users' password hashes (bcrypt), computed on every
 // core at once.
