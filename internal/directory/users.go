@@ -43,13 +43,13 @@ var StickyUserFields = []string{"login_id", "name", "first_name", "last_name", "
 
 const userColumns = `u.id, u.name, u.first_name, u.last_name, u.sortable_name, u.short_name, u.sis_user_id,
 	u.integration_id, u.login_id, u.email, u.pronouns, u.workflow_state, u.account_id, u.origin, u.sticky_fields,
-	u.created_at, u.updated_at`
+	u.properties, u.created_at, u.updated_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	u := User{Properties: map[string]any{}}
 	err := row.Scan(&u.ID, &u.Name, &u.FirstName, &u.LastName, &u.SortableName, &u.ShortName, &u.SISUserID,
 		&u.IntegrationID, &u.LoginID, &u.Email, &u.Pronouns, &u.WorkflowState, &u.AccountID, &u.Origin, &u.StickyFields,
-		&u.CreatedAt, &u.UpdatedAt)
+		&u.Properties, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, errs.ErrNotFound
 	}
@@ -115,6 +115,34 @@ type UserInput struct {
 	Name, ShortName, SortableName, FirstName, LastName, Pronouns *string
 	LoginID, SISUserID, IntegrationID, Email                     *string
 	WorkflowState                                                *string
+	// Properties are user[properties][<name>] values, checked against the
+	// root account's definitions.
+	Properties map[string]string
+}
+
+// propertyValues checks the input's properties against the definitions of
+// the root account and returns them as stored (JSON object), or nil.
+func (in UserInput) propertyValues(ctx context.Context, db *pgxpool.Pool, root int64) (map[string]any, error) {
+	if len(in.Properties) == 0 {
+		return nil, nil
+	}
+	defs, err := ListProperties(ctx, db, root)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for name, v := range in.Properties {
+		i := slices.IndexFunc(defs, func(p Property) bool { return p.Name == strings.ToLower(name) })
+		if i < 0 {
+			return nil, errs.New(errs.Invalid, "unknown_column", "user[properties][%s]: no such property is defined", name)
+		}
+		val, err := defs[i].Choose(v)
+		if err != nil {
+			return nil, errs.New(errs.Invalid, "invalid_option", "user[properties][%s]: %v", name, err)
+		}
+		out[defs[i].Name] = val
+	}
+	return out, nil
 }
 
 // fields lists the input's set fields as column → value.
@@ -178,24 +206,39 @@ func CreateUser(ctx context.Context, db *pgxpool.Pool, acct Account, in UserInpu
 	if in.WorkflowState != nil {
 		state = *in.WorkflowState
 	}
+	props, err := in.propertyValues(ctx, db, acct.RootAccountID)
+	if err != nil {
+		return User{}, err
+	}
+	if props == nil {
+		props = map[string]any{}
+	}
 	row := db.QueryRow(ctx, `WITH n AS (
 		INSERT INTO users (root_account_id, account_id, sis_user_id, integration_id, login_id, name, first_name, last_name,
-			sortable_name, short_name, email, pronouns, workflow_state, origin)
-		VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, 'manual') RETURNING *)
+			sortable_name, short_name, email, pronouns, workflow_state, origin, properties)
+		VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, 'manual', $14) RETURNING *)
 		SELECT `+userColumns+` FROM n u`,
 		acct.RootAccountID, acct.ID, get(in.SISUserID), get(in.IntegrationID), get(in.LoginID), name, first, last,
-		sortable, short, get(in.Email), get(in.Pronouns), state)
+		sortable, short, get(in.Email), get(in.Pronouns), state, props)
 	u, err := scanUser(row)
 	return u, userWriteError(err)
 }
 
 // UpdateUser is a manual edit: the sticky fields it changes stick (SPEC §4.8).
-func UpdateUser(ctx context.Context, db *pgxpool.Pool, u User, in UserInput) (User, error) {
+func UpdateUser(ctx context.Context, db *pgxpool.Pool, root int64, u User, in UserInput) (User, error) {
 	if err := in.validate(false); err != nil {
+		return User{}, err
+	}
+	props, err := in.propertyValues(ctx, db, root)
+	if err != nil {
 		return User{}, err
 	}
 	set := []string{"updated_at = now()"}
 	args := []any{u.ID}
+	if props != nil {
+		args = append(args, props)
+		set = append(set, fmt.Sprintf("properties = properties || $%d", len(args)))
+	}
 	var sticky []string
 	for col, v := range in.fields() {
 		args = append(args, strings.TrimSpace(*v))

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -73,7 +74,13 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 
 // userInput reads Canvas's nested user parameters.
 func userInput(p map[string]string) directory.UserInput {
-	return directory.UserInput{
+	props := map[string]string{}
+	for k, v := range p {
+		if name, ok := strings.CutPrefix(k, "user[properties]["); ok && strings.HasSuffix(name, "]") {
+			props[strings.TrimSuffix(name, "]")] = v
+		}
+	}
+	return directory.UserInput{Properties: props,
 		Name: optional(p, "user[name]"), ShortName: optional(p, "user[short_name]"),
 		SortableName: optional(p, "user[sortable_name]"), FirstName: optional(p, "user[first_name]"),
 		LastName: optional(p, "user[last_name]"), Pronouns: optional(p, "user[pronouns]"),
@@ -123,7 +130,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err = directory.UpdateUser(r.Context(), s.db, u, userInput(p))
+	u, err = directory.UpdateUser(r.Context(), s.db, tokenOf(r).RootAccountID, u, userInput(p))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

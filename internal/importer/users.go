@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/directory"
 )
 
 // userRow is one row of a users file (Canvas's users.csv), as validated.
@@ -60,6 +61,13 @@ type userItem struct {
 	// emailDefaulted: the email came from default[email], so a login id
 	// renamed by append_counter renames it too.
 	emailDefaulted bool
+	props          map[string]any // property.<name> cells as stored; nil value: <delete>
+}
+
+// propertyColumn is a property.<name> column of the file.
+type propertyColumn struct {
+	idx int
+	def directory.Property
 }
 
 // userParse is what reading a row needs to know of the import's options.
@@ -70,6 +78,7 @@ type userParse struct {
 	seen     *keySet // user ids, for duplicate_in_file
 	seenKeys *keySet // match keys, when matching on another column
 	listed   *keySet // every user id of the file, failed rows' too (remove_unlisted_users)
+	props    []propertyColumn
 }
 
 // batchSize rows are matched and written together.
@@ -90,12 +99,22 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a users file needs the column %s", head.Line, c)}
 		}
 	}
+	defs, err := directory.ListProperties(ctx, ru.DB, ru.account.RootAccountID)
+	if err != nil {
+		return err
+	}
+	var props []propertyColumn
 	var ignored []string
-	for name := range cols {
+	for name, i := range cols {
 		switch {
 		case slices.Contains(userColumns, name):
 		case strings.HasPrefix(name, "property."):
-			return &fileError{Code: "unknown_column", Message: fmt.Sprintf("line %d: column %s: no user property %q is defined in this root account", head.Line, name, strings.TrimPrefix(name, "property."))}
+			pname := strings.TrimPrefix(name, "property.")
+			d := slices.IndexFunc(defs, func(p directory.Property) bool { return p.Name == pname })
+			if d < 0 {
+				return &fileError{Code: "unknown_column", Message: fmt.Sprintf("line %d: column %s: no user property %q is defined in this root account", head.Line, name, pname)}
+			}
+			props = append(props, propertyColumn{idx: i, def: defs[d]})
 		case canvasUnusedUserColumns[name]:
 			ignored = append(ignored, name)
 		default:
@@ -116,7 +135,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	// directory on a connection of its own, so that PostgreSQL looks up the
 	// next batch while it writes this one; deciding; writing, in the
 	// import's transaction.
-	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet()}
+	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet(), props: props}
 	if ru.opts.RemoveUnlistedUsers {
 		parse.listed = newKeySet()
 	}
@@ -240,6 +259,25 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	if f := validateRow(r, userColumnOf); f != nil {
 		it.fail = f
 		return it
+	}
+	for _, pc := range p.props {
+		v := rec.Fields[pc.idx]
+		if v == "" {
+			continue
+		}
+		if it.props == nil {
+			it.props = map[string]any{}
+		}
+		if v == deleteMarker {
+			it.props[pc.def.Name] = nil
+			continue
+		}
+		val, err := pc.def.Choose(v)
+		if err != nil {
+			it.fail = &rowFailure{code: "invalid_option", message: fmt.Sprintf("column property.%s: %v", pc.def.Name, err)}
+			return it
+		}
+		it.props[pc.def.Name] = val
 	}
 	o := p.opts
 	if r.UserID == "" && !(o.UserUploadType == "update_only" && o.UserMatchOn != "user_id") {

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -33,9 +34,10 @@ type storedUser struct {
 	State         string
 	HasPassword   bool
 	InScope       bool
-	Sticky        []string // fields changed through the API, which imports leave alone
-	emailTemplate string   // default[email], when it gave the email: redone if the login id changes
-	PasswordHash  string   // set only when this import sets the password
+	Sticky        []string       // fields changed through the API, which imports leave alone
+	Properties    map[string]any // property name → text, option, or options
+	emailTemplate string         // default[email], when it gave the email: redone if the login id changes
+	PasswordHash  string         // set only when this import sets the password
 }
 
 // userApplier matches and writes batches of users rows.
@@ -74,7 +76,7 @@ type userWrites struct {
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
 	id bigint, account_id bigint, sis_user_id text, integration_id text, login_id text, name text, first_name text, last_name text,
 	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text,
-	sticky_fields text[], read_updated_at timestamptz
+	sticky_fields text[], read_updated_at timestamptz, properties jsonb
 ) ON COMMIT DROP`
 
 func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*userApplier, error) {
@@ -207,6 +209,7 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 			return nil, "", nil, f
 		}
 		applyUserFields(u, r, true)
+		u.Properties = withProperties(nil, it.props)
 		return u, Created, nil, nil
 	}
 	u := *old
@@ -214,6 +217,7 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 		return nil, "", nil, f
 	}
 	applyUserFields(&u, r, false)
+	u.Properties = withProperties(old.Properties, it.props)
 	u.State = r.Status
 	if u.SISUserID == "" {
 		u.SISUserID = r.UserID // matched on another column: the row gives the user its SIS id
@@ -296,6 +300,29 @@ func without(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// withProperties is the stored properties with the row's cells applied: a
+// nil cell (<delete>) removes the property.
+func withProperties(stored, cells map[string]any) map[string]any {
+	out := make(map[string]any, len(stored)+len(cells))
+	for k, v := range stored {
+		out[k] = v
+	}
+	for k, v := range cells {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func sameJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
 }
 
 // setHome gives the user the home account the row's account_id names:
@@ -400,6 +427,22 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 	add("email", old.Email, u.Email)
 	add("pronouns", old.Pronouns, u.Pronouns)
 	add("workflow_state", old.State, u.State)
+	for name, v := range u.Properties {
+		if o, had := old.Properties[name]; !had || !sameJSON(o, v) {
+			if ch == nil {
+				ch = map[string][2]any{}
+			}
+			ch["property."+name] = [2]any{o, v}
+		}
+	}
+	for name, o := range old.Properties {
+		if _, kept := u.Properties[name]; !kept {
+			if ch == nil {
+				ch = map[string][2]any{}
+			}
+			ch["property."+name] = [2]any{o, nil}
+		}
+	}
 	if !slices.Equal(old.Sticky, u.Sticky) {
 		if ch == nil {
 			ch = map[string][2]any{}
@@ -479,11 +522,11 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 	root, imp := a.ru.account.RootAccountID, a.ru.job.ID
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users"},
 		[]string{"id", "root_account_id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name",
-			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id"},
+			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, root, u.AccountID, u.SISUserID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
-				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", nullString(u.PasswordHash), imp}, nil
+				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", nullString(u.PasswordHash), imp, u.Properties}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("insert users: %w", err)
@@ -498,11 +541,11 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
 		[]string{"id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
-			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields", "read_updated_at"},
+			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields", "read_updated_at", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, u.AccountID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
-				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt}, nil
+				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, u.Properties}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)
@@ -510,7 +553,7 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 	tag, err := tx.Exec(ctx, `UPDATE users u SET account_id = s.account_id, sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
 			first_name = s.first_name, last_name = s.last_name, sortable_name = s.sortable_name,
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
-			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields,
+			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields, properties = s.properties,
 			updated_at = now(), last_import_id = $1
 		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at`, a.ru.job.ID)
 	if err != nil {
