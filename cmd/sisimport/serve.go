@@ -109,17 +109,21 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 		}
 	}
 	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_ = srv.Shutdown(sctx)
-	cancel()
 	// Workers stopped claiming when ctx ended; running imports get the grace
-	// period, then are cancelled and handed back to the queue.
+	// period, counted from now, while the HTTP server drains beside them.
+	grace := time.NewTimer(cfg.ShutdownGrace)
+	defer grace.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), min(cfg.ShutdownGrace, 10*time.Second))
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close() // requests still running (a slow upload) are cut off
+	}
+	cancel()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(cfg.ShutdownGrace):
-		log.Warn("grace period over: cancelling running imports")
+	case <-grace.C:
+		log.Warn("grace period over: handing running imports back to the queue")
 		stopWork()
 		<-done
 	}

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
 
@@ -203,5 +207,76 @@ func TestUploadParametersAndLimits(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "unknown parameter frobnicate") || !strings.Contains(string(body), `"workflow_state":"created"`) {
 		t.Errorf("raw upload answer: %s", body)
+	}
+}
+
+func TestHostileRowsAndUploadShapes(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	long := strings.Repeat("p", 73)
+	imp := s.importCSV("", "user_id,login_id,first_name,last_name,password,status\n"+
+		"S1,jdoe,John,Doe,"+long+",active\n"+ // too long for bcrypt: the row fails, the import goes on
+		"S2,jdoe2,John,Doe, Jr,Secret123,active\n"+ // an extra field shifts the password: it must not leak
+		"S3,ok,Ok,Fine,good-password,active\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:failed/invalid_value 3:failed/malformed_csv 4:created" {
+		t.Fatalf("results: %s (%s)", got, imp.WorkflowState)
+	}
+	_, b, _ := s.do("GET", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/errors.csv", imp.ID), nil, nil)
+	if strings.Contains(string(b), "Secret123") || strings.Contains(string(b), long) {
+		t.Errorf("a password leaked into the errors:\n%s", b)
+	}
+	if strings.Contains(fmt.Sprint(imp.ProcessingWarnings), "line 3: line 3") {
+		t.Errorf("doubled line numbers: %v", imp.ProcessingWarnings)
+	}
+
+	// Two attachment parts are refused; a raw body sent as a form with extension=csv is the file.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for i := 0; i < 2; i++ {
+		p, _ := mw.CreateFormFile("attachment", "users.csv")
+		p.Write([]byte("user_id,login_id,status\nX,x,active\n"))
+	}
+	mw.Close()
+	code, resp, _ := s.do("POST", "/api/v1/accounts/1/sis_imports", &body, map[string]string{"Content-Type": mw.FormDataContentType()})
+	if code != 400 || !strings.Contains(string(resp), "two fields named attachment") {
+		t.Errorf("two attachments: %d %s", code, resp)
+	}
+	code, resp, _ = s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv", strings.NewReader("user_id,login_id,status\nY,y,active\n"),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if code != 200 {
+		t.Errorf("curl --data-binary upload: %d %s", code, resp)
+	}
+	// An octet-stream part named .csv is a CSV; the header row itself cannot be malformed.
+	body.Reset()
+	mw = multipart.NewWriter(&body)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="attachment"; filename="roster.csv"`)
+	h.Set("Content-Type", "application/octet-stream")
+	p, _ := mw.CreatePart(h)
+	p.Write([]byte("user_id,lo\"gin_id,status\nZ,z,active\n"))
+	mw.Close()
+	code, resp, _ = s.do("POST", "/api/v1/accounts/1/sis_imports", &body, map[string]string{"Content-Type": mw.FormDataContentType()})
+	var up sisImport
+	json.Unmarshal(resp, &up)
+	if code != 200 {
+		t.Fatalf("octet-stream part: %d %s", code, resp)
+	}
+	if got := s.wait("1", up.ID); got.WorkflowState != "failed_with_messages" || !strings.Contains(fmt.Sprint(got.ProcessingErrors), "header row") {
+		t.Errorf("malformed header: %s %v", got.WorkflowState, got.ProcessingErrors)
+	}
+}
+
+func TestDerivedNamesAndDeletedUsers(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "user_id,login_id,first_name,last_name,full_name,status\nA,a,Ann,Able,Annie A.,active\nD,d,Di,Dean,,active\n")
+	s.importCSV("", "user_id,login_id,status\nD,d,deleted\n")
+	imp := s.importCSV("", "user_id,login_id,full_name,first_name,status\nA,a,<delete>,,active\nD,d,,Changed,deleted\n")
+	rs := s.results(imp.ID, "")
+	if got := summary(rs); got != "2:updated 3:unchanged" {
+		t.Fatalf("results: %s", got)
+	}
+	if fmt.Sprint(rs[0].Changes["name"]) != "[Annie A. Ann Able]" {
+		t.Errorf("a cleared full name is derived again: %v", rs[0].Changes)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // resultFilter reads the results filters and the keyset cursor of a request.
 func resultFilter(r *http.Request, i queue.Import) (importer.ResultFilter, error) {
 	q := r.URL.Query()
-	f := importer.ResultFilter{ImportID: i.ID, Limit: 100,
+	f := importer.ResultFilter{ImportID: i.ID, Limit: 10,
 		Actions: append(q["action[]"], q["action"]...), Codes: append(q["code[]"], q["code"]...),
 		File: q.Get("file"), Entity: q.Get("entity"), SISID: q.Get("sis_id")}
 	if i.ResultsAttempt != nil {
@@ -29,7 +29,7 @@ func resultFilter(r *http.Request, i queue.Import) (importer.ResultFilter, error
 		if err != nil || n < 1 {
 			return f, errs.New(errs.Invalid, "invalid_value", "parameter per_page: %q is not a positive integer", v)
 		}
-		f.Limit = min(n, 1000)
+		f.Limit = min(n, 100)
 	}
 	if v := q.Get("page"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)

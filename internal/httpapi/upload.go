@@ -104,8 +104,10 @@ type received struct {
 func (s *Server) receive(r *http.Request, up *queue.Upload, params url.Values) (received, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
-		if ct == "application/x-www-form-urlencoded" {
-			return received{}, errs.New(errs.Invalid, "missing_value", "the file must be sent as the request body or as the multipart field attachment")
+		// curl --data-binary sends a file as form-urlencoded unless told
+		// otherwise: with an extension named, the body is the file.
+		if ct == "application/x-www-form-urlencoded" && params.Get("extension") == "" {
+			return received{}, errs.New(errs.Invalid, "missing_value", "the file must be sent as the request body (with extension=csv, or Content-Type text/csv) or as the multipart field attachment")
 		}
 		typ := strings.ToLower(strings.TrimPrefix(params.Get("extension"), "."))
 		if typ == "" {
@@ -132,6 +134,9 @@ func (s *Server) receive(r *http.Request, up *queue.Upload, params url.Values) (
 			return received{}, uploadReadError(&queue.ReadError{Err: err})
 		}
 		name := part.FormName()
+		if name == "attachment" && got != nil {
+			return received{}, errs.New(errs.Invalid, "malformed_request", "the multipart body has two fields named attachment; send one file (a zip for several)")
+		}
 		if name == "attachment" {
 			typ := strings.ToLower(strings.TrimPrefix(path.Ext(part.FileName()), "."))
 			if typ != "csv" && typ != "zip" {

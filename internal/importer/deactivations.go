@@ -59,13 +59,13 @@ func (ru *run) importDeactivations(ctx context.Context, file string, head csvrea
 		var rowErr *csvread.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			batch = append(batch, deactivationItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: rowErr.Error()}})
+			batch = append(batch, deactivationItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)}})
 		case err != nil:
 			return csvFileError(err)
 		default:
 			it := deactivationItem{line: rec.Line, fields: rec.Fields}
 			if len(rec.Fields) != len(head.Fields) {
-				it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("line %d: %d fields where the header has %d", rec.Line, len(rec.Fields), len(head.Fields))}
+				it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), len(head.Fields))}
 			} else {
 				for i, f := range it.row.fields() {
 					*f = cell(rec.Fields, idx[i])
@@ -152,7 +152,7 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 			if f.skip {
 				res.Action = Skipped
 			} else if it.fields != nil {
-				res.RowInfo = rowInfo(it.fields, nil)
+				res.RowInfo = rowInfo(it.fields, nil, len(it.fields))
 			}
 			continue
 		}

@@ -159,6 +159,9 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	if o.ChangeThresholdAction == "hold" {
 		return o, nil, invalidParam("change_threshold_action", "hold", "abort (hold and approval are not supported by this version yet)")
 	}
+	if o.AddSISStickiness && o.ClearSISStickiness {
+		return o, nil, errs.New(errs.Invalid, "invalid_value", "add_sis_stickiness and clear_sis_stickiness cannot both be true")
+	}
 	if o.BatchMode && o.DiffingDataSet != "" {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode cannot be combined with diffing_data_set_identifier")
 	}

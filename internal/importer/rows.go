@@ -83,13 +83,19 @@ func validateRow(row any, columnOf map[string]string) *rowFailure {
 }
 
 // rowInfo is the row as CSV text for errors, with secret cells blanked.
-func rowInfo(fields []string, secret []int) string {
+// A row whose field count differs from the header's may have its secret
+// anywhere from the first secret column on: all of those are blanked.
+func rowInfo(fields []string, secret []int, width int) string {
 	out := make([]string, len(fields))
 	copy(out, fields)
 	for _, i := range secret {
-		if i >= 0 && i < len(out) {
-			out[i] = ""
+		if i < 0 || i >= len(out) {
+			continue
 		}
+		if len(fields) != width {
+			clear(out[i:])
+		}
+		out[i] = ""
 	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)

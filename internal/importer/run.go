@@ -221,12 +221,9 @@ func (ru *run) readCSV(ctx context.Context, name string, in io.Reader) error {
 	}
 	rd := csvread.NewReader(in, csvread.Options{Encoding: enc})
 	head, err := rd.Read()
-	for {
-		var rowErr *csvread.RowError
-		if !errors.As(err, &rowErr) {
-			break
-		}
-		head, err = rd.Read()
+	var rowErr *csvread.RowError
+	if errors.As(err, &rowErr) {
+		return &fileError{Code: "malformed_csv", Message: fmt.Sprintf("line %d: the header row cannot be read: column %d: %s", rowErr.Line, rowErr.Column, rowErr.Msg)}
 	}
 	if errors.Is(err, io.EOF) {
 		return &fileError{Code: "malformed_csv", Message: "the file is empty: a header row is required"}

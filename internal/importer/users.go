@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/directory"
@@ -127,7 +128,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	}
 	secret := []int{idx[4], idx[5]}
 
-	ap, err := ru.newUserApplier(ctx, file, secret)
+	ap, err := ru.newUserApplier(ctx, file, secret, len(head.Fields))
 	if err != nil {
 		return err
 	}
@@ -145,41 +146,69 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	errs := make(chan error, 3)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// Every stage stops them all when it fails, so none waits forever on a
+	// neighbour that is gone.
+	stage := func(err error) {
+		if err != nil {
+			stop()
+		}
+		errs <- err
+	}
 	go func() {
 		defer close(parsed)
-		errs <- readUsers(sctx, rd, parse, parsed)
+		stage(readUsers(sctx, rd, parse, parsed))
 	}()
 	go func() {
 		defer close(matched)
-		errs <- ap.match(sctx, parsed, matched)
+		stage(ap.match(sctx, parsed, matched))
 	}()
 	go func() {
 		defer close(planned)
 		for b := range matched {
-			w, err := ap.plan(b)
-			if err != nil {
-				errs <- err
-				return
+			w, err := ap.plan(sctx, b)
+			if err == nil {
+				select {
+				case planned <- w:
+					continue
+				case <-sctx.Done():
+					err = sctx.Err()
+				}
 			}
-			select {
-			case planned <- w:
-			case <-sctx.Done():
-				errs <- sctx.Err()
-				return
+			stage(err)
+			for range matched {
 			}
+			return
 		}
-		errs <- nil
+		stage(nil)
 	}()
+	// The transaction waits while rows are hashed or matched: a ping now and
+	// then keeps idle_in_transaction_session_timeout for vanished workers.
+	keepAlive := time.NewTicker(ru.Lease / 2)
+	defer keepAlive.Stop()
 	var werr error
-	for w := range planned {
-		if werr == nil {
-			werr = ap.write(ctx, w)
-		}
-		if werr == nil {
-			werr = ru.progress(ctx)
-		}
-		if werr != nil {
-			stop() // the stages end and close their channels
+	for open := true; open; {
+		var w userWrites
+		select {
+		case w, open = <-planned:
+			if !open {
+				continue
+			}
+			if werr == nil {
+				werr = ap.write(ctx, w)
+			}
+			if werr == nil {
+				werr = ru.progress(ctx)
+			}
+			if werr != nil {
+				stop()
+			}
+		case <-keepAlive.C:
+			if werr == nil {
+				if _, err := ru.tx.Exec(ctx, "SELECT 1"); err != nil {
+					werr = fmt.Errorf("keep the import's transaction alive: %w", err)
+					stop()
+				}
+			}
 		}
 	}
 	// A stage that stopped because another failed reports the cancellation:
@@ -219,7 +248,7 @@ func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<-
 		var rowErr *csvread.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			batch = append(batch, userItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: rowErr.Error()}})
+			batch = append(batch, userItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)}})
 		case err != nil:
 			return csvFileError(err)
 		default:
@@ -240,7 +269,7 @@ func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<-
 func (p *userParse) parse(rec csvread.Record) userItem {
 	it := userItem{line: rec.Line, fields: rec.Fields}
 	if len(rec.Fields) != p.width {
-		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("line %d: %d fields where the header has %d", rec.Line, len(rec.Fields), p.width)}
+		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), p.width)}
 		return it
 	}
 	r := &it.row
@@ -278,6 +307,11 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 			return it
 		}
 		it.props[pc.def.Name] = val
+	}
+	if len(r.Password) > 72 {
+		// bcrypt reads 72 bytes at most: a longer password would be cut short.
+		it.fail = &rowFailure{code: "invalid_value", message: "column password: longer than 72 bytes"}
+		return it
 	}
 	o := p.opts
 	if r.UserID == "" && !(o.UserUploadType == "update_only" && o.UserMatchOn != "user_id") {

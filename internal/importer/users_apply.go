@@ -44,7 +44,8 @@ type storedUser struct {
 type userApplier struct {
 	ru     *run
 	file   string
-	secret []int
+	secret []int // the columns whose cells never leave the importer (passwords)
+	width  int   // the header's field count
 	// claimed holds the login and integration ids this import gave to a
 	// user, new or changed: the directory lookups run outside the import's
 	// transaction and do not see them.
@@ -79,11 +80,11 @@ const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
 	sticky_fields text[], read_updated_at timestamptz, properties jsonb
 ) ON COMMIT DROP`
 
-func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*userApplier, error) {
+func (ru *run) newUserApplier(ctx context.Context, file string, secret []int, width int) (*userApplier, error) {
 	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
-	a := &userApplier{ru: ru, file: file, secret: secret, claimed: newKeySet()}
+	a := &userApplier{ru: ru, file: file, secret: secret, width: width, claimed: newKeySet()}
 	if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
 		a.matched = map[int64]bool{}
 	}
@@ -96,7 +97,7 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int) (*
 
 // plan decides every row of the batch against what the directory holds,
 // records the results and returns the writes.
-func (a *userApplier) plan(b userBatch) (userWrites, error) {
+func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error) {
 	batch := b.items
 	results := make([]Result, len(batch))
 	var w userWrites
@@ -154,7 +155,7 @@ func (a *userApplier) plan(b userBatch) (userWrites, error) {
 		res.ObjectID = next.ID
 		it.row.Password, it.row.SSHAPassword = "", ""
 	}
-	if err := hashPasswords(hashFor, passwords); err != nil {
+	if err := hashPasswords(ctx, hashFor, passwords); err != nil {
 		return w, err
 	}
 	a.ru.record(typeUsers, results)
@@ -177,7 +178,7 @@ func (a *userApplier) fail(res *Result, it *userItem, f *rowFailure) {
 		return
 	}
 	if it.fields != nil {
-		res.RowInfo = rowInfo(it.fields, a.secret)
+		res.RowInfo = rowInfo(it.fields, a.secret, a.width)
 	}
 }
 
@@ -227,6 +228,10 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 	if len(changes) == 0 && len(stuck) > 0 && !setsPassword(old, r) {
 		return nil, "", nil, &rowFailure{code: "sticky", skip: true,
 			message: fmt.Sprintf("fields changed through the API stick and were left alone: %s (override_sis_stickiness writes them)", strings.Join(stuck, ", "))}
+	}
+	if old.State == "deleted" && u.State == "deleted" {
+		// A deleted user listed as deleted stays as it is (SPEC §4.2).
+		return old, Unchanged, nil, nil
 	}
 	action := Updated
 	switch {
@@ -367,27 +372,29 @@ func applyUserFields(u *storedUser, r *userRow, isNew bool) {
 	set(&u.Pronouns, r.Pronouns)
 	set(&u.FirstName, r.FirstName)
 	set(&u.LastName, r.LastName)
+	// A derived name that is cleared is derived again.
 	namesGiven := r.FirstName != "" || r.LastName != ""
 	switch {
-	case r.FullName != "":
-		set(&u.Name, r.FullName)
-	case namesGiven:
+	case r.FullName != "" && r.FullName != deleteMarker:
+		u.Name = r.FullName
+	case namesGiven || r.FullName == deleteMarker || isNew:
 		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
-	case isNew:
+	}
+	if u.Name == "" {
 		u.Name = u.LoginID
 	}
 	switch {
-	case r.SortableName != "":
-		set(&u.SortableName, r.SortableName)
+	case r.SortableName != "" && r.SortableName != deleteMarker:
+		u.SortableName = r.SortableName
 	case namesGiven && u.FirstName != "" && u.LastName != "":
 		u.SortableName = u.LastName + ", " + u.FirstName
-	case namesGiven || isNew || r.FullName != "":
+	case namesGiven || isNew || r.FullName != "" || r.SortableName == deleteMarker:
 		u.SortableName = sortableFrom(u.Name)
 	}
 	switch {
-	case r.ShortName != "":
-		set(&u.ShortName, r.ShortName)
-	case isNew:
+	case r.ShortName != "" && r.ShortName != deleteMarker:
+		u.ShortName = r.ShortName
+	case isNew || r.ShortName == deleteMarker:
 		u.ShortName = u.Name
 	}
 }
@@ -576,7 +583,7 @@ var ErrChangedMeanwhile = errors.New("changed by someone else while the import r
 
 // hashPasswords sets the users' password hashes (bcrypt), computed on every
 // core at once.
-func hashPasswords(users []*storedUser, passwords []string) error {
+func hashPasswords(ctx context.Context, users []*storedUser, passwords []string) error {
 	var wg sync.WaitGroup
 	work := make(chan int)
 	errc := make(chan error, 1)
@@ -598,6 +605,9 @@ func hashPasswords(users []*storedUser, passwords []string) error {
 		}()
 	}
 	for i := range passwords {
+		if ctx.Err() != nil {
+			break // aborted or shutting down: the batch is not written anyway
+		}
 		work <- i
 	}
 	close(work)
@@ -606,6 +616,6 @@ func hashPasswords(users []*storedUser, passwords []string) error {
 	case err := <-errc:
 		return err
 	default:
-		return nil
+		return ctx.Err()
 	}
 }

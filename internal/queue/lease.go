@@ -161,14 +161,27 @@ func (j *Job) warningsWith(w [][2]string) [][2]string {
 	return append(upload, w...)
 }
 
-// HandBack returns a job this worker cannot finish (shutdown, database
-// trouble) to the head of the queue.
+// HandBack returns a job this worker is told to stop (shutdown) to the head
+// of the queue, for any worker to take at once.
 func (j *Job) HandBack(ctx context.Context) error {
 	_, err := j.db.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'created', lease_until = NULL, worker = NULL,
 		progress = 0, updated_at = now()
 		WHERE id = $1 AND attempt = $2 AND workflow_state = 'importing'`, j.ID, j.Attempt)
 	if err != nil {
 		return fmt.Errorf("hand back import: %w", err)
+	}
+	return nil
+}
+
+// RetryLater gives up this attempt after a failure: the lease is cut to
+// delay, after which any worker may claim the import again, until
+// MaxAttempts attempts have failed and the claim marks it failed.
+func (j *Job) RetryLater(ctx context.Context, delay time.Duration) error {
+	_, err := j.db.Exec(ctx, `UPDATE sis_imports SET lease_until = now() + $3 * interval '1 second', worker = NULL,
+		progress = 0, updated_at = now()
+		WHERE id = $1 AND attempt = $2 AND workflow_state = 'importing'`, j.ID, j.Attempt, delay.Seconds())
+	if err != nil {
+		return fmt.Errorf("retry import later: %w", err)
 	}
 	return nil
 }

@@ -116,11 +116,21 @@ func (p *Pool) run(workCtx context.Context, job *Job) {
 		log.Info("import finished")
 	case errors.Is(err, ErrLost) || errors.Is(context.Cause(ctx), ErrLost):
 		log.Info("import stopped: aborted or taken over")
-	default:
-		log.Warn("import interrupted; handing it back to the queue", slog.Any("err", err))
+	case workCtx.Err() != nil:
+		log.Info("shutting down: handing the import back to the queue")
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if herr := job.HandBack(hctx); herr != nil {
 			log.Warn("hand back failed; the lease will expire", slog.Any("err", herr))
+		}
+		hcancel()
+	default:
+		// Back off longer after each failed attempt; the claim fails the
+		// import once MaxAttempts attempts have failed.
+		delay := time.Duration(job.Attempt) * 2 * time.Second
+		log.Warn("import attempt failed; it will be retried", slog.Any("err", err), slog.Duration("after", delay))
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if herr := job.RetryLater(hctx, delay); herr != nil {
+			log.Warn("retry failed; the lease will expire", slog.Any("err", herr))
 		}
 		hcancel()
 	}
