@@ -166,17 +166,79 @@ func TestProvisioningReportImportsBackUnchanged(t *testing.T) {
 	ctx := t.Context()
 	one := int64(1)
 	directory.CreateAccount(ctx, s.db, "West", &one, "west")
-	s.importCSV("", "user_id,login_id,first_name,last_name,email,pronouns,integration_id,account_id,status\n"+
-		"R1,r1,Ann,Able,r1@example.edu,she/her,I-1,west,active\n"+
-		"R2,r2,\"Ben, Jr.\",\"O'Brien\",,,,,suspended\n"+
-		"R3,r3,Cy,Cole,,,,,active\n")
+	directory.CreateProperty(ctx, s.db, 1, directory.Property{Name: "clubs", Type: "multiple_choice", Options: []string{"Chess", "Drama"}})
+	s.importCSV("", "user_id,login_id,first_name,last_name,email,pronouns,integration_id,account_id,property.clubs,status\n"+
+		"R1,r1,Ann,Able,r1@example.edu,she/her,I-1,west,chess;drama,active\n"+
+		"R2,r2,\"Ben, Jr.\",\"O'Brien\",,,,,,suspended\n"+
+		"R3,r3,Cy,Cole,,,,,,active\n")
 	s.importCSV("", "user_id,login_id,full_name,sortable_name,short_name,status\nR3,r3,Cy Q. Cole,\"Cole, Cy\",CQ,deleted\n")
 	code, report, _ := s.do("GET", "/api/v1/accounts/1/reports/provisioning?type=users", nil, nil)
-	if code != 200 || !strings.HasPrefix(string(report), "user_id,login_id,") {
+	if code != 200 || !strings.HasPrefix(string(report), "user_id,login_id,") || !strings.Contains(string(report), "Chess;Drama") {
 		t.Fatalf("report: %d %s", code, report)
 	}
 	imp := s.importCSV("", string(report))
 	if got := summary(s.results(imp.ID, "")); got != "2:unchanged 3:unchanged 4:unchanged" {
 		t.Errorf("the report imported back as %s\n%s", got, report)
+	}
+}
+
+func TestUserProperties(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	define := func(body string) (int, string) {
+		code, b, _ := s.do("POST", "/api/v1/accounts/1/user_properties", strings.NewReader(body), map[string]string{"Content-Type": "application/json"})
+		return code, string(b)
+	}
+	if code, b := define(`{"name":"Department","type":"single_choice","options":["Biology","Chemistry"]}`); code != 200 {
+		t.Fatalf("define: %d %s", code, b)
+	}
+	if code, b := define(`{"name":"clubs","type":"multiple_choice","options":["Chess","Drama"]}`); code != 200 {
+		t.Fatalf("define: %d %s", code, b)
+	}
+	if code, _ := define(`{"name":"x","type":"single_choice"}`); code != 400 {
+		t.Errorf("a choice without options: %d", code)
+	}
+	imp := s.importCSV("", "user_id,login_id,property.department,property.CLUBS,status\n"+
+		"P1,p1, biology ,chess;DRAMA,active\n"+ // trimmed, case-insensitive, stored with the option's spelling
+		"P2,p2,Physics,,active\n") // not an option: never a silent fallback
+	rs := s.results(imp.ID, "")
+	if got := summary(rs); got != "2:created 3:failed/invalid_option" {
+		t.Fatalf("results: %s", got)
+	}
+	if msg := str(rs[1].Message); !strings.Contains(msg, "Biology, Chemistry") {
+		t.Errorf("invalid_option does not list the options: %q", msg)
+	}
+	var u struct {
+		Properties map[string]any `json:"properties"`
+	}
+	s.getJSON("/api/v1/users/sis_user_id:P1", &u)
+	if fmt.Sprint(u.Properties) != "map[clubs:[Chess Drama] department:Biology]" {
+		t.Errorf("stored properties: %v", u.Properties)
+	}
+	if imp := s.importCSV("", "user_id,login_id,property.nope,status\nP3,p3,x,active\n"); imp.WorkflowState != "failed_with_messages" ||
+		!strings.Contains(fmt.Sprint(imp.ProcessingErrors), "property.nope") {
+		t.Errorf("an undefined property column: %s %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	// Renaming an option carries stored values along; removing one in use is a 409.
+	code, b, _ := s.do("PUT", "/api/v1/accounts/1/user_properties/department", strings.NewReader(
+		`{"type":"single_choice","options":["Life Sciences","Chemistry"],"rename_options":{"Biology":"Life Sciences"}}`),
+		map[string]string{"Content-Type": "application/json"})
+	if code != 200 {
+		t.Fatalf("rename: %d %s", code, b)
+	}
+	s.getJSON("/api/v1/users/sis_user_id:P1", &u)
+	if u.Properties["department"] != "Life Sciences" {
+		t.Errorf("after the rename: %v", u.Properties)
+	}
+	code, _, _ = s.do("PUT", "/api/v1/accounts/1/user_properties/department", strings.NewReader(`{"type":"single_choice","options":["Chemistry"]}`),
+		map[string]string{"Content-Type": "application/json"})
+	if code != 409 {
+		t.Errorf("removing an option in use: %d, want 409", code)
+	}
+	// Only an admin of the root account defines properties.
+	code, _, _ = s.do("POST", "/api/v1/accounts/1/user_properties", strings.NewReader(`{"name":"y","type":"text"}`),
+		map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + s.newToken(1, auth.SISImport)})
+	if code != 403 {
+		t.Errorf("a sis_import token defined a property: %d", code)
 	}
 }

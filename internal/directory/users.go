@@ -291,28 +291,44 @@ func ListSubAccounts(ctx context.Context, db *pgxpool.Pool, parent int64, limit,
 	return out, nil
 }
 
-// ReportUsers streams the users of the subtree that have an SIS id, as rows
-// of a users.csv that imports back unchanged (SPEC §3.4, provisioning
-// report), in id order, a page at a time.
-func ReportUsers(ctx context.Context, db *pgxpool.Pool, accountID int64, each func(row []string) error) error {
+// ReportUsers streams the users of the subtree that have an SIS id, as a
+// header and rows of a users.csv that imports back unchanged (SPEC §3.4,
+// provisioning report), in id order, a page at a time. Each defined user
+// property is a property.<name> column.
+func ReportUsers(ctx context.Context, db *pgxpool.Pool, acct Account, each func(row []string) error) error {
+	defs, err := ListProperties(ctx, db, acct.RootAccountID)
+	if err != nil {
+		return err
+	}
+	header := slices.Clone(reportUserColumns)
+	for _, d := range defs {
+		header = append(header, "property."+d.Name)
+	}
+	if err := each(header); err != nil {
+		return err
+	}
 	after := int64(0)
 	for {
 		rows, err := db.Query(ctx, `SELECT u.id, u.sis_user_id, u.login_id, u.first_name, u.last_name, u.name, u.sortable_name,
 				u.short_name, u.email, u.pronouns, COALESCE(u.integration_id, ''), u.workflow_state,
-				COALESCE(a.sis_account_id, a.id::text)
+				COALESCE(a.sis_account_id, a.id::text), u.properties
 			FROM users u JOIN accounts a ON a.id = u.account_id
 			WHERE $1 = ANY(a.path) AND u.sis_user_id IS NOT NULL AND u.id > $2
-			ORDER BY u.id LIMIT 5000`, accountID, after)
+			ORDER BY u.id LIMIT 5000`, acct.ID, after)
 		if err != nil {
 			return fmt.Errorf("report users: %w", err)
 		}
 		n := 0
 		for rows.Next() {
-			row := make([]string, len(ReportUserColumns))
+			row := make([]string, len(header))
+			var props map[string]any
 			if err := rows.Scan(&after, &row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &row[6], &row[7], &row[8],
-				&row[9], &row[10], &row[11]); err != nil {
+				&row[9], &row[10], &row[11], &props); err != nil {
 				rows.Close()
 				return fmt.Errorf("report users: %w", err)
+			}
+			for i, d := range defs {
+				row[len(reportUserColumns)+i] = propertyCell(props[d.Name])
 			}
 			n++
 			if err := each(row); err != nil {
@@ -330,6 +346,21 @@ func ReportUsers(ctx context.Context, db *pgxpool.Pool, accountID int64, each fu
 	}
 }
 
-// ReportUserColumns is the header of the users provisioning report.
-var ReportUserColumns = []string{"user_id", "login_id", "first_name", "last_name", "full_name", "sortable_name",
+// propertyCell writes a stored property value as a users.csv cell.
+func propertyCell(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(t))
+		for i, p := range t {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, ";")
+	}
+	return fmt.Sprint(v)
+}
+
+// reportUserColumns are the fixed columns of the users provisioning report.
+var reportUserColumns = []string{"user_id", "login_id", "first_name", "last_name", "full_name", "sortable_name",
 	"short_name", "email", "pronouns", "integration_id", "status", "account_id"}

@@ -23,8 +23,7 @@ func (s *Server) provisioningReport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="users.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.Write(directory.ReportUserColumns)
-	err = directory.ReportUsers(r.Context(), s.db, acct.ID, func(row []string) error {
+	err = directory.ReportUsers(r.Context(), s.db, acct, func(row []string) error {
 		return cw.Write(row)
 	})
 	cw.Flush()
