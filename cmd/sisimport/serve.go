@@ -75,7 +75,7 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 			defer wg.Done()
 			pool.Run(ctx, workCtx)
 		}()
-		go queue.RunRetention(ctx, db, log, cfg.RetentionDays)
+		go queue.RunRetention(ctx, db, log, cfg.RetentionDays, cfg.HoldDays)
 	}
 
 	// Workers serve /healthz, /readyz and /metrics too; the API only with the api half.

@@ -121,3 +121,80 @@ func TestDeactivationFile(t *testing.T) {
 		t.Errorf("reactivation: %s", got)
 	}
 }
+
+func TestHoldThenApprove(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	one := int64(1)
+	north, _ := directory.CreateAccount(ctx, s.db, "North", &one, "north")
+	south, _ := directory.CreateAccount(ctx, s.db, "South", &one, "south")
+	var all strings.Builder
+	all.WriteString("user_id,login_id,account_id,status\n")
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&all, "N%d,n%d,north,active\n", i, i)
+	}
+	s.importCSV("", all.String())
+	post := func(account int64, params, csv string) sisImport {
+		t.Helper()
+		code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv&%s", account, params), strings.NewReader(csv), nil)
+		if code != 200 {
+			t.Fatalf("upload: %d %s", code, b)
+		}
+		var i sisImport
+		decode(t, b, &i)
+		return i
+	}
+	// North's feed drops half its users: held, not applied.
+	held := s.wait(fmt.Sprint(north.ID), post(north.ID, "remove_unlisted_users=true&change_threshold_action=hold",
+		"user_id,login_id,status\nN0,n0,active\nN1,n1,active\nN2,n2,active\nN3,n3,active\nN4,n4,active\n").ID)
+	if held.WorkflowState != "awaiting_approval" || held.Data.Applied || held.Progress != 100 {
+		t.Fatalf("held import: %s applied=%v", held.WorkflowState, held.Data.Applied)
+	}
+	// A later North import waits behind the hold; a South import goes on.
+	waiting := post(north.ID, "", "user_id,login_id,status\nN0,n0,active\n")
+	southDone := s.wait(fmt.Sprint(south.ID), post(south.ID, "", "user_id,login_id,status\nS0,s0,active\n").ID)
+	if southDone.WorkflowState != "imported" {
+		t.Errorf("a disjoint subtree's import: %s", southDone.WorkflowState)
+	}
+	_, b, _ := s.do("GET", fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d", north.ID, waiting.ID), nil, nil)
+	if !strings.Contains(string(b), `"workflow_state":"created"`) || !strings.Contains(string(b), fmt.Sprintf(`"blocked_by":%d`, held.ID)) {
+		t.Errorf("the overlapping import is not held back by %d: %s", held.ID, b)
+	}
+	var suspended int
+	s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE workflow_state = 'suspended'`).Scan(&suspended)
+	if suspended != 0 {
+		t.Fatalf("a held import suspended %d users", suspended)
+	}
+	// A read_only or sis_import token cannot approve; an admin can.
+	code, _, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/approve", north.ID, held.ID), nil,
+		map[string]string{"Authorization": "Bearer " + s.newToken(1, auth.SISImport)})
+	if code != 403 {
+		t.Errorf("a sis_import token approved: %d", code)
+	}
+	code, b, _ = s.do("PUT", fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/approve", north.ID, held.ID), nil, nil)
+	if code != 200 {
+		t.Fatalf("approve: %d %s", code, b)
+	}
+	done := s.wait(fmt.Sprint(north.ID), held.ID)
+	if done.WorkflowState != "imported" || !done.Data.Applied {
+		t.Fatalf("approved import: %s %v", done.WorkflowState, done.ProcessingErrors)
+	}
+	if after := s.wait(fmt.Sprint(north.ID), waiting.ID); after.WorkflowState != "imported" {
+		t.Errorf("the import behind the hold: %s", after.WorkflowState)
+	}
+	s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE workflow_state = 'suspended'`).Scan(&suspended)
+	if suspended != 5 {
+		t.Errorf("%d users suspended after approval, want 5", suspended)
+	}
+	code, _, _ = s.do("PUT", fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/approve", north.ID, held.ID), nil, nil)
+	if code != 409 {
+		t.Errorf("a second approval: %d, want 409", code)
+	}
+	// A dry run never holds.
+	dry := s.wait(fmt.Sprint(north.ID), post(north.ID, "dry_run=true&remove_unlisted_users=true&change_threshold_action=hold",
+		"user_id,login_id,status\nN0,n0,active\n").ID)
+	if dry.WorkflowState != "aborted" {
+		t.Errorf("dry run of a breaching hold: %s", dry.WorkflowState)
+	}
+}

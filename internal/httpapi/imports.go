@@ -145,3 +145,22 @@ func (s *Server) abortAllPending(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"aborted": true})
 }
+
+// approveImport re-runs an import held for approval (role admin).
+func (s *Server) approveImport(w http.ResponseWriter, r *http.Request) {
+	if !tokenOf(r).Role.Allows(auth.Admin) {
+		s.writeError(w, r, errForbidden)
+		return
+	}
+	i, err := s.importOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	i, err = queue.Approve(r.Context(), s.db, i.AccountID, i.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeImport(w, r, i)
+}

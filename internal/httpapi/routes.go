@@ -49,6 +49,7 @@ func (s *Server) Handler() http.Handler {
 				r.Put("/abort_all_pending", s.abortAllPending)
 				r.Get("/{id}", s.getImport)
 				r.Put("/{id}/abort", s.abortImport)
+				r.Put("/{id}/approve", s.approveImport)
 				r.Get("/{id}/errors", s.getErrors)
 				r.Get("/{id}/results", s.getResults)
 			})

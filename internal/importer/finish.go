@@ -17,6 +17,8 @@ func (ru *run) outcome() (state string, applied bool) {
 	failedRows := t.actions["total"][Failed]
 	skippedRows := t.actions["total"][Skipped]
 	switch {
+	case ru.breached && ru.opts.ChangeThresholdAction == "hold" && !ru.opts.DryRun:
+		return "awaiting_approval", false
 	case ru.breached:
 		return "aborted", false
 	case len(ru.fileErrors) > 0 || (ru.opts.Atomic && failedRows > 0):
@@ -95,6 +97,8 @@ func (ru *run) data(applied bool) map[string]any {
 		"dry_run":          ru.opts.DryRun,
 		"atomic":           ru.opts.Atomic,
 		"files":            nonNil(ru.files),
+		"planned_removals": ru.planned,
+		"would_hold":       ru.breached && ru.opts.ChangeThresholdAction == "hold" && ru.opts.DryRun,
 		"file_errors":      nonNil(ru.errorList),
 	}
 }

@@ -43,6 +43,9 @@ type Options struct {
 	RemoveUnlistedUsers   bool   `json:"remove_unlisted_users"`
 	UnlistedUserStatus    string `json:"unlisted_user_status"`
 	ChangeThresholdAction string `json:"change_threshold_action"`
+	// ApprovedRemovals is set by approve: per type, the removals the held
+	// plan showed, which the re-run may apply without breaching again.
+	ApprovedRemovals map[string]int `json:"approved_removals,omitempty"`
 }
 
 // boolParams are the boolean create parameters and where they go.
@@ -155,9 +158,6 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	}
 	if o.DiffingDataSet != "" {
 		warnings = append(warnings, [2]string{"", "diffing is not supported by this version yet: the whole file is applied"})
-	}
-	if o.ChangeThresholdAction == "hold" {
-		return o, nil, invalidParam("change_threshold_action", "hold", "abort (hold and approval are not supported by this version yet)")
 	}
 	if o.AddSISStickiness && o.ClearSISStickiness {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "add_sis_stickiness and clear_sis_stickiness cannot both be true")

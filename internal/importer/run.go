@@ -58,7 +58,8 @@ type run struct {
 	types       []string
 	files       []FileInfo
 	errorList   []FileErrorInfo
-	breached    bool // a change threshold was exceeded: nothing is applied (SPEC §4.6)
+	breached    bool           // a change threshold was exceeded: nothing is applied (SPEC §4.6)
+	planned     map[string]int // removals per type that the breaching plan shows
 }
 
 // FileInfo is what data.files says of each file read: its type and header,
@@ -273,8 +274,12 @@ func (ru *run) addFileError(file string, fe *fileError) {
 
 // breach records a threshold breach: the import ends aborted, applying
 // nothing, with its results showing what it would have done.
-func (ru *run) breach(file, msg string) {
+func (ru *run) breach(typ string, removals int, file, msg string) {
 	ru.breached = true
+	if ru.planned == nil {
+		ru.planned = map[string]int{}
+	}
+	ru.planned[typ] = removals
 	ru.fileErrors = append(ru.fileErrors, [2]string{file, msg})
 	ru.errorList = append(ru.errorList, FileErrorInfo{File: file, Code: "threshold_exceeded", Message: msg})
 	ru.log.Info("threshold exceeded", slog.String("file", file), slog.String("message", msg))

@@ -57,7 +57,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
 	if msg := a.breach(len(remove), eligible); msg != "" {
-		ru.breach(a.file, msg)
+		ru.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
 	}
@@ -71,6 +71,12 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 func (a *userApplier) breach(n, eligible int) string {
 	if n == 0 {
 		return ""
+	}
+	if approved, ok := a.ru.opts.ApprovedRemovals[typeUsers]; ok {
+		if n <= approved {
+			return ""
+		}
+		return fmt.Sprintf("threshold_exceeded: the approved plan removed %d users; the import would now remove %d", approved, n)
 	}
 	limit, explicit := defaultUnlistedThreshold, false
 	if t := a.ru.opts.ChangeThreshold; t != nil {

@@ -108,7 +108,7 @@ func Abort(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, 
 	i, err := scanImport(db.QueryRow(ctx, `UPDATE sis_imports
 		SET workflow_state = 'aborted', progress = 100, ended_at = now(), updated_at = now(),
 		    lease_until = NULL, data = data || '{"applied": false}'
-		WHERE id = $1 AND account_id = $2 AND workflow_state IN ('created', 'importing')
+		WHERE id = $1 AND account_id = $2 AND workflow_state IN ('created', 'importing', 'awaiting_approval')
 		RETURNING `+importColumns, id, accountID))
 	if errs.KindOf(err) == errs.NotFound {
 		if _, gerr := Get(ctx, db, accountID, id); gerr != nil {
@@ -141,10 +141,13 @@ func BlockedBy(ctx context.Context, db *pgxpool.Pool, i Import) (*int64, error) 
 		return nil, nil
 	}
 	var id int64
-	err := db.QueryRow(ctx, `SELECT id FROM sis_imports
-		WHERE root_account_id = $1 AND id <> $2 AND workflow_state IN ('created', 'importing')
-		  AND (workflow_state = 'importing' OR (created_at, id) < ($3, $2))
-		ORDER BY (workflow_state = 'importing') DESC, created_at, id LIMIT 1`, i.RootAccountID, i.ID, i.CreatedAt).Scan(&id)
+	err := db.QueryRow(ctx, `SELECT o.id FROM sis_imports o JOIN accounts oa ON oa.id = o.account_id, accounts ia
+		WHERE ia.id = $4 AND o.root_account_id = $1 AND o.id <> $2
+		  AND (o.workflow_state = 'importing' OR (o.workflow_state = 'created' AND (o.created_at, o.id) < ($3, $2))
+		       OR (o.workflow_state = 'awaiting_approval' AND (o.created_at, o.id) < ($3, $2)
+		           AND (oa.id = ANY(ia.path) OR ia.id = ANY(oa.path))))
+		ORDER BY (o.workflow_state = 'awaiting_approval') DESC, (o.workflow_state = 'importing') DESC, o.created_at, o.id
+		LIMIT 1`, i.RootAccountID, i.ID, i.CreatedAt, i.AccountID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -152,4 +155,25 @@ func BlockedBy(ctx context.Context, db *pgxpool.Pool, i Import) (*int64, error) 
 		return nil, fmt.Errorf("find blocking import: %w", err)
 	}
 	return &id, nil
+}
+
+// Approve re-queues an import held for approval at the head of its root
+// account's queue (it keeps its place: it is older than what waits behind
+// it). The re-run may remove what its held plan showed, no more.
+func Approve(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `UPDATE sis_imports
+		SET workflow_state = 'created', progress = 0, ended_at = NULL, updated_at = now(),
+		    params = params || jsonb_build_object('approved_removals', COALESCE(data->'planned_removals', '{}'::jsonb))
+		WHERE id = $1 AND account_id = $2 AND workflow_state = 'awaiting_approval'
+		RETURNING `+importColumns, id, accountID))
+	if errs.KindOf(err) == errs.NotFound {
+		if _, gerr := Get(ctx, db, accountID, id); gerr != nil {
+			return i, gerr
+		}
+		return i, ErrStateChanged
+	}
+	if err != nil {
+		return i, fmt.Errorf("approve import: %w", err)
+	}
+	return i, nil
 }

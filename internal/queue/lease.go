@@ -21,6 +21,16 @@ const MaxAttempts = 5
 // and one lock makes "one running import per root account" race-free.
 const claimLock = 7140001
 
+// heldBack is an SQL condition: an earlier import held for approval
+// overlaps the scope of import x (same account, inside it, or above it), so
+// x waits (SPEC §4.6). Imports of disjoint subtrees go on.
+func heldBack(x string) string {
+	return `EXISTS (SELECT 1 FROM sis_imports h JOIN accounts ha ON ha.id = h.account_id, accounts xa
+		WHERE xa.id = ` + x + `.account_id AND h.root_account_id = ` + x + `.root_account_id
+		  AND h.workflow_state = 'awaiting_approval' AND (h.created_at, h.id) < (` + x + `.created_at, ` + x + `.id)
+		  AND (ha.id = ANY(xa.path) OR xa.id = ANY(ha.path)))`
+}
+
 // ErrLost means the job is no longer this worker's: it was aborted, or its
 // lease expired and another worker took it.
 var ErrLost = errors.New("job lost: aborted or taken over")
@@ -59,11 +69,13 @@ func Claim(ctx context.Context, db *pgxpool.Pool, worker string, lease time.Dura
 		WHERE id = (
 			SELECT i.id FROM sis_imports i
 			WHERE (i.workflow_state = 'created' OR (i.workflow_state = 'importing' AND i.lease_until < now()))
+			  AND NOT `+heldBack("i")+`
 			  AND NOT EXISTS (
 				SELECT 1 FROM sis_imports o
 				WHERE o.root_account_id = i.root_account_id AND o.id <> i.id
 				  AND o.workflow_state IN ('created', 'importing')
-				  AND ((o.workflow_state = 'importing' AND o.lease_until >= now()) OR (o.created_at, o.id) < (i.created_at, i.id)))
+				  AND ((o.workflow_state = 'importing' AND o.lease_until >= now())
+				       OR ((o.created_at, o.id) < (i.created_at, i.id) AND NOT `+heldBack("o")+`)))
 			ORDER BY i.created_at, i.id
 			LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING `+importColumns, worker, lease.Seconds()))

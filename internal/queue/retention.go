@@ -22,7 +22,7 @@ func Purge(ctx context.Context, db *pgxpool.Pool, days int) (int, error) {
 		rows, err := tx.Query(ctx, `UPDATE sis_imports SET purged_at = now()
 			WHERE id IN (SELECT id FROM sis_imports
 				WHERE purged_at IS NULL AND ended_at < now() - $1 * interval '1 day'
-				  AND workflow_state NOT IN ('created', 'importing')
+				  AND workflow_state NOT IN ('created', 'importing', 'awaiting_approval')
 				ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED)
 			RETURNING id`, days)
 		if err != nil {
@@ -56,11 +56,28 @@ func Purge(ctx context.Context, db *pgxpool.Pool, days int) (int, error) {
 	}
 }
 
-// RunRetention purges every hour until ctx ends; every replica may run it.
-func RunRetention(ctx context.Context, db *pgxpool.Pool, log *slog.Logger, days int) {
+// ExpireHolds ends imports held for approval longer than days as aborted.
+func ExpireHolds(ctx context.Context, db *pgxpool.Pool, days int) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'aborted', updated_at = now(),
+			processing_errors = processing_errors || jsonb_build_array(jsonb_build_array('', 'held for approval longer than ' || $1 || ' days: expired'))
+		WHERE workflow_state = 'awaiting_approval' AND ended_at < now() - $1 * interval '1 day'`, days)
+	if err != nil {
+		return 0, fmt.Errorf("expire held imports: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// RunRetention expires old holds and purges old files every hour until ctx
+// ends; every replica may run it.
+func RunRetention(ctx context.Context, db *pgxpool.Pool, log *slog.Logger, days, holdDays int) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
+		if n, err := ExpireHolds(ctx, db, holdDays); err != nil && ctx.Err() == nil {
+			log.Warn("expiring held imports failed", slog.Any("err", err))
+		} else if n > 0 {
+			log.Info("held imports expired", slog.Int64("imports", n), slog.Int("days", holdDays))
+		}
 		n, err := Purge(ctx, db, days)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("retention purge failed", slog.Any("err", err))
