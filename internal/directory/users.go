@@ -233,7 +233,9 @@ func UpdateUser(ctx context.Context, db *pgxpool.Pool, root int64, u User, in Us
 	if err != nil {
 		return User{}, err
 	}
-	set := []string{"updated_at = now()"}
+	// last_import_id goes: the user is no longer as an import left it, so
+	// restoring that import leaves it alone.
+	set := []string{"updated_at = now()", "last_import_id = NULL"}
 	args := []any{u.ID}
 	if props != nil {
 		args = append(args, props)

@@ -54,6 +54,10 @@ func wantsCSV(r *http.Request) bool {
 // one CSV of every matching row.
 func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 	i, err := s.importOf(r)
+	if err == nil && r.URL.Query().Get("phase") == "restore" {
+		// The outcomes of restore_states are the results of its job.
+		i, err = queue.RestoreJobOf(r.Context(), s.db, i.ID)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

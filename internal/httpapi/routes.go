@@ -29,6 +29,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.requireToken)
+		r.Get("/progress/{id}", s.getProgress)
 		r.Get("/users/{user_id}", s.getUser)
 		r.Put("/users/{user_id}", s.updateUser)
 		r.Route("/accounts/{account_id}", func(r chi.Router) {
@@ -50,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/{id}", s.getImport)
 				r.Put("/{id}/abort", s.abortImport)
 				r.Put("/{id}/approve", s.approveImport)
+				r.Put("/{id}/restore_states", s.restoreStates)
 				r.Get("/{id}/errors", s.getErrors)
 				r.Get("/{id}/results", s.getResults)
 			})

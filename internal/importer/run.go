@@ -147,7 +147,14 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	resCtx, cancelResults := context.WithCancel(ctx)
 	defer cancelResults()
 	ru.results = startResultWriter(resCtx, r.DB, job.ID, job.Attempt)
-	importErr := ru.importUpload(ctx)
+	var importErr error
+	if job.Kind == "restore" {
+		ru.file = newTally()
+		importErr = ru.restoreImport(ctx, *job.RestoreOf)
+		ru.total.add(ru.file)
+	} else {
+		importErr = ru.importUpload(ctx)
+	}
 	resultsErr := ru.results.close()
 	if importErr == nil {
 		importErr = resultsErr
@@ -160,6 +167,9 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 			return cause
 		}
 		return importErr
+	}
+	if job.Kind == "restore" {
+		return ru.finishRestore(ctx, *job.RestoreOf)
 	}
 	return ru.finish(ctx)
 }

@@ -40,6 +40,9 @@ type Import struct {
 	StartedAt          *time.Time
 	EndedAt            *time.Time
 	UpdatedAt          time.Time
+	// Kind is "import", or "restore" for a restore_states job of RestoreOf.
+	Kind      string
+	RestoreOf *int64
 }
 
 // Running reports whether the import is queued or being worked on.
@@ -49,13 +52,13 @@ func (i Import) Running() bool {
 
 const importColumns = `id, account_id, root_account_id, token_id, token_name, workflow_state, params, data,
 	processing_warnings, processing_errors, progress, file_name, file_type, file_bytes, file_encoding,
-	file_bad_line, attempt, results_attempt, created_at, started_at, ended_at, updated_at`
+	file_bad_line, attempt, results_attempt, created_at, started_at, ended_at, updated_at, kind, restore_of`
 
 func scanImport(row pgx.Row) (Import, error) {
 	var i Import
 	err := row.Scan(&i.ID, &i.AccountID, &i.RootAccountID, &i.TokenID, &i.TokenName, &i.WorkflowState, &i.Params, &i.Data,
 		&i.ProcessingWarnings, &i.ProcessingErrors, &i.Progress, &i.FileName, &i.FileType, &i.FileBytes, &i.FileEncoding,
-		&i.FileBadLine, &i.Attempt, &i.ResultsAttempt, &i.CreatedAt, &i.StartedAt, &i.EndedAt, &i.UpdatedAt)
+		&i.FileBadLine, &i.Attempt, &i.ResultsAttempt, &i.CreatedAt, &i.StartedAt, &i.EndedAt, &i.UpdatedAt, &i.Kind, &i.RestoreOf)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return i, errs.ErrNotFound
 	}
@@ -64,7 +67,7 @@ func scanImport(row pgx.Row) (Import, error) {
 
 // Get reads import id of account.
 func Get(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
-	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports WHERE id = $1 AND account_id = $2`, id, accountID))
+	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports WHERE id = $1 AND account_id = $2 AND kind = 'import'`, id, accountID))
 	if err != nil && errs.KindOf(err) != errs.NotFound {
 		return i, fmt.Errorf("get import: %w", err)
 	}
@@ -83,7 +86,7 @@ type Filter struct {
 // List returns the account's imports, newest first, one page.
 func List(ctx context.Context, db *pgxpool.Pool, f Filter) ([]Import, error) {
 	rows, err := db.Query(ctx, `SELECT `+importColumns+` FROM sis_imports
-		WHERE account_id = $1
+		WHERE account_id = $1 AND kind = 'import'
 		  AND ($2::timestamptz IS NULL OR created_at >= $2)
 		  AND ($3::timestamptz IS NULL OR created_at < $3)
 		  AND (cardinality($4::text[]) = 0 OR workflow_state = ANY($4))
@@ -128,7 +131,7 @@ func AbortAllPending(ctx context.Context, db *pgxpool.Pool, accountID int64) (in
 		SET workflow_state = 'aborted', progress = 100, ended_at = now(), updated_at = now(),
 		    data = data || '{"applied": false}'
 		FROM accounts a
-		WHERE a.id = i.account_id AND $1 = ANY(a.path) AND i.workflow_state = 'created'`, accountID)
+		WHERE a.id = i.account_id AND $1 = ANY(a.path) AND i.workflow_state = 'created' AND i.kind = 'import'`, accountID)
 	if err != nil {
 		return 0, fmt.Errorf("abort pending imports: %w", err)
 	}
@@ -176,4 +179,62 @@ func Approve(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import
 		return i, fmt.Errorf("approve import: %w", err)
 	}
 	return i, nil
+}
+
+// restorable are the states of an import that applied and may be restored.
+var restorable = []string{"imported", "imported_with_messages", "failed_with_messages"}
+
+// QueueRestore marks an applied import restoring and queues the restore job
+// in its root account's queue; it returns the job (Canvas's Progress).
+// Restoring anything else — a dry run, a held or aborted import, a restore,
+// an import restored before — is a conflict.
+func QueueRestore(ctx context.Context, db *pgxpool.Pool, i Import, tokenID int64, tokenName string) (Import, error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return Import{}, fmt.Errorf("queue restore: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	tag, err := tx.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'restoring', updated_at = now()
+		WHERE id = $1 AND kind = 'import' AND workflow_state = ANY($2) AND (data->>'applied')::boolean`, i.ID, restorable)
+	if err != nil {
+		return Import{}, fmt.Errorf("queue restore: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Import{}, errs.New(errs.Conflict, "conflict", "only an import that applied (imported, imported_with_messages, failed_with_messages, not a dry run) can be restored, once")
+	}
+	job, err := scanImport(tx.QueryRow(ctx, `INSERT INTO sis_imports (account_id, root_account_id, token_id, token_name, kind, restore_of, workflow_state, params)
+		VALUES ($1, $2, $3, $4, 'restore', $5, 'created', '{}') RETURNING `+importColumns, i.AccountID, i.RootAccountID, tokenID, tokenName, i.ID))
+	if err != nil {
+		return Import{}, fmt.Errorf("queue restore: %w", err)
+	}
+	return job, tx.Commit(ctx)
+}
+
+// GetJob reads any job (import or restore) the subtree of reach holds.
+func GetJob(ctx context.Context, db *pgxpool.Pool, id, reach int64) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports i
+		WHERE id = $1 AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = i.account_id AND $2 = ANY(a.path))`, id, reach))
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return i, fmt.Errorf("get job: %w", err)
+	}
+	return i, err
+}
+
+// RestoreJobOf finds the restore job of an import.
+func RestoreJobOf(ctx context.Context, db *pgxpool.Pool, importID int64) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports WHERE restore_of = $1`, importID))
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return i, fmt.Errorf("get restore job: %w", err)
+	}
+	return i, err
+}
+
+// FinishRestored sets the restored import's final state inside the restore
+// job's transaction.
+func FinishRestored(ctx context.Context, tx pgx.Tx, importID int64, state string) error {
+	_, err := tx.Exec(ctx, `UPDATE sis_imports SET workflow_state = $2, updated_at = now() WHERE id = $1 AND workflow_state = 'restoring'`, importID, state)
+	if err != nil {
+		return fmt.Errorf("finish restored import: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRestoreStatesUndoesAnImport(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	s.importCSV("", "user_id,login_id,first_name,last_name,status\nA,a,Ann,Able,active\nB,b,Ben,Baker,active\nC,c,Cy,Cole,active\nD,d,Di,Dean,active\n")
+	bad := s.importCSV("remove_unlisted_users=true&change_threshold=50",
+		"user_id,login_id,first_name,last_name,status\nA,a,Ann,Changed,active\nB,b,Ben,Baker,active\nD,d,Di,Dean,suspended\nE,e,Eve,East,active\n")
+	if bad.WorkflowState != "imported" {
+		t.Fatalf("the import to restore: %s %v", bad.WorkflowState, bad.ProcessingErrors)
+	}
+	// Someone edits D after the import: restoring must leave D alone.
+	if code, b, _ := s.do("PUT", "/api/v1/users/sis_user_id:D", strings.NewReader(`{"user":{"first_name":"Diana"}}`),
+		map[string]string{"Content-Type": "application/json"}); code != 200 {
+		t.Fatalf("manual edit: %d %s", code, b)
+	}
+	code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/restore_states", bad.ID), nil, nil)
+	var progress struct {
+		ID            int64  `json:"id"`
+		WorkflowState string `json:"workflow_state"`
+		Completion    int    `json:"completion"`
+		URL           string `json:"url"`
+	}
+	decode(t, b, &progress)
+	if code != 200 || progress.URL == "" {
+		t.Fatalf("restore_states: %d %s", code, b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for progress.WorkflowState != "completed" && progress.WorkflowState != "failed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("restore still %s", progress.WorkflowState)
+		}
+		time.Sleep(20 * time.Millisecond)
+		s.getJSON(progress.URL, &progress)
+	}
+	var restored sisImport
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", bad.ID), &restored)
+	if progress.WorkflowState != "completed" || restored.WorkflowState != "partially_restored" {
+		t.Fatalf("after restore: progress %s, import %s", progress.WorkflowState, restored.WorkflowState)
+	}
+	got := map[string]string{}
+	for _, r := range s.results(bad.ID, "phase=restore") {
+		got[str(r.SISID)] = r.Action + "/" + str(r.Code)
+	}
+	want := map[string]string{"A": "updated/", "C": "reactivated/", "D": "skipped/changed_since", "E": "deleted/"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("restore outcomes:\n got %v\nwant %v", got, want)
+	}
+	rows, _ := s.db.Query(ctx, `SELECT sis_user_id, last_name, first_name, workflow_state FROM users ORDER BY sis_user_id`)
+	var users []string
+	for rows.Next() {
+		var id, last, first, st string
+		rows.Scan(&id, &last, &first, &st)
+		users = append(users, id+":"+first+" "+last+":"+st)
+	}
+	rows.Close()
+	if strings.Join(users, " ") != "A:Ann Able:active B:Ben Baker:active C:Cy Cole:active D:Diana Dean:suspended E:Eve East:deleted" {
+		t.Errorf("users after restore: %v", users)
+	}
+	// Once only; never a dry run.
+	if code, _, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/restore_states", bad.ID), nil, nil); code != 409 {
+		t.Errorf("a second restore: %d, want 409", code)
+	}
+	dry := s.importCSV("dry_run=true", "user_id,login_id,status\nZ,z,active\n")
+	if code, _, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/restore_states", dry.ID), nil, nil); code != 409 {
+		t.Errorf("restoring a dry run: %d, want 409", code)
+	}
+}

@@ -1,0 +1,241 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sisimport/sisimport/internal/queue"
+)
+
+// restoreImport undoes what import target changed (SPEC §4.9): every user
+// it created, changed or removed goes back to its state and field values
+// from before — where the import's write is still the last one (no later
+// import wrote it, no manual edit touched it). Others are left alone and
+// reported skipped/changed_since.
+func (ru *run) restoreImport(ctx context.Context, target int64) error {
+	var attempt *int
+	if err := ru.tx.QueryRow(ctx, `SELECT results_attempt FROM sis_imports WHERE id = $1`, target).Scan(&attempt); err != nil {
+		return fmt.Errorf("read restored import: %w", err)
+	}
+	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
+		return fmt.Errorf("create users stage: %w", err)
+	}
+	a := &userApplier{ru: ru}
+	ru.types = append(ru.types, typeUsers)
+	after := int64(0)
+	for attempt != nil {
+		rows, err := ru.DB.Query(ctx, `SELECT id, object_id, file, COALESCE(sis_id, ''), action, COALESCE(changes, '{}') FROM sis_import_results
+			WHERE import_id = $1 AND attempt = $2 AND id > $3 AND entity = 'user' AND object_id IS NOT NULL
+			  AND action IN ('created', 'updated', 'deactivated', 'reactivated', 'deleted')
+			ORDER BY id LIMIT $4`, target, *attempt, after, batchSize)
+		if err != nil {
+			return fmt.Errorf("read results to restore: %w", err)
+		}
+		var batch []restoreItem
+		for rows.Next() {
+			var it restoreItem
+			var changes []byte
+			if err := rows.Scan(&after, &it.userID, &it.file, &it.sisID, &it.action, &changes); err != nil {
+				rows.Close()
+				return fmt.Errorf("read results to restore: %w", err)
+			}
+			if err := json.Unmarshal(changes, &it.changes); err != nil {
+				rows.Close()
+				return fmt.Errorf("read results to restore: %w", err)
+			}
+			batch = append(batch, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read results to restore: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if err := a.restoreBatch(ctx, target, batch); err != nil {
+			return err
+		}
+		if err := ru.progress(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type restoreItem struct {
+	userID      int64
+	file, sisID string
+	action      string
+	changes     map[string][2]any
+}
+
+func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []restoreItem) error {
+	ids := make([]int64, len(batch))
+	for i, it := range batch {
+		ids[i] = it.userID
+	}
+	current, err := a.lockUsers(ctx, ids)
+	if err != nil {
+		return err
+	}
+	results := make([]Result, len(batch))
+	var writes []*storedUser
+	for i, it := range batch {
+		res := &results[i]
+		*res = Result{File: it.file, Entity: "user", SISID: it.sisID, ObjectID: it.userID}
+		cur, ok := current[it.userID]
+		if !ok || cur.lastImport != target {
+			res.Action, res.Code = Skipped, "changed_since"
+			res.Message = "changed since the import (by a later import or through the API): left as it is"
+			continue
+		}
+		next := cur.storedUser
+		if it.action == Created {
+			next.State = "deleted"
+		} else {
+			for field, ch := range it.changes {
+				setUserField(&next, field, ch[0])
+			}
+		}
+		res.Changes = diffUsers(&cur.storedUser, &next)
+		res.Action = restoreAction(cur.State, next.State, len(res.Changes) > 0)
+		if len(res.Changes) > 0 {
+			writes = append(writes, &next)
+		}
+	}
+	if err := a.update(ctx, a.ru.tx, writes); err != nil {
+		return err
+	}
+	a.ru.record(typeUsers, results)
+	return nil
+}
+
+// restoreAction names what restoring did to a user, as an import's action.
+func restoreAction(from, to string, changed bool) string {
+	switch {
+	case from != to && to == "deleted":
+		return Deleted
+	case from != to && to == "active":
+		return Reactivated
+	case from == "active" && to == "suspended":
+		return Deactivated
+	case changed:
+		return Updated
+	}
+	return Unchanged
+}
+
+// setUserField sets a field named as in changes to a value from changes.
+func setUserField(u *storedUser, field string, v any) {
+	s, _ := v.(string)
+	switch field {
+	case "login_id":
+		u.LoginID = s
+	case "integration_id":
+		u.IntegrationID = s
+	case "sis_user_id":
+		u.SISUserID = s
+	case "name":
+		u.Name = s
+	case "first_name":
+		u.FirstName = s
+	case "last_name":
+		u.LastName = s
+	case "sortable_name":
+		u.SortableName = s
+	case "short_name":
+		u.ShortName = s
+	case "email":
+		u.Email = s
+	case "pronouns":
+		u.Pronouns = s
+	case "workflow_state":
+		u.State = s
+	case "account_id":
+		if f, ok := v.(float64); ok {
+			u.AccountID = int64(f)
+		}
+	case "sticky_fields":
+		u.Sticky = nil
+		if list, ok := v.([]any); ok {
+			for _, x := range list {
+				u.Sticky = append(u.Sticky, fmt.Sprint(x))
+			}
+		}
+	default:
+		if name, ok := strings.CutPrefix(field, "property."); ok {
+			u.Properties = maps(u.Properties)
+			if v == nil {
+				delete(u.Properties, name)
+			} else {
+				u.Properties[name] = v
+			}
+		}
+	}
+}
+
+func maps(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+type lockedUser struct {
+	storedUser
+	lastImport int64
+}
+
+// lockUsers reads users by id in the transaction, locking them.
+func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lockedUser, error) {
+	rows, err := a.ru.tx.Query(ctx, `SELECT id, account_id, COALESCE(sis_user_id, ''), COALESCE(integration_id, ''), login_id,
+			name, first_name, last_name, sortable_name, short_name, email, pronouns, workflow_state, sticky_fields,
+			properties, updated_at, COALESCE(last_import_id, 0)
+		FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lock users to restore: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lockedUser, error) {
+		u := &lockedUser{}
+		err := r.Scan(&u.ID, &u.AccountID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
+			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.Sticky, &u.Properties, &u.UpdatedAt, &u.lastImport)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock users to restore: %w", err)
+	}
+	m := make(map[int64]*lockedUser, len(out))
+	for _, u := range out {
+		m[u.ID] = u
+	}
+	return m, nil
+}
+
+// finishRestore ends the restore job and its import: restored, or
+// partially_restored when anything was left alone.
+func (ru *run) finishRestore(ctx context.Context, target int64) error {
+	state := "restored"
+	if ru.total.actions["users"][Skipped] > 0 {
+		state = "partially_restored"
+	}
+	if err := queue.FinishRestored(ctx, ru.tx, target, state); err != nil {
+		return err
+	}
+	o := queue.Outcome{State: state, Data: ru.data(true)}
+	if err := ru.job.Finish(ctx, ru.tx, o); err != nil {
+		return err
+	}
+	if err := ru.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit restore: %w", err)
+	}
+	ru.log.Info("restore done", slog.Int64("restored_import_id", target), slog.String("state", state),
+		slog.Bool("partial", slices.Contains([]string{"partially_restored"}, state)))
+	return nil
+}
