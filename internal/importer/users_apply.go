@@ -310,6 +310,9 @@ func without(a, b []string) []string {
 // withProperties is the stored properties with the row's cells applied: a
 // nil cell (<delete>) removes the property.
 func withProperties(stored, cells map[string]any) map[string]any {
+	if len(cells) == 0 {
+		return stored // most files carry no property columns: share, allocate nothing
+	}
 	out := make(map[string]any, len(stored)+len(cells))
 	for k, v := range stored {
 		out[k] = v
@@ -322,6 +325,15 @@ func withProperties(stored, cells map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// propertiesJSON is the properties column's value; an empty set is written
+// as a constant instead of being marshalled for every row.
+func propertiesJSON(p map[string]any) any {
+	if len(p) == 0 {
+		return "{}"
+	}
+	return p
 }
 
 func sameJSON(a, b any) bool {
@@ -533,7 +545,7 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, root, u.AccountID, u.SISUserID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
-				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", nullString(u.PasswordHash), imp, u.Properties}, nil
+				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", nullString(u.PasswordHash), imp, propertiesJSON(u.Properties)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("insert users: %w", err)
@@ -552,7 +564,7 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, u.AccountID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
-				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, u.Properties}, nil
+				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, propertiesJSON(u.Properties)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)

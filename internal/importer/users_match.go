@@ -104,7 +104,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 
 const userSelect = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
 	u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
-	$2 = ANY(a.path), u.sticky_fields, u.updated_at, u.properties, %[1]s
+	$2 = ANY(a.path), u.sticky_fields, u.updated_at, NULLIF(u.properties, '{}'), %[1]s
 	FROM users u JOIN accounts a ON a.id = u.account_id
 	WHERE u.root_account_id = $1 AND %[1]s = ANY($3)`
 
