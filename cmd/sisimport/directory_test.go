@@ -235,6 +235,19 @@ func TestUserProperties(t *testing.T) {
 	if code != 409 {
 		t.Errorf("removing an option in use: %d, want 409", code)
 	}
+	// Matching on a text property: an update_only file keyed by student number.
+	if code, b := define(`{"name":"student_number","type":"text"}`); code != 200 {
+		t.Fatalf("define: %d %s", code, b)
+	}
+	s.importCSV("", "user_id,login_id,property.student_number,status\nP1,p1,N-001,active\nP9,p9,N-009,active\n")
+	imp = s.importCSV("user_upload_type=update_only&user_match_on=property.student_number",
+		"user_id,login_id,first_name,property.student_number,status\n,p1,Matched,n-001,active\n,x,X,N-404,active\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:updated 3:skipped/not_found" {
+		t.Errorf("match on a property: %s", got)
+	}
+	if imp := s.importCSV("user_match_on=property.clubs", "user_id,login_id,property.clubs,status\nP1,p1,Chess,active\n"); imp.WorkflowState != "failed_with_messages" {
+		t.Errorf("matching on a multiple_choice property: %s", imp.WorkflowState)
+	}
 	// Only an admin of the root account defines properties.
 	code, _, _ = s.do("POST", "/api/v1/accounts/1/user_properties", strings.NewReader(`{"name":"y","type":"text"}`),
 		map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + s.newToken(1, auth.SISImport)})

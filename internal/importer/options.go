@@ -115,8 +115,10 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		}
 		switch {
 		case k == "user_match_on":
-			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) {
-				return o, nil, invalidParam(k, val, "user_id, login_id, email or integration_id (property.<name> matching is not supported yet)")
+			val = strings.ToLower(val)
+			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) &&
+				!(strings.HasPrefix(val, "property.") && len(val) > len("property.")) {
+				return o, nil, invalidParam(k, val, "user_id, login_id, email, integration_id or property.<name>")
 			}
 			o.UserMatchOn = val
 		case strings.HasPrefix(k, "default[") && strings.HasSuffix(k, "]"):

@@ -122,6 +122,15 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 			ignored = append(ignored, name)
 		}
 	}
+	if prop, ok := strings.CutPrefix(ru.opts.UserMatchOn, "property."); ok {
+		i := slices.IndexFunc(props, func(pc propertyColumn) bool { return pc.def.Name == prop })
+		switch {
+		case i < 0:
+			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: user_match_on is %s, but the file has no such column (or no such property is defined)", head.Line, ru.opts.UserMatchOn)}
+		case props[i].def.Type == "multiple_choice":
+			return &fileError{Code: "invalid_value", Message: fmt.Sprintf("user_match_on: %s is a multiple_choice property, which cannot identify a user", ru.opts.UserMatchOn)}
+		}
+	}
 	if len(ignored) > 0 {
 		sort.Strings(ignored)
 		ru.warn(file, "columns ignored: "+strings.Join(ignored, ", "))
@@ -318,7 +327,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 		it.fail = &rowFailure{code: "missing_value", message: "column user_id: a value is required"}
 		return it
 	}
-	it.key = matchKey(o.UserMatchOn, r)
+	it.key = matchKey(o.UserMatchOn, r, it.props)
 	if it.key == "" {
 		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", o.UserMatchOn)}
 		return it
@@ -379,7 +388,11 @@ func (p *userParse) applyDefaults(r *userRow) *rowFailure {
 
 // matchKey is the row's value of the column users are matched on, in the
 // form the lookup compares: login ids and emails case-insensitively.
-func matchKey(on string, r *userRow) string {
+func matchKey(on string, r *userRow, props map[string]any) string {
+	if name, ok := strings.CutPrefix(on, "property."); ok {
+		v, _ := props[name].(string)
+		return strings.ToLower(v)
+	}
 	switch on {
 	case "login_id":
 		return strings.ToLower(r.LoginID)

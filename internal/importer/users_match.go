@@ -120,7 +120,11 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := a.ru.DB.Query(ctx, fmt.Sprintf(userSelect, keyColumns[on]), a.ru.account.RootAccountID, a.ru.account.ID, keys)
+	expr, args := keyColumns[on], []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
+	if name, ok := strings.CutPrefix(on, "property."); ok {
+		expr, args = "lower(u.properties->>$4)", append(args, name)
+	}
+	rows, err := a.ru.DB.Query(ctx, fmt.Sprintf(userSelect, expr), args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 	}
