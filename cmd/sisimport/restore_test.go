@@ -75,3 +75,56 @@ func TestRestoreStatesUndoesAnImport(t *testing.T) {
 		t.Errorf("restoring a dry run: %d, want 409", code)
 	}
 }
+
+func TestDiffingAgainstTheLastFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	base := s.importCSV("diffing_data_set_identifier=nightly",
+		"user_id,login_id,first_name,status\nA,a,Ann,active\nB,b,Ben,active\nC,c,Cy,active\nE,e,Ed,retired\n")
+	if base.WorkflowState != "imported_with_messages" {
+		t.Fatalf("base: %s", base.WorkflowState)
+	}
+	// Someone changes A by hand: a diffed import does not look at rows equal to the base's.
+	s.do("PUT", "/api/v1/users/sis_user_id:A", strings.NewReader(`{"user":{"first_name":"Annie"}}`), map[string]string{"Content-Type": "application/json"})
+	// Columns in another order still compare equal; E failed in the base, so it is tried again.
+	imp := s.importCSV("diffing_data_set_identifier=nightly",
+		"first_name,user_id,login_id,status\nAnn,A,a,active\nBenny,B,b,active\nDi,D,d,active\nEd,E,e,active\n")
+	got := map[string]string{}
+	for _, r := range s.results(imp.ID, "") {
+		row := "null"
+		if r.Row != nil {
+			row = fmt.Sprint(*r.Row)
+		}
+		got[str(r.SISID)] = row + ":" + r.Action
+	}
+	want := map[string]string{"A": "2:unchanged", "B": "3:updated", "D": "4:created", "E": "5:created", "C": "null:deleted"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("diffed import:\n got %v\nwant %v", got, want)
+	}
+	_, b, _ := s.do("GET", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", imp.ID), nil, nil)
+	if !strings.Contains(string(b), fmt.Sprintf(`"diffed_against_import_id":%d`, base.ID)) {
+		t.Errorf("diffed_against_import_id missing: %s", b)
+	}
+	var first, cState string
+	s.db.QueryRow(ctx, `SELECT (SELECT first_name FROM users WHERE sis_user_id = 'A'), (SELECT workflow_state FROM users WHERE sis_user_id = 'C')`).Scan(&first, &cState)
+	if first != "Annie" || cState != "deleted" {
+		t.Errorf("A %q (the manual edit must stay), C %q", first, cState)
+	}
+	// Dropping 2 of 4 with change_threshold=25 breaches: nothing applied.
+	breach := s.importCSV("diffing_data_set_identifier=nightly&diffing_user_remove_status=suspended&change_threshold=25",
+		"user_id,login_id,first_name,status\nA,a,Ann,active\nB,b,Benny,active\n")
+	if breach.WorkflowState != "aborted" {
+		t.Errorf("a diffed import dropping half its base: %s %v", breach.WorkflowState, breach.ProcessingErrors)
+	}
+	// Remastering applies the whole file: A's row equals the base's, but it
+	// is applied, and meets A's sticky first name.
+	re := s.importCSV("diffing_data_set_identifier=nightly&diffing_remaster_data_set=true", "user_id,login_id,first_name,status\nA,a,Ann,active\n")
+	if got := summary(s.results(re.ID, "")); got != "2:skipped/sticky" {
+		t.Errorf("remaster: %s", got)
+	}
+	code, _, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true&diffing_data_set_identifier=x", strings.NewReader("user_id,login_id,status\n"), nil)
+	if code != 400 {
+		t.Errorf("batch_mode with diffing: %d, want 400", code)
+	}
+}

@@ -54,6 +54,7 @@ type userRefJSON struct {
 // importData is the part of data the view reads.
 type importData struct {
 	Counts        map[string]int `json:"counts"`
+	DiffedAgainst *int64         `json:"diffed_against_import_id"`
 	RowsPerSecond *int64         `json:"rows_per_second"`
 	EtaSeconds    *int64         `json:"eta_seconds"`
 }
@@ -70,6 +71,7 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 		AddSISStickiness: o.AddSISStickiness, ClearSISStickiness: o.ClearSISStickiness, ChangeThreshold: o.ChangeThreshold,
 		DiffingRemaster: o.DiffingRemaster, ProcessingWarnings: i.ProcessingWarnings, ProcessingErrors: i.ProcessingErrors,
 		User: userRefJSON{ID: i.TokenID, Name: i.TokenName}, DryRun: o.DryRun, Atomic: o.Atomic, BlockedBy: blockedBy,
+		DiffedAgainstImportID: d.DiffedAgainst,
 	}
 	if o.DiffingDataSet != "" {
 		v.DiffingDataSetIdentifier = &o.DiffingDataSet

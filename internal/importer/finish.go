@@ -89,17 +89,18 @@ func (ru *run) data(applied bool) map[string]any {
 		supplied = append(supplied, singular[typ])
 	}
 	return map[string]any{
-		"import_type":      "instructure_csv",
-		"supplied_batches": supplied,
-		"counts":           counts,
-		"actions":          t.actions,
-		"applied":          applied,
-		"dry_run":          ru.opts.DryRun,
-		"atomic":           ru.opts.Atomic,
-		"files":            nonNil(ru.files),
-		"planned_removals": ru.planned,
-		"would_hold":       ru.breached && ru.opts.ChangeThresholdAction == "hold" && ru.opts.DryRun,
-		"file_errors":      nonNil(ru.errorList),
+		"import_type":              "instructure_csv",
+		"supplied_batches":         supplied,
+		"counts":                   counts,
+		"actions":                  t.actions,
+		"applied":                  applied,
+		"dry_run":                  ru.opts.DryRun,
+		"atomic":                   ru.opts.Atomic,
+		"files":                    nonNil(ru.files),
+		"planned_removals":         ru.planned,
+		"diffed_against_import_id": ru.diffedAgainst,
+		"would_hold":               ru.breached && ru.opts.ChangeThresholdAction == "hold" && ru.opts.DryRun,
+		"file_errors":              nonNil(ru.errorList),
 	}
 }
 

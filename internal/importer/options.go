@@ -46,6 +46,9 @@ type Options struct {
 	// ApprovedRemovals is set by approve: per type, the removals the held
 	// plan showed, which the re-run may apply without breaching again.
 	ApprovedRemovals map[string]int `json:"approved_removals,omitempty"`
+	// DiffingUserRemoveStatus is what users of the diffing base that the
+	// file no longer lists become.
+	DiffingUserRemoveStatus string `json:"diffing_user_remove_status"`
 }
 
 // boolParams are the boolean create parameters and where they go.
@@ -63,8 +66,8 @@ func (o *Options) boolParams() map[string]*bool {
 // and validates but does not act on yet; each gives a warning on the import.
 var notYetHonoured = map[string]bool{
 	"batch_mode_term_id": true, "multi_term_batch_mode": true, "diffing_drop_status": true,
-	"diffing_user_remove_status": true, "batch_mode_enrollment_drop_status": true,
-	"update_sis_id_if_login_claimed": true, "diff_row_count_threshold": true,
+	"batch_mode_enrollment_drop_status": true,
+	"update_sis_id_if_login_claimed":    true, "diff_row_count_threshold": true,
 }
 
 // templateColumns are the users columns a default[<column>] may fill.
@@ -79,7 +82,8 @@ var ignoredQuietly = map[string]bool{"access_token": true, "attachment": true}
 // warnings, as Canvas ignores them.
 func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id",
-		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "abort"}
+		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "abort",
+		DiffingUserRemoveStatus: "deleted"}
 	choices := map[string]struct {
 		dst     *string
 		allowed []string
@@ -88,6 +92,7 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		"duplicate_login_id_handling": {&o.DuplicateLoginIDs, []string{"fail", "append_counter"}},
 		"unlisted_user_status":        {&o.UnlistedUserStatus, []string{"suspended", "deleted"}},
 		"change_threshold_action":     {&o.ChangeThresholdAction, []string{"abort", "hold"}},
+		"diffing_user_remove_status":  {&o.DiffingUserRemoveStatus, []string{"deleted", "suspended"}},
 	}
 	var warnings [][2]string
 	bools := o.boolParams()
@@ -157,9 +162,6 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		default:
 			warnings = append(warnings, [2]string{"", fmt.Sprintf("unknown parameter %s was ignored", k)})
 		}
-	}
-	if o.DiffingDataSet != "" {
-		warnings = append(warnings, [2]string{"", "diffing is not supported by this version yet: the whole file is applied"})
 	}
 	if o.AddSISStickiness && o.ClearSISStickiness {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "add_sis_stickiness and clear_sis_stickiness cannot both be true")

@@ -60,6 +60,8 @@ type run struct {
 	errorList   []FileErrorInfo
 	breached    bool           // a change threshold was exceeded: nothing is applied (SPEC §4.6)
 	planned     map[string]int // removals per type that the breaching plan shows
+	// diffedAgainst is the import whose file was the diffing base.
+	diffedAgainst *int64
 }
 
 // FileInfo is what data.files says of each file read: its type and header,

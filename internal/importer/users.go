@@ -63,7 +63,13 @@ type userItem struct {
 	// renamed by append_counter renames it too.
 	emailDefaulted bool
 	props          map[string]any // property.<name> cells as stored; nil value: <delete>
+	// diffUnchanged: the row equals its diffing base's, so it is unchanged
+	// without a look at the directory (SPEC §4.9).
+	diffUnchanged bool
 }
+
+// settled reports whether the row's result is known before matching.
+func (it *userItem) settled() bool { return it.fail != nil || it.diffUnchanged }
 
 // propertyColumn is a property.<name> column of the file.
 type propertyColumn struct {
@@ -80,6 +86,8 @@ type userParse struct {
 	seenKeys *keySet // match keys, when matching on another column
 	listed   *keySet // every user id of the file, failed rows' too (remove_unlisted_users)
 	props    []propertyColumn
+	base     *diffBase // the diffing base, if any
+	digester *digester
 }
 
 // batchSize rows are matched and written together.
@@ -148,6 +156,19 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet(), props: props}
 	if ru.opts.RemoveUnlistedUsers {
 		parse.listed = newKeySet()
+	}
+	if ru.opts.DiffingDataSet != "" && !ru.opts.DiffingRemaster {
+		id, enc, err := ru.findBase(ctx)
+		if err != nil {
+			return err
+		}
+		if id != 0 {
+			if parse.base, err = ru.loadBase(ctx, id, enc); err != nil {
+				return err
+			}
+			parse.digester = newDigester(head.Fields, parse.base.seed)
+			ru.diffedAgainst = &id
+		}
 	}
 	parsed := make(chan []userItem, 1)
 	matched := make(chan userBatch, 1)
@@ -231,8 +252,16 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	if werr != nil {
 		return werr
 	}
-	if first != nil || !ru.opts.RemoveUnlistedUsers {
+	if first != nil {
 		return first
+	}
+	if parse.base != nil {
+		if err := ap.dropUnlisted(ctx, parse.base); err != nil {
+			return err
+		}
+	}
+	if !ru.opts.RemoveUnlistedUsers {
+		return nil
 	}
 	return ap.removeUnlisted(ctx, parse.listed)
 }
@@ -288,6 +317,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	if p.listed != nil && r.UserID != "" {
 		p.listed.add(r.UserID, rec.Line) // listed even if the row fails (SPEC §4.5)
 	}
+	sameAsBase := p.base != nil && r.UserID != "" && p.base.mark(r.UserID, p.digester.digest(rec.Fields))
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
@@ -341,8 +371,10 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	if o.UserMatchOn != "user_id" {
 		if first, dup := p.seenKeys.add(it.key, rec.Line); dup {
 			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on line %d; the first row wins", o.UserMatchOn, it.key, first)}
+			return it
 		}
 	}
+	it.diffUnchanged = sameAsBase
 	return it
 }
 

@@ -114,6 +114,10 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 			a.fail(res, it, it.fail)
 			continue
 		}
+		if it.diffUnchanged {
+			res.Action = Unchanged
+			continue
+		}
 		old := b.old[i]
 		if old != nil && res.SISID == "" {
 			res.SISID = old.SISUserID

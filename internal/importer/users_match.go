@@ -56,7 +56,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 	}
 	for i := range b.items {
 		it := &b.items[i]
-		if it.fail != nil {
+		if it.settled() {
 			continue
 		}
 		switch found := byKey[it.key]; {
@@ -72,7 +72,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 			return err
 		}
 		for i := range b.items {
-			if b.old[i] == nil && b.fails[i] == nil && b.items[i].fail == nil {
+			if b.old[i] == nil && b.fails[i] == nil && !b.items[i].settled() {
 				if found := byLogin[strings.ToLower(b.items[i].row.LoginID)]; len(found) == 1 {
 					b.old[i] = found[0]
 				}
@@ -88,7 +88,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 	}
 	for i := range b.items {
 		it, old := &b.items[i], b.old[i]
-		if it.fail != nil || b.fails[i] != nil || it.row.UserID == "" {
+		if it.settled() || b.fails[i] != nil || it.row.UserID == "" {
 			continue
 		}
 		owner := bySIS[it.row.UserID]
@@ -112,7 +112,7 @@ const userSelect = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COAL
 func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, key func(*userItem) string) (map[string][]*storedUser, error) {
 	keys := make([]string, 0, len(items))
 	for i := range items {
-		if k := key(&items[i]); items[i].fail == nil && k != "" && k != deleteMarker {
+		if k := key(&items[i]); !items[i].settled() && k != "" && k != deleteMarker {
 			keys = append(keys, k)
 		}
 	}
@@ -150,7 +150,7 @@ func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
 	var logins, integs, emails, prefixes []string
 	for i := range b.items {
 		it, old := &b.items[i], b.old[i]
-		if it.fail != nil || b.fails[i] != nil {
+		if it.settled() || b.fails[i] != nil {
 			continue
 		}
 		if l := it.row.LoginID; l != "" && l != deleteMarker && (old == nil || !strings.EqualFold(old.LoginID, l)) {
@@ -212,7 +212,7 @@ func likePrefix(login string) string {
 func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, error) {
 	n := 0
 	for i := range b.items {
-		if b.items[i].fail == nil && b.fails[i] == nil && b.old[i] == nil {
+		if !b.items[i].settled() && b.fails[i] == nil && b.old[i] == nil {
 			n++
 		}
 	}
@@ -241,7 +241,7 @@ type home struct {
 func (a *userApplier) fetchHomes(ctx context.Context, items []userItem) (map[string]home, error) {
 	var refs []string
 	for i := range items {
-		if v := items[i].row.AccountID; items[i].fail == nil && v != "" {
+		if v := items[i].row.AccountID; !items[i].settled() && v != "" {
 			refs = append(refs, v)
 		}
 	}
