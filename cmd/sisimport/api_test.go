@@ -282,3 +282,20 @@ func TestRetentionPurgesFilesAndResultsOnly(t *testing.T) {
 		t.Errorf("purged import reads %s", i.WorkflowState)
 	}
 }
+
+func TestHeldImportsExpire(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	i := s.importCSV("", "user_id,login_id,status\nA,a,active\n")
+	s.db.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'awaiting_approval', ended_at = now() - interval '8 days' WHERE id = $1`, i.ID)
+	n, err := queue.ExpireHolds(ctx, s.db, 7)
+	if err != nil || n != 1 {
+		t.Fatalf("expire: %d, %v", n, err)
+	}
+	var got sisImport
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", i.ID), &got)
+	if got.WorkflowState != "aborted" || !strings.Contains(fmt.Sprint(got.ProcessingErrors), "expired") {
+		t.Errorf("expired hold: %s %v", got.WorkflowState, got.ProcessingErrors)
+	}
+}
