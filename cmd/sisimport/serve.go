@@ -67,7 +67,7 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	if cfg.Role != config.RoleAPI {
-		runner := &importer.Runner{DB: db, Log: log, Metrics: m, Lease: cfg.Lease}
+		runner := &importer.Runner{DB: db, Log: log, Metrics: m, Lease: cfg.Lease, MaxUnzippedBytes: cfg.MaxUnzippedBytes}
 		pool := &queue.Pool{DB: db, Log: log, Workers: cfg.Workers, Lease: cfg.Lease, Poll: cfg.Poll,
 			Handle: runner.Handle, Busy: m.WorkersBusy.Add}
 		wg.Add(1)

@@ -29,9 +29,11 @@ type Config struct {
 	Role           Role
 	Workers        int
 	MaxUploadBytes int64
-	LogLevel       slog.Level
-	RetentionDays  int
-	HoldDays       int
+	// MaxUnzippedBytes bounds what the CSVs of a zip upload may add up to.
+	MaxUnzippedBytes int64
+	LogLevel         slog.Level
+	RetentionDays    int
+	HoldDays         int
 	// Lease is how long a claimed import stays with its worker without a heartbeat.
 	Lease time.Duration
 	// Poll is how often idle workers look for work when no notification came.
@@ -49,17 +51,18 @@ func Load(environ []string) (Config, error) {
 		env[k] = v
 	}
 	c := Config{
-		DatabaseURL:    env["DATABASE_URL"],
-		Addr:           ":8080",
-		Role:           RoleAll,
-		Workers:        2,
-		MaxUploadBytes: 1 << 30,
-		LogLevel:       slog.LevelInfo,
-		RetentionDays:  30,
-		HoldDays:       7,
-		Lease:          30 * time.Second,
-		Poll:           2 * time.Second,
-		ShutdownGrace:  30 * time.Second,
+		DatabaseURL:      env["DATABASE_URL"],
+		Addr:             ":8080",
+		Role:             RoleAll,
+		Workers:          2,
+		MaxUploadBytes:   1 << 30,
+		MaxUnzippedBytes: 10 << 30,
+		LogLevel:         slog.LevelInfo,
+		RetentionDays:    30,
+		HoldDays:         7,
+		Lease:            30 * time.Second,
+		Poll:             2 * time.Second,
+		ShutdownGrace:    30 * time.Second,
 	}
 	known := map[string]func(string) error{
 		"SISIMPORT_ADDR":         func(v string) error { c.Addr = v; return nil },
@@ -72,8 +75,9 @@ func Load(environ []string) (Config, error) {
 			}
 			return fmt.Errorf("want all, api or worker")
 		},
-		"SISIMPORT_WORKERS":          intVar(&c.Workers, 1, 1000),
-		"SISIMPORT_MAX_UPLOAD_BYTES": int64Var(&c.MaxUploadBytes),
+		"SISIMPORT_WORKERS":            intVar(&c.Workers, 1, 1000),
+		"SISIMPORT_MAX_UPLOAD_BYTES":   int64Var(&c.MaxUploadBytes),
+		"SISIMPORT_MAX_UNZIPPED_BYTES": int64Var(&c.MaxUnzippedBytes),
 		"SISIMPORT_LOG_LEVEL": func(v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		},
@@ -116,7 +120,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", dsn), slog.String("addr", c.Addr),
 		slog.String("role", string(c.Role)), slog.Int("workers", c.Workers),
-		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.String("log_level", c.LogLevel.String()),
+		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.Int64("max_unzipped_bytes", c.MaxUnzippedBytes), slog.String("log_level", c.LogLevel.String()),
 		slog.Int("retention_days", c.RetentionDays), slog.Duration("lease", c.Lease),
 		slog.Duration("poll", c.Poll), slog.Duration("shutdown_grace", c.ShutdownGrace),
 	)

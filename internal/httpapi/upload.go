@@ -82,10 +82,6 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request) {
 	if opts.Extension != "" && opts.Extension != stored.FileType && !stored.sniffed {
 		stored.FileType = opts.Extension
 	}
-	if stored.FileType == "zip" {
-		s.writeError(w, r, errs.New(errs.Unsupported, "unsupported_file_type", "zip uploads are not supported by this version yet: upload the users.csv itself"))
-		return
-	}
 	stored.Params, stored.Warnings = opts, warnings
 	i, err := up.Commit(r.Context(), stored.Stored)
 	if err != nil {

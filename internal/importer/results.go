@@ -40,9 +40,10 @@ type Result struct {
 // connection of its own, beside the import's transaction: results become
 // visible only when the import's final state names their attempt.
 type resultWriter struct {
-	ch   chan []Result
-	done chan error
-	n    int64
+	ch     chan []Result
+	done   chan error
+	n      int64
+	closed bool
 }
 
 func startResultWriter(ctx context.Context, db *pgxpool.Pool, importID int64, attempt int) *resultWriter {
@@ -71,8 +72,12 @@ func (w *resultWriter) add(rs []Result) {
 	}
 }
 
-// close waits until every result is written.
+// close waits until every result is written; it may be called again.
 func (w *resultWriter) close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
 	close(w.ch)
 	return <-w.done
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,8 @@ type Runner struct {
 	// Lease bounds how long the import's transaction may sit idle: a worker
 	// that vanished takes its transaction with it.
 	Lease time.Duration
+	// MaxUnzippedBytes bounds what a zip upload may expand to.
+	MaxUnzippedBytes int64
 }
 
 // fileError is a file-level error: nothing of that file is applied.
@@ -62,6 +65,8 @@ type run struct {
 	planned     map[string]int // removals per type that the breaching plan shows
 	// diffedAgainst is the import whose file was the diffing base.
 	diffedAgainst *int64
+	users         *usersStream   // shared by the users files, made on the first
+	typeFiles     map[string]int // how many files of each type the upload holds
 }
 
 // FileInfo is what data.files says of each file read: its type and header,
@@ -149,6 +154,7 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	resCtx, cancelResults := context.WithCancel(ctx)
 	defer cancelResults()
 	ru.results = startResultWriter(resCtx, r.DB, job.ID, job.Attempt)
+	defer ru.results.close() // also when a panic cuts the run short
 	var importErr error
 	if job.Kind == "restore" {
 		ru.file = newTally()
@@ -176,33 +182,56 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	return ru.finish(ctx)
 }
 
-// importUpload applies the stored file. Only infrastructure failures are
-// returned; problems with the file become file errors and results.
+// importUpload applies the stored file — a CSV, or the CSVs of a zip in
+// Canvas's order of types. Only infrastructure failures are returned;
+// problems with the files become file errors and results.
 func (ru *run) importUpload(ctx context.Context) error {
-	stream := queue.OpenFile(ctx, ru.DB, ru.job.ID)
-	defer stream.Close()
-	name := ru.job.FileName
-	if name == "" {
-		name = "upload.csv"
+	var files []source
+	if ru.job.FileType == "zip" {
+		zf, err := ru.openZip(ctx)
+		if err != nil {
+			return err
+		}
+		defer zf.close()
+		if files, err = ru.zipSources(zf); err != nil {
+			return err
+		}
+	} else {
+		name := ru.job.FileName
+		if name == "" {
+			name = "upload.csv"
+		}
+		files = []source{{name: name, encoding: ru.job.FileEncoding, badLine: ru.job.FileBadLine,
+			open: func() (io.ReadCloser, error) {
+				stream := queue.OpenFile(ctx, ru.DB, ru.job.ID)
+				return readCloser{Reader: &countingReader{r: stream, n: &ru.bytesRead}, Closer: stream}, nil
+			}}}
 	}
-	if ru.job.FileType != "csv" {
-		ru.addFileError(name, &fileError{Code: "unknown_file_type", Message: "only CSV uploads are supported by this version; zip files are not yet"})
-		return nil
+	if err := ru.detectTypes(files); err != nil {
+		return err
 	}
-	return ru.importCSV(ctx, name, &countingReader{r: stream, n: &ru.bytesRead})
+	for _, f := range files {
+		if err := ru.importCSV(ctx, f); err != nil {
+			return err
+		}
+	}
+	return ru.finishUsers(ctx)
 }
 
 // importCSV applies one CSV file inside a savepoint, so that a file-level
 // error undoes that file alone.
-func (ru *run) importCSV(ctx context.Context, name string, in io.Reader) error {
+func (ru *run) importCSV(ctx context.Context, f source) error {
 	if _, err := ru.tx.Exec(ctx, "SAVEPOINT file"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	ru.file = newTally()
-	err := ru.readCSV(ctx, name, in)
+	err := ru.readCSV(ctx, f)
 	var fe *fileError
 	if errors.As(err, &fe) {
-		ru.addFileError(name, fe)
+		ru.addFileError(f.name, fe)
+		if f.typ == typeUsers && ru.users != nil {
+			ru.users.failed = true
+		}
 		ru.file = newTally()
 		if _, err := ru.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT file"); err != nil {
 			return fmt.Errorf("roll back file: %w", err)
@@ -219,52 +248,31 @@ func (ru *run) importCSV(ctx context.Context, name string, in io.Reader) error {
 	return nil
 }
 
-func (ru *run) readCSV(ctx context.Context, name string, in io.Reader) error {
-	enc := csvread.UTF8
-	switch ru.job.FileEncoding {
-	case "invalid":
-		line := 0
-		if ru.job.FileBadLine != nil {
-			line = *ru.job.FileBadLine
-		}
-		return &fileError{Code: "invalid_encoding", Message: fmt.Sprintf("line %d: the file is not valid UTF-8 (it mixes UTF-8 with other bytes); save it as UTF-8 and upload it again", line)}
-	case "windows-1252":
-		enc = csvread.Windows1252
-		ru.warn(name, "the file is not UTF-8; it was read as Windows-1252")
-	}
-	rd := csvread.NewReader(in, csvread.Options{Encoding: enc})
-	head, err := rd.Read()
-	var rowErr *csvread.RowError
-	if errors.As(err, &rowErr) {
-		return &fileError{Code: "malformed_csv", Message: fmt.Sprintf("line %d: the header row cannot be read: column %d: %s", rowErr.Line, rowErr.Column, rowErr.Msg)}
-	}
-	if errors.Is(err, io.EOF) {
-		return &fileError{Code: "malformed_csv", Message: "the file is empty: a header row is required"}
-	}
+// readCSV reads a file's header and hands it to its type's rules.
+func (ru *run) readCSV(ctx context.Context, f source) error {
+	rd, head, cols, err := ru.openCSV(f, true)
 	if err != nil {
-		return csvFileError(err)
+		return err
 	}
-	cols, dup := columnIndex(head.Fields)
-	if dup != "" {
-		return &fileError{Code: "malformed_csv", Message: fmt.Sprintf("line %d: column %q appears twice in the header", head.Line, dup)}
-	}
-	typ, skipped := detectType(cols, ru.opts.Defaults)
+	defer rd.close()
 	switch {
-	case typ == "":
+	case f.typ == "":
 		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}
-	case skipped:
-		ru.warn(name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", typ))
+	case f.skipped:
+		ru.warn(f.name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", f.typ))
 		return nil
-	case typ != typeUsers && typ != typeUserDeactivation:
-		ru.warn(name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", typ))
+	case f.typ != typeUsers && f.typ != typeUserDeactivation:
+		ru.warn(f.name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", f.typ))
 		return nil
 	}
-	ru.types = append(ru.types, typ)
-	ru.files = append(ru.files, FileInfo{File: name, Type: typ, Header: head.Fields})
-	if typ == typeUserDeactivation {
-		return ru.importDeactivations(ctx, name, head, cols, rd)
+	if !slices.Contains(ru.types, f.typ) {
+		ru.types = append(ru.types, f.typ)
 	}
-	return ru.importUsers(ctx, name, head, cols, rd)
+	ru.files = append(ru.files, FileInfo{File: f.name, Type: f.typ, Header: head.Fields})
+	if f.typ == typeUserDeactivation {
+		return ru.importDeactivations(ctx, f.name, head, cols, rd.Reader)
+	}
+	return ru.importUsers(ctx, f.name, head, cols, rd.Reader)
 }
 
 // csvFileError turns the reader's fatal errors into file errors.

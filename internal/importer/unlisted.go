@@ -41,7 +41,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 			return fmt.Errorf("find unlisted users: %w", err)
 		}
 		eligible++
-		if _, ok := listed.lookup(sis); ok || a.matched[id] {
+		if _, ok := listed.lookup(sis); ok || a.stream.matched[id] {
 			continue
 		}
 		action := Deactivated
@@ -83,7 +83,7 @@ func (a *userApplier) breach(n, eligible int) string {
 		limit, explicit = *t, true
 	}
 	pct := float64(n) * 100 / float64(eligible)
-	validRows := a.ru.file.counts[typeUsers] > 0
+	validRows := a.ru.total.counts[typeUsers] > 0
 	everyone := n == eligible && (eligible >= everyoneGuardMin || !validRows)
 	switch {
 	case everyone && !(explicit && limit == 100):

@@ -82,12 +82,9 @@ type userParse struct {
 	width    int
 	idx      []int
 	opts     *Options
-	seen     *keySet // user ids, for duplicate_in_file
-	seenKeys *keySet // match keys, when matching on another column
-	listed   *keySet // every user id of the file, failed rows' too (remove_unlisted_users)
+	stream   *usersStream // the keys of the import's users files so far
 	props    []propertyColumn
-	base     *diffBase // the diffing base, if any
-	digester *digester
+	digester *digester // of this file's rows, when there is a diffing base
 }
 
 // batchSize rows are matched and written together.
@@ -145,30 +142,21 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	}
 	secret := []int{idx[4], idx[5]}
 
-	ap, err := ru.newUserApplier(ctx, file, secret, len(head.Fields))
-	if err != nil {
-		return err
-	}
 	// Four stages overlap: reading and validating; matching against the
 	// directory on a connection of its own, so that PostgreSQL looks up the
 	// next batch while it writes this one; deciding; writing, in the
 	// import's transaction.
-	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, seen: newKeySet(), seenKeys: newKeySet(), props: props}
-	if ru.opts.RemoveUnlistedUsers {
-		parse.listed = newKeySet()
+	st, err := ru.usersStream(ctx, file)
+	if err != nil {
+		return err
 	}
-	if ru.opts.DiffingDataSet != "" && !ru.opts.DiffingRemaster {
-		id, enc, err := ru.findBase(ctx)
-		if err != nil {
-			return err
-		}
-		if id != 0 {
-			if parse.base, err = ru.loadBase(ctx, id, enc); err != nil {
-				return err
-			}
-			parse.digester = newDigester(head.Fields, parse.base.seed)
-			ru.diffedAgainst = &id
-		}
+	ap, err := ru.newUserApplier(ctx, file, secret, len(head.Fields))
+	if err != nil {
+		return err
+	}
+	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, stream: st, props: props}
+	if st.base != nil {
+		parse.digester = newDigester(head.Fields, st.base.seed)
 	}
 	parsed := make(chan []userItem, 1)
 	matched := make(chan userBatch, 1)
@@ -252,18 +240,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	if werr != nil {
 		return werr
 	}
-	if first != nil {
-		return first
-	}
-	if parse.base != nil {
-		if err := ap.dropUnlisted(ctx, parse.base); err != nil {
-			return err
-		}
-	}
-	if !ru.opts.RemoveUnlistedUsers {
-		return nil
-	}
-	return ap.removeUnlisted(ctx, parse.listed)
+	return first
 }
 
 // readUsers parses and validates rows and sends them in batches.
@@ -314,10 +291,11 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	for i, f := range r.fields() {
 		*f = cell(rec.Fields, p.idx[i])
 	}
-	if p.listed != nil && r.UserID != "" {
-		p.listed.add(r.UserID, rec.Line) // listed even if the row fails (SPEC §4.5)
+	st := p.stream
+	if st.listed != nil && r.UserID != "" {
+		st.listed.add(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
 	}
-	sameAsBase := p.base != nil && r.UserID != "" && p.base.mark(r.UserID, p.digester.digest(rec.Fields))
+	sameAsBase := st.base != nil && r.UserID != "" && st.base.mark(r.UserID, p.digester.digest(rec.Fields))
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
@@ -363,14 +341,14 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 		return it
 	}
 	if r.UserID != "" {
-		if first, dup := p.seen.add(r.UserID, rec.Line); dup {
-			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on line %d; the first row wins", r.UserID, first)}
+		if first, dup := st.seen.add(r.UserID, st.pos(rec.Line)); dup {
+			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on %s; the first row wins", r.UserID, st.where(first))}
 			return it
 		}
 	}
 	if o.UserMatchOn != "user_id" {
-		if first, dup := p.seenKeys.add(it.key, rec.Line); dup {
-			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on line %d; the first row wins", o.UserMatchOn, it.key, first)}
+		if first, dup := st.seenKeys.add(it.key, st.pos(rec.Line)); dup {
+			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on %s; the first row wins", o.UserMatchOn, it.key, st.where(first))}
 			return it
 		}
 	}

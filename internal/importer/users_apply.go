@@ -50,12 +50,11 @@ type userApplier struct {
 	// user, new or changed: the directory lookups run outside the import's
 	// transaction and do not see them.
 	claimed *keySet
-	// matched holds the ids of users that rows matched, when matching on
-	// another column than user_id: they count as listed.
-	matched map[int64]bool
-	// empty is true when the root account had no users as the file began:
-	// then there is nothing to look up, and a first load skips every lookup.
-	empty bool
+	// stream is shared by the import's users files: its matched ids (when
+	// matching on another column than user_id) count as listed, and when
+	// the root account had no users as the first file began (empty), a
+	// first load skips every lookup.
+	stream *usersStream
 }
 
 // userBatch is a batch of rows with what the directory holds for them.
@@ -84,15 +83,8 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int, wi
 	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
-	a := &userApplier{ru: ru, file: file, secret: secret, width: width, claimed: newKeySet()}
-	if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
-		a.matched = map[int64]bool{}
-	}
-	err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1)`, ru.account.RootAccountID).Scan(&a.empty)
-	if err != nil {
-		return nil, fmt.Errorf("count users: %w", err)
-	}
-	return a, nil
+	st := ru.users
+	return &userApplier{ru: ru, file: file, secret: secret, width: width, claimed: st.claimed, stream: st}, nil
 }
 
 // plan decides every row of the batch against what the directory holds,
@@ -122,8 +114,8 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 		if old != nil && res.SISID == "" {
 			res.SISID = old.SISUserID
 		}
-		if old != nil && a.matched != nil {
-			a.matched[old.ID] = true
+		if old != nil && a.stream.matched != nil {
+			a.stream.matched[old.ID] = true
 		}
 		next, action, changes, f := a.decide(it, old, b.homes)
 		var note string
@@ -493,7 +485,7 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 			return "another user", true
 		}
 		if first, ok := a.claimed.lookup(key); ok {
-			return fmt.Sprintf("the user on line %d", first), true
+			return "the user on " + a.stream.where(first), true
 		}
 		return "", false
 	}
@@ -532,7 +524,7 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 		claims = append(claims, "e:"+strings.ToLower(u.Email))
 	}
 	for _, k := range claims {
-		a.claimed.add(k, line)
+		a.claimed.add(k, a.stream.pos(line))
 	}
 	return note, nil
 }

@@ -15,7 +15,7 @@ import (
 func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
 	for items := range in {
 		b := userBatch{items: items, old: make([]*storedUser, len(items)), fails: make([]*rowFailure, len(items))}
-		if !a.empty {
+		if !a.stream.empty {
 			if err := a.matchUsers(ctx, &b); err != nil {
 				return err
 			}

@@ -1,0 +1,91 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+)
+
+// usersStream is what the users files of one import share: they are one
+// stream (SPEC §4.1), so a key repeated in a later file is a duplicate, and
+// removals run once, after every users file was read.
+type usersStream struct {
+	seen, seenKeys, listed, claimed *keySet
+	matched                         map[int64]bool
+	base                            *diffBase
+	empty                           bool
+	files                           []string // the users files read so far; a position's file index
+	failed                          bool     // a users file had a file-level error: nothing is removed
+}
+
+// usersStream returns the import's users stream, made on the first file.
+func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, error) {
+	if ru.users == nil {
+		st := &usersStream{seen: newKeySet(), seenKeys: newKeySet(), claimed: newKeySet()}
+		if ru.opts.RemoveUnlistedUsers {
+			st.listed = newKeySet()
+		}
+		if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
+			st.matched = map[int64]bool{}
+		}
+		err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1)`, ru.account.RootAccountID).Scan(&st.empty)
+		if err != nil {
+			return nil, fmt.Errorf("count users: %w", err)
+		}
+		if ru.opts.DiffingDataSet != "" && !ru.opts.DiffingRemaster {
+			if ru.typeFiles[typeUsers] > 1 {
+				ru.warn(file, "several users files in one upload are applied in full: diffing needs one file of a type")
+			} else if id, enc, err := ru.findBase(ctx); err != nil {
+				return nil, err
+			} else if id != 0 {
+				if st.base, err = ru.loadBase(ctx, id, enc); err != nil {
+					return nil, err
+				}
+				ru.diffedAgainst = &id
+			}
+		}
+		ru.users = st
+	}
+	ru.users.files = append(ru.users.files, file)
+	return ru.users, nil
+}
+
+// The positions kept in key sets pack the file's index with the line, so a
+// duplicate can name the file and line of the first row.
+const lineBits = 24
+
+func (st *usersStream) pos(line int) int {
+	return (len(st.files)-1)<<lineBits | line&(1<<lineBits-1)
+}
+
+// where says where a position is, as a message names it.
+func (st *usersStream) where(pos int) string {
+	file, line := pos>>lineBits, pos&(1<<lineBits-1)
+	if file == len(st.files)-1 || file >= len(st.files) {
+		return fmt.Sprintf("line %d", line)
+	}
+	return fmt.Sprintf("line %d of %s", line, st.files[file])
+}
+
+// finishUsers runs what follows every users file of the import: drops
+// against the diffing base and removal of unlisted users — unless a users
+// file had a file-level error.
+func (ru *run) finishUsers(ctx context.Context) error {
+	st := ru.users
+	if st == nil || st.failed || (st.base == nil && !ru.opts.RemoveUnlistedUsers) {
+		return nil
+	}
+	ru.file = newTally()
+	a := &userApplier{ru: ru, file: st.files[0], claimed: st.claimed, stream: st}
+	if st.base != nil {
+		if err := a.dropUnlisted(ctx, st.base); err != nil {
+			return err
+		}
+	}
+	if ru.opts.RemoveUnlistedUsers && !ru.breached {
+		if err := a.removeUnlisted(ctx, st.listed); err != nil {
+			return err
+		}
+	}
+	ru.total.add(ru.file)
+	return nil
+}
