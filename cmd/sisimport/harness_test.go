@@ -195,6 +195,7 @@ func (s *service) importCSV(params, csv string) sisImport {
 }
 
 type result struct {
+	File     string                    `json:"file"`
 	Row      *int                      `json:"row"`
 	Entity   string                    `json:"entity"`
 	SISID    *string                   `json:"sis_id"`
@@ -250,3 +251,5 @@ func decode(t *testing.T, b []byte, v any) {
 		t.Fatalf("decode %s: %v", b, err)
 	}
 }
+
+func rfile(r result) string { return r.File }

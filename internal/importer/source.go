@@ -164,7 +164,8 @@ func (ru *run) zipSources(zf *zipFile) ([]source, error) {
 		case m.FileInfo().IsDir(), strings.HasPrefix(name, "__MACOSX/"), strings.HasPrefix(base, "."), m.UncompressedSize64 == 0:
 			continue
 		case !strings.EqualFold(path.Ext(name), ".csv"):
-			ru.warn(name, "not a CSV file: ignored")
+			ru.total.warningCount++
+			ru.total.warn(name, "not a CSV file: ignored")
 			continue
 		}
 		total += m.UncompressedSize64

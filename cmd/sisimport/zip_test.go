@@ -1,0 +1,91 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/config"
+)
+
+func zipOf(t *testing.T, files ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for i := 0; i < len(files); i += 2 {
+		w, err := zw.Create(files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(files[i+1]))
+	}
+	zw.Close()
+	return b.Bytes()
+}
+
+func TestZipUploads(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	// Deactivations come after users whatever the zip's order; two users
+	// files are one stream; junk is ignored or warned about.
+	z := zipOf(t,
+		"b/deactivate.csv", "email,remove_from_groups\nb@example.edu,\n",
+		"a/users2.csv", "user_id,login_id,email,status\nB,b,b@example.edu,active\nA,a2,dup@example.edu,active\n",
+		"a/users1.csv", "user_id,login_id,email,status\nA,a,a@example.edu,active\n",
+		"__MACOSX/a/._users1.csv", "junk",
+		".hidden.csv", "junk",
+		"empty.csv", "",
+		"readme.txt", "hello",
+	)
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports", bytes.NewReader(z), map[string]string{"Content-Type": "application/zip"})
+	if code != 200 {
+		t.Fatalf("zip upload: %d %s", code, b)
+	}
+	var up sisImport
+	decode(t, b, &up)
+	imp := s.wait("1", up.ID)
+	got := map[string]string{}
+	for _, r := range s.results(imp.ID, "") {
+		got[fmt.Sprintf("%s:%d", rfile(r), *r.Row)] = r.Action + "/" + str(r.Code)
+	}
+	want := map[string]string{"a/users1.csv:2": "created/", "a/users2.csv:2": "created/", "a/users2.csv:3": "failed/duplicate_in_file",
+		"b/deactivate.csv:2": "deactivated/"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("zip results:\n got %v\nwant %v", got, want)
+	}
+	rs := s.results(imp.ID, "file=a/users2.csv&action[]=failed")
+	if len(rs) != 1 || !strings.Contains(str(rs[0].Message), "line 2 of a/users1.csv") {
+		t.Errorf("the duplicate does not name the first file and line: %+v", rs)
+	}
+	if !strings.Contains(fmt.Sprint(imp.ProcessingWarnings), "readme.txt") {
+		t.Errorf("an unknown file gives no warning: %v", imp.ProcessingWarnings)
+	}
+	var state string
+	s.db.QueryRow(context.Background(), `SELECT workflow_state FROM users WHERE sis_user_id = 'B'`).Scan(&state)
+	if state != "suspended" {
+		t.Errorf("B after the deactivation file: %s", state)
+	}
+	// Not a zip at all: one clear error, nothing applied.
+	code, b, _ = s.do("POST", "/api/v1/accounts/1/sis_imports?extension=zip", strings.NewReader("PK\x03\x04 truncated"), nil)
+	decode(t, b, &up)
+	if bad := s.wait("1", up.ID); code != 200 || bad.WorkflowState != "failed_with_messages" || !strings.Contains(fmt.Sprint(bad.ProcessingErrors), "zip") {
+		t.Errorf("broken zip: %d %s %v", code, bad.WorkflowState, bad.ProcessingErrors)
+	}
+}
+
+func TestZipBombIsRefused(t *testing.T) {
+	t.Parallel()
+	s := startService(t, func(c *config.Config) { c.MaxUnzippedBytes = 1 << 20 })
+	big := "user_id,login_id,status\n" + strings.Repeat("X,x,active\n", 200000) // 2.2 MB, compresses to a few KB
+	z := zipOf(t, "users.csv", big)
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=zip", bytes.NewReader(z), nil)
+	var up sisImport
+	decode(t, b, &up)
+	imp := s.wait("1", up.ID)
+	if code != 200 || imp.WorkflowState != "failed_with_messages" || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "SISIMPORT_MAX_UNZIPPED_BYTES") {
+		t.Errorf("zip bomb: %d %s %v", code, imp.WorkflowState, imp.ProcessingErrors)
+	}
+}
