@@ -174,19 +174,25 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 		return err
 	}
 	target := ru.opts.DiffingUserRemoveStatus
-	if t := ru.opts.ChangeThreshold; t != nil {
-		pct := float64(len(gone)) * 100 / float64(len(b.entries))
-		if pct > float64(*t) {
-			ru.breach(typeUsers, len(gone), a.file, fmt.Sprintf("threshold_exceeded: the file drops %d of the %d users of its diffing base (%.1f %%), above change_threshold %d %%", len(gone), len(b.entries), pct, *t))
-			return nil
-		}
+	if target == "deleted" && ru.opts.SkipDeletes {
+		ru.warn(a.file, fmt.Sprintf("skip_deletes: %d users of the diffing base that the file no longer lists were not deleted", len(gone)))
+		return nil
 	}
+	// Drops count against the base's rows; only change_threshold limits them,
+	// but removing everyone needs change_threshold=100 (SPEC §4.6).
+	if msg := a.breach(len(gone), len(b.entries), 100); msg != "" {
+		ru.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
+		return nil
+	}
+	// Manual users and users whose status stuck are never dropped (SPEC §4.5, §4.8).
 	rows, err := ru.tx.Query(ctx, `WITH old AS (
 			SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
 			WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.sis_user_id = ANY($3) AND u.workflow_state <> $4
-			  AND u.workflow_state <> 'deleted' FOR UPDATE OF u)
+			  AND u.workflow_state <> 'deleted' AND u.origin = 'sis'
+			  AND ($6 OR NOT 'workflow_state' = ANY(u.sticky_fields)) FOR UPDATE OF u)
 		UPDATE users u SET workflow_state = $4, updated_at = now(), last_import_id = $5 FROM old WHERE u.id = old.id
-		RETURNING old.id, old.sis_user_id, old.workflow_state`, ru.account.RootAccountID, ru.account.ID, gone, target, ru.job.ID)
+		RETURNING old.id, old.sis_user_id, old.workflow_state`, ru.account.RootAccountID, ru.account.ID, gone, target, ru.job.ID,
+		ru.opts.OverrideSISStickiness)
 	if err != nil {
 		return fmt.Errorf("drop users the diffed file no longer lists: %w", err)
 	}

@@ -86,6 +86,7 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 	}
 	results := make([]Result, len(batch))
 	var writes []*storedUser
+	var planned []*Result // the result of each write, in order
 	for i, it := range batch {
 		res := &results[i]
 		*res = Result{File: it.file, Entity: "user", SISID: it.sisID, ObjectID: it.userID}
@@ -107,13 +108,62 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 		res.Action = restoreAction(cur.State, next.State, len(res.Changes) > 0)
 		if len(res.Changes) > 0 {
 			writes = append(writes, &next)
+			planned = append(planned, res)
 		}
 	}
+	// An earlier login, integration or SIS id that another user holds now
+	// cannot come back: that user is left as is.
+	taken, err := a.takenByOthers(ctx, writes)
+	if err != nil {
+		return err
+	}
+	kept := writes[:0]
+	for i, u := range writes {
+		if msg, ok := taken[u.ID]; ok {
+			*planned[i] = Result{File: planned[i].File, Entity: "user", SISID: planned[i].SISID, ObjectID: u.ID,
+				Action: Skipped, Code: "changed_since", Message: msg}
+			continue
+		}
+		kept = append(kept, u)
+	}
+	writes = kept
 	if err := a.update(ctx, a.ru.tx, writes); err != nil {
 		return err
 	}
 	a.ru.record(typeUsers, results)
 	return nil
+}
+
+// takenByOthers finds the users whose restored login, integration or SIS
+// id belongs to another user now, with why.
+func (a *userApplier) takenByOthers(ctx context.Context, users []*storedUser) (map[int64]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(users))
+	logins, integs, sis := make([]string, len(users)), make([]string, len(users)), make([]string, len(users))
+	for i, u := range users {
+		ids[i], logins[i], integs[i], sis[i] = u.ID, strings.ToLower(u.LoginID), u.IntegrationID, u.SISUserID
+	}
+	rows, err := a.ru.tx.Query(ctx, `SELECT w.id, CASE WHEN lower(o.login_id) = w.login THEN 'login id' WHEN o.integration_id = w.integ THEN 'integration id' ELSE 'SIS id' END
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS w(id, login, integ, sis)
+		JOIN users o ON o.root_account_id = $1 AND o.id <> w.id
+		  AND (lower(o.login_id) = w.login OR (w.integ <> '' AND o.integration_id = w.integ) OR (w.sis <> '' AND o.sis_user_id = w.sis))`,
+		a.ru.account.RootAccountID, ids, logins, integs, sis)
+	if err != nil {
+		return nil, fmt.Errorf("check restored ids: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var what string
+		if err := rows.Scan(&id, &what); err != nil {
+			return nil, fmt.Errorf("check restored ids: %w", err)
+		}
+		out[id] = "its earlier " + what + " belongs to another user now: left as it is"
+	}
+	return out, rows.Err()
 }
 
 // restoreAction names what restoring did to a user, as an import's action.

@@ -41,6 +41,8 @@ func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, erro
 					return nil, err
 				}
 				ru.diffedAgainst = &id
+			} else {
+				ru.warn(file, fmt.Sprintf("no earlier import of data set %q to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet))
 			}
 		}
 		ru.users = st

@@ -26,8 +26,8 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	}
 	rows, err := ru.tx.Query(ctx, `SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
 		WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.origin = 'sis' AND u.sis_user_id IS NOT NULL
-		  AND u.workflow_state = ANY($3)
-		ORDER BY u.id`, ru.account.RootAccountID, ru.account.ID, states)
+		  AND u.workflow_state = ANY($3) AND ($4 OR NOT 'workflow_state' = ANY(u.sticky_fields))
+		ORDER BY u.id`, ru.account.RootAccountID, ru.account.ID, states, ru.opts.OverrideSISStickiness)
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
@@ -56,7 +56,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
-	if msg := a.breach(len(remove), eligible); msg != "" {
+	if msg := a.breach(len(remove), eligible, defaultUnlistedThreshold); msg != "" {
 		ru.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
@@ -67,8 +67,11 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	return nil
 }
 
-// breach says why removing n of eligible users breaches the threshold, or "".
-func (a *userApplier) breach(n, eligible int) string {
+// breach says why removing n of eligible users breaches the threshold, or
+// "": change_threshold if given, else limit (%); removing everyone needs
+// change_threshold=100 (SPEC §4.6); an approved re-run may remove what its
+// held plan showed.
+func (a *userApplier) breach(n, eligible, limit int) string {
 	if n == 0 {
 		return ""
 	}
@@ -78,7 +81,7 @@ func (a *userApplier) breach(n, eligible int) string {
 		}
 		return fmt.Sprintf("threshold_exceeded: the approved plan removed %d users; the import would now remove %d", approved, n)
 	}
-	limit, explicit := defaultUnlistedThreshold, false
+	explicit := false
 	if t := a.ru.opts.ChangeThreshold; t != nil {
 		limit, explicit = *t, true
 	}

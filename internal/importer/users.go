@@ -283,7 +283,17 @@ func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<-
 // validation, duplicates.
 func (p *userParse) parse(rec csvread.Record) userItem {
 	it := userItem{line: rec.Line, fields: rec.Fields}
+	st := p.stream
 	if len(rec.Fields) != p.width {
+		// The row fails, but a user_id it shows still counts as listed.
+		if id := strings.TrimSpace(cell(rec.Fields, p.idx[0])); id != "" {
+			if st.listed != nil {
+				st.listed.add(id, st.pos(rec.Line))
+			}
+			if st.base != nil {
+				st.base.mark(id, 0)
+			}
+		}
 		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), p.width)}
 		return it
 	}
@@ -291,7 +301,6 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	for i, f := range r.fields() {
 		*f = cell(rec.Fields, p.idx[i])
 	}
-	st := p.stream
 	if st.listed != nil && r.UserID != "" {
 		st.listed.add(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
 	}

@@ -194,16 +194,21 @@ func QueueRestore(ctx context.Context, db *pgxpool.Pool, i Import, tokenID int64
 		return Import{}, fmt.Errorf("queue restore: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	tag, err := tx.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'restoring', updated_at = now()
-		WHERE id = $1 AND kind = 'import' AND workflow_state = ANY($2) AND (data->>'applied')::boolean`, i.ID, restorable)
+	var before string
+	err = tx.QueryRow(ctx, `UPDATE sis_imports n SET workflow_state = 'restoring', updated_at = now()
+		FROM sis_imports o WHERE o.id = n.id AND n.id = $1 AND n.kind = 'import' AND n.workflow_state = ANY($2)
+		  AND (n.data->>'applied')::boolean AND n.purged_at IS NULL
+		RETURNING o.workflow_state`, i.ID, restorable).Scan(&before)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Import{}, errs.New(errs.Conflict, "conflict", "only an import that applied (imported, imported_with_messages, failed_with_messages, not a dry run), whose results are still kept, can be restored, once")
+	}
 	if err != nil {
 		return Import{}, fmt.Errorf("queue restore: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return Import{}, errs.New(errs.Conflict, "conflict", "only an import that applied (imported, imported_with_messages, failed_with_messages, not a dry run) can be restored, once")
-	}
+	// The job remembers the import's state, to give it back if the restore fails.
 	job, err := scanImport(tx.QueryRow(ctx, `INSERT INTO sis_imports (account_id, root_account_id, token_id, token_name, kind, restore_of, workflow_state, params)
-		VALUES ($1, $2, $3, $4, 'restore', $5, 'created', '{}') RETURNING `+importColumns, i.AccountID, i.RootAccountID, tokenID, tokenName, i.ID))
+		VALUES ($1, $2, $3, $4, 'restore', $5, 'created', jsonb_build_object('restore_from_state', $6::text)) RETURNING `+importColumns,
+		i.AccountID, i.RootAccountID, tokenID, tokenName, i.ID, before))
 	if err != nil {
 		return Import{}, fmt.Errorf("queue restore: %w", err)
 	}

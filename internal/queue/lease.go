@@ -56,7 +56,13 @@ func Claim(ctx context.Context, db *pgxpool.Pool, worker string, lease time.Dura
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLock); err != nil {
 		return nil, fmt.Errorf("claim lock: %w", err)
 	}
-	// Jobs whose workers keep dying are failed rather than retried forever.
+	// Jobs whose workers keep dying are failed rather than retried forever;
+	// an import whose restore failed so goes back to its state before.
+	if _, err := tx.Exec(ctx, `UPDATE sis_imports o SET workflow_state = j.params->>'restore_from_state', updated_at = now()
+		FROM sis_imports j WHERE j.kind = 'restore' AND j.restore_of = o.id AND o.workflow_state = 'restoring'
+		  AND j.workflow_state = 'importing' AND j.lease_until < now() AND j.attempt >= $1`, MaxAttempts); err != nil {
+		return nil, fmt.Errorf("give back restored imports: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'failed', progress = 100, ended_at = now(),
 		updated_at = now(), lease_until = NULL, data = data || '{"applied": false}',
 		processing_errors = processing_errors || jsonb_build_array(jsonb_build_array('', 'The import was attempted '||attempt||' times without finishing; giving up.'))

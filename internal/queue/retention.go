@@ -22,7 +22,12 @@ func Purge(ctx context.Context, db *pgxpool.Pool, days int) (int, error) {
 		rows, err := tx.Query(ctx, `UPDATE sis_imports SET purged_at = now()
 			WHERE id IN (SELECT id FROM sis_imports
 				WHERE purged_at IS NULL AND ended_at < now() - $1 * interval '1 day'
-				  AND workflow_state NOT IN ('created', 'importing', 'awaiting_approval')
+				  AND workflow_state NOT IN ('created', 'importing', 'awaiting_approval', 'restoring')
+				  -- a diffing base keeps its file while it is the latest of its data set
+				  AND NOT (params ? 'diffing_data_set_identifier' AND (data->>'applied')::boolean AND NOT EXISTS (
+					SELECT 1 FROM sis_imports l WHERE l.account_id = sis_imports.account_id AND l.id > sis_imports.id
+					  AND l.params->>'diffing_data_set_identifier' = sis_imports.params->>'diffing_data_set_identifier'
+					  AND (l.data->>'applied')::boolean))
 				ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED)
 			RETURNING id`, days)
 		if err != nil {
