@@ -128,3 +128,66 @@ func TestDiffingAgainstTheLastFile(t *testing.T) {
 		t.Errorf("batch_mode with diffing: %d, want 400", code)
 	}
 }
+
+func TestDiffingAndRestoreEdges(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	var base strings.Builder
+	base.WriteString("user_id,login_id,status\n")
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&base, "U%d,u%d,active\n", i, i)
+	}
+	base.WriteString("M,manual,active\n")
+	// M is a manual user that the feed also lists.
+	s.do("POST", "/api/v1/accounts/1/users", strings.NewReader("pseudonym[unique_id]=manual&pseudonym[sis_user_id]=M"),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	s.importCSV("diffing_data_set_identifier=d", base.String())
+	// A header-only diffed file would drop everyone: it breaches and applies nothing.
+	empty := s.importCSV("diffing_data_set_identifier=d", "user_id,login_id,status\n")
+	if empty.WorkflowState != "aborted" {
+		t.Errorf("a header-only diffed file: %s", empty.WorkflowState)
+	}
+	// A malformed row still lists its user; the manual user is never dropped.
+	var next strings.Builder
+	next.WriteString("user_id,login_id,first_name,status\n")
+	for i := 0; i < 11; i++ {
+		fmt.Fprintf(&next, "U%d,u%d,,active\n", i, i)
+	}
+	next.WriteString("U11,u11,Able, Ann,active\n") // an extra field
+	imp := s.importCSV("diffing_data_set_identifier=d&change_threshold=50", next.String())
+	var states []string
+	rows, _ := s.db.Query(ctx, `SELECT sis_user_id || ':' || workflow_state FROM users WHERE sis_user_id IN ('U11', 'M') ORDER BY 1`)
+	for rows.Next() {
+		var v string
+		rows.Scan(&v)
+		states = append(states, v)
+	}
+	rows.Close()
+	if strings.Join(states, " ") != "M:active U11:active" {
+		t.Errorf("after the diffed import %s: %v", imp.WorkflowState, states)
+	}
+
+	// Restoring a login that another user took since leaves that user alone.
+	a := s.importCSV("", "user_id,login_id,status\nA,jdoe,active\n")
+	change := s.importCSV("", "user_id,login_id,status\nA,john.doe,active\n")
+	s.importCSV("", "user_id,login_id,status\nB,jdoe,active\n")
+	_ = a
+	code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/restore_states", change.ID), nil, nil)
+	if code != 200 {
+		t.Fatalf("restore: %d %s", code, b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var got sisImport
+	for time.Now().Before(deadline) {
+		s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", change.ID), &got)
+		if got.WorkflowState != "restoring" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rs := s.results(change.ID, "phase=restore")
+	if got.WorkflowState != "partially_restored" || len(rs) != 1 || str(rs[0].Code) != "changed_since" {
+		t.Errorf("restore over a taken login: %s %+v", got.WorkflowState, rs)
+	}
+}
