@@ -60,13 +60,5 @@ func (s *Server) errors(w http.ResponseWriter, r *http.Request, accountID, impor
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(list) > p.PerPage
-	if more {
-		list = list[:p.PerPage]
-	}
-	if list == nil {
-		list = []importer.ImportError{}
-	}
-	numberedLinks(w, r, p, more)
-	writeJSON(w, http.StatusOK, map[string]any{"sis_import_errors": list})
+	writeJSON(w, http.StatusOK, map[string]any{"sis_import_errors": onePage(w, r, p, list)})
 }

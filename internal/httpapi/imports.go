@@ -94,10 +94,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(imports) > p.PerPage
-	if more {
-		imports = imports[:p.PerPage]
-	}
+	imports = onePage(w, r, p, imports)
 	out := make([]sisImportJSON, 0, len(imports))
 	for _, i := range imports {
 		blocked, err := queue.BlockedBy(r.Context(), s.db, i)
@@ -107,7 +104,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
 		}
 		out = append(out, sisImportView(i, blocked))
 	}
-	numberedLinks(w, r, p, more)
 	writeJSON(w, http.StatusOK, map[string]any{"sis_imports": out})
 }
 

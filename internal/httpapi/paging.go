@@ -78,3 +78,17 @@ func numberedLinks(w http.ResponseWriter, r *http.Request, p page, more bool) {
 	}
 	setLinks(w, r, links)
 }
+
+// onePage trims a list fetched with PerPage+1 rows to its page, writes the
+// Link header, and returns the page, never nil, so that it encodes as [].
+func onePage[T any](w http.ResponseWriter, r *http.Request, p page, list []T) []T {
+	more := len(list) > p.PerPage
+	if more {
+		list = list[:p.PerPage]
+	}
+	numberedLinks(w, r, p, more)
+	if list == nil {
+		list = []T{}
+	}
+	return list
+}

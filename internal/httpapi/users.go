@@ -46,15 +46,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(users) > p.PerPage
-	if more {
-		users = users[:p.PerPage]
-	}
-	if users == nil {
-		users = []directory.User{}
-	}
-	numberedLinks(w, r, p, more)
-	writeJSON(w, http.StatusOK, users)
+	writeJSON(w, http.StatusOK, onePage(w, r, p, users))
 }
 
 // user resolves {user_id} within the token's reach.
@@ -154,15 +146,7 @@ func (s *Server) listSubAccounts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(list) > p.PerPage
-	if more {
-		list = list[:p.PerPage]
-	}
-	if list == nil {
-		list = []directory.Account{}
-	}
-	numberedLinks(w, r, p, more)
-	writeJSON(w, http.StatusOK, list)
+	writeJSON(w, http.StatusOK, onePage(w, r, p, list))
 }
 
 func (s *Server) createSubAccount(w http.ResponseWriter, r *http.Request) {
