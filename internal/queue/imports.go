@@ -108,11 +108,17 @@ var ErrStateChanged = errs.New(errs.Conflict, "conflict", "The import is not in 
 // Abort ends a queued or running import as aborted. A running import's
 // worker notices at its next batch and rolls back.
 func Abort(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
-	i, err := scanImport(db.QueryRow(ctx, `UPDATE sis_imports
+	return transition(ctx, db, accountID, id, "abort", `
 		SET workflow_state = 'aborted', progress = 100, ended_at = now(), updated_at = now(),
 		    lease_until = NULL, data = data || '{"applied": false}'
-		WHERE id = $1 AND account_id = $2 AND workflow_state IN ('created', 'importing', 'awaiting_approval')
-		RETURNING `+importColumns, id, accountID))
+		WHERE id = $1 AND account_id = $2 AND workflow_state IN ('created', 'importing', 'awaiting_approval')`)
+}
+
+// transition runs one conditional UPDATE (set and where) of an import: when
+// no row matched, the import is unknown (404) or its state no longer allows
+// the change (409).
+func transition(ctx context.Context, db *pgxpool.Pool, accountID, id int64, verb, setWhere string) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `UPDATE sis_imports `+setWhere+` RETURNING `+importColumns, id, accountID))
 	if errs.KindOf(err) == errs.NotFound {
 		if _, gerr := Get(ctx, db, accountID, id); gerr != nil {
 			return i, gerr
@@ -120,7 +126,7 @@ func Abort(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, 
 		return i, ErrStateChanged
 	}
 	if err != nil {
-		return i, fmt.Errorf("abort import: %w", err)
+		return i, fmt.Errorf("%s import: %w", verb, err)
 	}
 	return i, nil
 }
@@ -164,21 +170,10 @@ func BlockedBy(ctx context.Context, db *pgxpool.Pool, i Import) (*int64, error) 
 // account's queue (it keeps its place: it is older than what waits behind
 // it). The re-run may remove what its held plan showed, no more.
 func Approve(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
-	i, err := scanImport(db.QueryRow(ctx, `UPDATE sis_imports
+	return transition(ctx, db, accountID, id, "approve", `
 		SET workflow_state = 'created', progress = 0, ended_at = NULL, updated_at = now(),
 		    params = params || jsonb_build_object('approved_removals', COALESCE(data->'planned_removals', '{}'::jsonb))
-		WHERE id = $1 AND account_id = $2 AND workflow_state = 'awaiting_approval'
-		RETURNING `+importColumns, id, accountID))
-	if errs.KindOf(err) == errs.NotFound {
-		if _, gerr := Get(ctx, db, accountID, id); gerr != nil {
-			return i, gerr
-		}
-		return i, ErrStateChanged
-	}
-	if err != nil {
-		return i, fmt.Errorf("approve import: %w", err)
-	}
-	return i, nil
+		WHERE id = $1 AND account_id = $2 AND workflow_state = 'awaiting_approval'`)
 }
 
 // restorable are the states of an import that applied and may be restored.
