@@ -89,3 +89,58 @@ func TestZipBombIsRefused(t *testing.T) {
 		t.Errorf("zip bomb: %d %s %v", code, imp.WorkflowState, imp.ProcessingErrors)
 	}
 }
+
+func TestAccountsFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := context.Background()
+	z := zipOf(t,
+		"users.csv", "user_id,login_id,account_id,status\nU1,u1,east-high,active\nU2,u2,nowhere,active\n",
+		"accounts.csv", "account_id,parent_account_id,name,status\n"+
+			"east,,East District,active\n"+
+			"east-high,east,East High,active\n"+
+			"orphan,later,Orphan,active\n"+ // its parent comes later: not allowed
+			"later,,Later,active\n"+
+			"east,,Again,active\n"+
+			"ghost,,Ghost,deleted\n")
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports", bytes.NewReader(z), map[string]string{"Content-Type": "application/zip"})
+	var up sisImport
+	decode(t, b, &up)
+	if code != 200 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	imp := s.wait("1", up.ID)
+	if got := summary(s.resultsIn("1", imp.ID, "entity=account")); got != "2:created 3:created 4:failed/unknown_reference 5:created 6:failed/duplicate_in_file 7:skipped/not_found" {
+		t.Errorf("accounts: %s", got)
+	}
+	if got := summary(s.resultsIn("1", imp.ID, "entity=user")); got != "2:created 3:failed/unknown_reference" {
+		t.Errorf("users homed in the new accounts: %s", got)
+	}
+	var home string
+	s.db.QueryRow(ctx, `SELECT a.sis_account_id FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.sis_user_id = 'U1'`).Scan(&home)
+	if home != "east-high" {
+		t.Errorf("U1 lives in %q", home)
+	}
+	// Moving East under Later moves East High with it; a sub-account's import cannot touch its parent.
+	imp = s.importCSV("", "account_id,parent_account_id,name,status\neast,later,East District,active\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:updated" {
+		t.Errorf("move: %s", got)
+	}
+	var path []int64
+	var laterID int64
+	s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'later'`).Scan(&laterID)
+	s.db.QueryRow(ctx, `SELECT path FROM accounts WHERE sis_account_id = 'east-high'`).Scan(&path)
+	if len(path) != 4 || path[1] != laterID {
+		t.Errorf("east-high's path after the move: %v", path)
+	}
+	var eastID int64
+	s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'east'`).Scan(&eastID)
+	s.token = s.newToken(eastID, "admin")
+	code, b, _ = s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", eastID),
+		strings.NewReader("account_id,parent_account_id,name,status\nlater,,Renamed,active\nnew-school,,New School,active\n"), nil)
+	decode(t, b, &up)
+	s.wait(fmt.Sprint(eastID), up.ID)
+	if got := summary(s.resultsIn(fmt.Sprint(eastID), up.ID, "")); got != "2:failed/out_of_scope 3:created" {
+		t.Errorf("sub-account import of accounts: %s", got)
+	}
+}

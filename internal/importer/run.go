@@ -261,7 +261,7 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 	case f.skipped:
 		ru.warn(f.name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", f.typ))
 		return nil
-	case f.typ != typeUsers && f.typ != typeUserDeactivation:
+	case f.typ != typeUsers && f.typ != typeUserDeactivation && f.typ != typeAccounts:
 		ru.warn(f.name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", f.typ))
 		return nil
 	}
@@ -269,7 +269,10 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 		ru.types = append(ru.types, f.typ)
 	}
 	ru.files = append(ru.files, FileInfo{File: f.name, Type: f.typ, Header: head.Fields})
-	if f.typ == typeUserDeactivation {
+	switch f.typ {
+	case typeAccounts:
+		return ru.importAccounts(ctx, f.name, head, cols, rd.Reader)
+	case typeUserDeactivation:
 		return ru.importDeactivations(ctx, f.name, head, cols, rd.Reader)
 	}
 	return ru.importUsers(ctx, f.name, head, cols, rd.Reader)

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"strconv"
 )
 
 // usersStream is what the users files of one import share: they are one
@@ -13,8 +14,9 @@ type usersStream struct {
 	matched                         map[int64]bool
 	base                            *diffBase
 	empty                           bool
-	files                           []string // the users files read so far; a position's file index
-	failed                          bool     // a users file had a file-level error: nothing is removed
+	files                           []string        // the users files read so far; a position's file index
+	failed                          bool            // a users file had a file-level error: nothing is removed
+	homes                           map[string]home // the root account's accounts by SIS id and id, as this import sees them
 }
 
 // usersStream returns the import's users stream, made on the first file.
@@ -44,6 +46,9 @@ func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, erro
 			} else {
 				ru.warn(file, fmt.Sprintf("no earlier import of data set %q to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet))
 			}
+		}
+		if st.homes, err = ru.loadHomes(ctx); err != nil {
+			return nil, err
 		}
 		ru.users = st
 	}
@@ -90,4 +95,31 @@ func (ru *run) finishUsers(ctx context.Context) error {
 	}
 	ru.total.add(ru.file)
 	return nil
+}
+
+// loadHomes reads the accounts a users file's account_id may name, in the
+// import's transaction, so that accounts an accounts file of the same
+// upload created are found; SIS ids win over ids.
+func (ru *run) loadHomes(ctx context.Context) (map[string]home, error) {
+	rows, err := ru.tx.Query(ctx, `SELECT id, COALESCE(sis_account_id, ''), $2 = ANY(path) FROM accounts WHERE root_account_id = $1`,
+		ru.account.RootAccountID, ru.account.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	defer rows.Close()
+	homes := map[string]home{}
+	for rows.Next() {
+		var h home
+		var sis string
+		if err := rows.Scan(&h.id, &sis, &h.inScope); err != nil {
+			return nil, fmt.Errorf("read accounts: %w", err)
+		}
+		if _, taken := homes[strconv.FormatInt(h.id, 10)]; !taken {
+			homes[strconv.FormatInt(h.id, 10)] = h
+		}
+		if sis != "" {
+			homes[sis] = h
+		}
+	}
+	return homes, rows.Err()
 }

@@ -23,10 +23,8 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 				return err
 			}
 		}
+		b.homes = a.stream.homes
 		var err error
-		if b.homes, err = a.fetchHomes(ctx, items); err != nil {
-			return err
-		}
 		if b.ids, err = a.allocateIDs(ctx, &b); err != nil {
 			return err
 		}
@@ -234,35 +232,4 @@ func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, e
 type home struct {
 	id      int64
 	inScope bool
-}
-
-// fetchHomes resolves the batch's account_id cells — SIS ids first, then
-// ids — within the root account.
-func (a *userApplier) fetchHomes(ctx context.Context, items []userItem) (map[string]home, error) {
-	var refs []string
-	for i := range items {
-		if v := items[i].row.AccountID; !items[i].settled() && v != "" {
-			refs = append(refs, v)
-		}
-	}
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	rows, err := a.ru.DB.Query(ctx, `SELECT r, a.id, $2 = ANY(a.path) FROM unnest($3::text[]) r
-		JOIN LATERAL (SELECT * FROM accounts a WHERE a.root_account_id = $1 AND (a.sis_account_id = r OR a.id::text = r)
-			ORDER BY a.sis_account_id = r DESC LIMIT 1) a ON true`, a.ru.account.RootAccountID, a.ru.account.ID, refs)
-	if err != nil {
-		return nil, fmt.Errorf("resolve account_id: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]home{}
-	for rows.Next() {
-		var ref string
-		var h home
-		if err := rows.Scan(&ref, &h.id, &h.inScope); err != nil {
-			return nil, fmt.Errorf("resolve account_id: %w", err)
-		}
-		out[ref] = h
-	}
-	return out, rows.Err()
 }
