@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/directory"
 )
 
 func zipOf(t *testing.T, files ...string) []byte {
@@ -142,5 +143,43 @@ func TestAccountsFile(t *testing.T) {
 	s.wait(fmt.Sprint(eastID), up.ID)
 	if got := summary(s.resultsIn(fmt.Sprint(eastID), up.ID, "")); got != "2:failed/out_of_scope 3:created" {
 		t.Errorf("sub-account import of accounts: %s", got)
+	}
+}
+
+func TestTermsFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importCSV("", "term_id,name,status,start_date,end_date\n"+
+		"F26,Fall 2026,active,2026-08-24,2026-12-18T23:59:59Z\n"+
+		"S27,Spring 2027,active,next monday,\n"+
+		"F26,Again,active,,\n"+
+		"X,Gone,deleted,,\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:created 3:failed/invalid_value 4:failed/duplicate_in_file 5:skipped/not_found" {
+		t.Fatalf("terms: %s", got)
+	}
+	imp = s.importCSV("", "term_id,name,status,start_date\nF26,Fall 2026,active,2026-08-24T00:00:00Z\nF26b,Fall B,active,\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:unchanged 3:created" {
+		t.Errorf("terms again: %s", got)
+	}
+	imp = s.importCSV("", "term_id,name,status\nF26,Fall Term 2026,deleted\n")
+	rs := s.results(imp.ID, "")
+	if len(rs) != 1 || rs[0].Action != "deleted" || fmt.Sprint(rs[0].Changes["name"]) != "[Fall 2026 Fall Term 2026]" {
+		t.Errorf("term change: %+v", rs)
+	}
+	// A sub-account may list terms only unchanged.
+	ctx := context.Background()
+	one := int64(1)
+	sub, _ := directory.CreateAccount(ctx, s.db, "Sub", &one, "sub")
+	s.token = s.newToken(sub.ID, "admin")
+	code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", sub.ID),
+		strings.NewReader("term_id,name,status\nF26b,Fall B,active\nNEW,New,active\n"), nil)
+	var up sisImport
+	decode(t, b, &up)
+	if code != 200 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	s.wait(fmt.Sprint(sub.ID), up.ID)
+	if got := summary(s.resultsIn(fmt.Sprint(sub.ID), up.ID, "")); got != "2:unchanged 3:failed/out_of_scope" {
+		t.Errorf("terms in a sub-account import: %s", got)
 	}
 }

@@ -261,7 +261,7 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 	case f.skipped:
 		ru.warn(f.name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", f.typ))
 		return nil
-	case f.typ != typeUsers && f.typ != typeUserDeactivation && f.typ != typeAccounts:
+	case f.typ != typeUsers && f.typ != typeUserDeactivation && f.typ != typeAccounts && f.typ != typeTerms:
 		ru.warn(f.name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", f.typ))
 		return nil
 	}
@@ -272,6 +272,8 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 	switch f.typ {
 	case typeAccounts:
 		return ru.importAccounts(ctx, f.name, head, cols, rd.Reader)
+	case typeTerms:
+		return ru.importTerms(ctx, f.name, head, cols, rd.Reader)
 	case typeUserDeactivation:
 		return ru.importDeactivations(ctx, f.name, head, cols, rd.Reader)
 	}

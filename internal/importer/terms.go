@@ -1,0 +1,186 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+)
+
+// termRow is one row of a terms file (Canvas's terms.csv).
+type termRow struct {
+	TermID    string `validate:"required,max=255"`
+	Name      string `validate:"required,max=255"`
+	Status    string `validate:"required,oneof=active deleted"`
+	StartDate string `validate:"max=64"`
+	EndDate   string `validate:"max=64"`
+}
+
+var termColumns = []string{"term_id", "name", "status", "start_date", "end_date"}
+
+var termColumnOf = map[string]string{"TermID": "term_id", "Name": "name", "Status": "status", "StartDate": "start_date", "EndDate": "end_date"}
+
+func (r *termRow) fields() []*string {
+	return []*string{&r.TermID, &r.Name, &r.Status, &r.StartDate, &r.EndDate}
+}
+
+// isoLayouts are the ISO 8601 forms dates may take; a date without a zone is UTC.
+var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"}
+
+// parseDate reads an ISO 8601 date cell: "" keeps, <delete> clears.
+func parseDate(col, v string) (*time.Time, bool, *rowFailure) {
+	switch v {
+	case "":
+		return nil, false, nil
+	case deleteMarker:
+		return nil, true, nil
+	}
+	for _, l := range isoLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return &t, true, nil
+		}
+	}
+	return nil, false, &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not an ISO 8601 date (2026-08-24 or 2026-08-24T08:00:00Z)", col, v)}
+}
+
+// importTerms applies a terms file, a row at a time: terms files are small.
+// Terms belong to the root account: an import posted to a sub-account may
+// list them only unchanged (SPEC §4.1).
+func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
+	idx := make([]int, len(termColumns))
+	for i, c := range termColumns {
+		idx[i] = -1
+		if p, ok := cols[c]; ok {
+			idx[i] = p
+		}
+	}
+	if idx[2] < 0 {
+		return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a terms file needs the column status", head.Line)}
+	}
+	seen := newKeySet()
+	var results []Result
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		res := Result{File: file, Entity: "term"}
+		var rowErr *csvread.RowError
+		switch {
+		case errors.As(err, &rowErr):
+			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, "malformed_csv", fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)
+		case err != nil:
+			return csvFileError(err)
+		default:
+			res.Row = rec.Line
+			f, err := ru.applyTerm(ctx, rec, len(head.Fields), idx, seen, &res)
+			if err != nil {
+				return err
+			}
+			if f != nil {
+				res.Action, res.Code, res.Message = Failed, f.code, f.message
+				if f.skip {
+					res.Action = Skipped
+				} else {
+					res.RowInfo = rowInfo(rec.Fields, nil, len(head.Fields))
+				}
+			}
+		}
+		results = append(results, res)
+	}
+	ru.record(typeTerms, results)
+	return ru.progress(ctx)
+}
+
+func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, width int, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
+	if len(rec.Fields) != width {
+		return &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), width)}, nil
+	}
+	var r termRow
+	for i, f := range r.fields() {
+		*f = cell(rec.Fields, idx[i])
+	}
+	r.Status = strings.ToLower(r.Status)
+	res.SISID = r.TermID
+	if f := validateRow(&r, termColumnOf); f != nil {
+		return f, nil
+	}
+	if first, dup := seen.add(r.TermID, rec.Line); dup {
+		return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("term_id %q already appears on line %d; the first row wins", r.TermID, first)}, nil
+	}
+	start, setStart, f := parseDate("start_date", r.StartDate)
+	if f != nil {
+		return f, nil
+	}
+	end, setEnd, f := parseDate("end_date", r.EndDate)
+	if f != nil {
+		return f, nil
+	}
+	var id int64
+	var name, state string
+	var oldStart, oldEnd *time.Time
+	err := ru.tx.QueryRow(ctx, `SELECT id, name, workflow_state, start_at, end_at FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`,
+		ru.account.RootAccountID, r.TermID).Scan(&id, &name, &state, &oldStart, &oldEnd)
+	exists := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("read term: %w", err)
+	}
+	if !setStart {
+		start = oldStart
+	}
+	if !setEnd {
+		end = oldEnd
+	}
+	changes := map[string][2]any{}
+	if exists {
+		if name != r.Name {
+			changes["name"] = [2]any{name, r.Name}
+		}
+		if state != r.Status {
+			changes["workflow_state"] = [2]any{state, r.Status}
+		}
+		if !sameTime(oldStart, start) {
+			changes["start_at"] = [2]any{oldStart, start}
+		}
+		if !sameTime(oldEnd, end) {
+			changes["end_at"] = [2]any{oldEnd, end}
+		}
+	}
+	inRoot := ru.account.ID == ru.account.RootAccountID
+	switch {
+	case !exists && r.Status == "deleted":
+		return &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("term %q does not exist, so it cannot be deleted", r.TermID)}, nil
+	case exists && len(changes) == 0:
+		res.ObjectID, res.Action = id, Unchanged
+		return nil, nil
+	case !inRoot:
+		return &rowFailure{code: "out_of_scope", message: "terms belong to the root account: an import posted to a sub-account may list them only unchanged"}, nil
+	case !exists:
+		if err := ru.tx.QueryRow(ctx, `INSERT INTO terms (root_account_id, sis_term_id, name, start_at, end_at, last_import_id)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, ru.account.RootAccountID, r.TermID, r.Name, start, end, ru.job.ID).Scan(&res.ObjectID); err != nil {
+			return nil, fmt.Errorf("create term: %w", err)
+		}
+		res.Action = Created
+		return nil, nil
+	}
+	if _, err := ru.tx.Exec(ctx, `UPDATE terms SET name = $2, workflow_state = $3, start_at = $4, end_at = $5, updated_at = now(),
+		last_import_id = $6 WHERE id = $1`, id, r.Name, r.Status, start, end, ru.job.ID); err != nil {
+		return nil, fmt.Errorf("update term: %w", err)
+	}
+	res.ObjectID, res.Changes = id, changes
+	res.Action = restoreAction(state, r.Status, true)
+	return nil, nil
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
