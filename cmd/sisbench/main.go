@@ -67,12 +67,14 @@ type options struct {
 	rows       int
 	keep       bool
 	cpuprofile bool
+	apiRate    int // requests/s of the -api latency probe; 0 runs the import benchmark
 }
 
 func parseFlags() (options, error) {
 	var o options
 	flag.IntVar(&o.rows, "rows", 1_000_000, "rows in each users.csv")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	flag.IntVar(&o.apiRate, "api", 0, "instead of the import runs: GET /sis_imports/:id at this many requests/s while a new-users import runs (make bench-api)")
 	flag.BoolVar(&o.cpuprofile, "cpuprofile", false, "print how to profile the server while it imports (no pprof endpoint is used)")
 	flag.Parse()
 	if o.rows < 10 {
@@ -155,13 +157,24 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	client := &apiClient{base: "http://" + srv.addr, token: token}
+	if opts.apiRate > 0 {
+		step(fmt.Sprintf("importing %d new users while sending GET /sis_imports/:id at %d/s", opts.rows, opts.apiRate))
+		lat, err := probeLatency(ctx, client, newFile, opts.apiRate)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nsisbench -api: %d rows; %d CPUs, %s, PostgreSQL %s\n", opts.rows, mach.cpus, mach.goVersion, mach.pgVersion)
+		lat.print()
+		return nil
+	}
+
 	step("measuring the baseline (COPY into copies of users and sis_import_results)")
 	base, err := measureBaseline(ctx, conn, opts.rows)
 	if err != nil {
 		return err
 	}
 
-	client := &apiClient{base: "http://" + srv.addr, token: token}
 	changed := opts.rows / 10
 	plans := []runPlan{
 		{name: "new", file: newFile, want: map[string]int{"created": opts.rows}},
