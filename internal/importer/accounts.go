@@ -42,13 +42,7 @@ type storedAccount struct {
 // parent must exist or come earlier in the file, so rows apply in file
 // order, one statement each: accounts files are small.
 func (ru *run) importAccounts(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	idx := make([]int, len(accountColumns))
-	for i, c := range accountColumns {
-		idx[i] = -1
-		if p, ok := cols[c]; ok {
-			idx[i] = p
-		}
-	}
+	idx := positions(accountColumns, cols)
 	for _, c := range []string{"name", "status"} {
 		if idx[slices.Index(accountColumns, c)] < 0 {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: an accounts file needs the column %s", head.Line, c)}
@@ -65,7 +59,8 @@ func (ru *run) importAccounts(ctx context.Context, file string, head csvread.Rec
 		var rowErr *csvread.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, "malformed_csv", fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)
+			f := malformed(rowErr)
+			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, f.code, f.message
 		case err != nil:
 			return csvFileError(err)
 		default:
@@ -90,7 +85,8 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, head csvrea
 		return nil
 	}
 	if len(rec.Fields) != len(head.Fields) {
-		return fail("malformed_csv", fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), len(head.Fields)))
+		f := wrongWidth(len(rec.Fields), len(head.Fields))
+		return fail(f.code, f.message)
 	}
 	var r accountRow
 	for i, f := range r.fields() {

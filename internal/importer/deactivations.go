@@ -42,13 +42,7 @@ type deactivationItem struct {
 // a batch at a time. Group memberships do not exist yet, so
 // remove_from_groups is read and validated but has nothing to remove.
 func (ru *run) importDeactivations(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	idx := make([]int, len(deactivationColumns))
-	for i, c := range deactivationColumns {
-		idx[i] = -1
-		if p, ok := cols[c]; ok {
-			idx[i] = p
-		}
-	}
+	idx := positions(deactivationColumns, cols)
 	seen := newKeySet()
 	batch := make([]deactivationItem, 0, batchSize)
 	for {
@@ -59,13 +53,13 @@ func (ru *run) importDeactivations(ctx context.Context, file string, head csvrea
 		var rowErr *csvread.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			batch = append(batch, deactivationItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)}})
+			batch = append(batch, deactivationItem{line: rowErr.Line, fail: malformed(rowErr)})
 		case err != nil:
 			return csvFileError(err)
 		default:
 			it := deactivationItem{line: rec.Line, fields: rec.Fields}
 			if len(rec.Fields) != len(head.Fields) {
-				it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), len(head.Fields))}
+				it.fail = wrongWidth(len(rec.Fields), len(head.Fields))
 			} else {
 				for i, f := range it.row.fields() {
 					*f = cell(rec.Fields, idx[i])

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/sisimport/sisimport/internal/csvread"
 )
 
 // deleteMarker in a cell clears an optional field ("empty keeps, <delete>
@@ -102,6 +104,28 @@ func rowInfo(fields []string, secret []int, width int) string {
 	_ = w.Write(out)
 	w.Flush()
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// positions maps each of names to its column in the header, -1 when absent.
+func positions(names []string, cols map[string]int) []int {
+	idx := make([]int, len(names))
+	for i, c := range names {
+		idx[i] = -1
+		if p, ok := cols[c]; ok {
+			idx[i] = p
+		}
+	}
+	return idx
+}
+
+// malformed is the failure of a record the CSV reader could not split.
+func malformed(e *csvread.RowError) *rowFailure {
+	return &rowFailure{code: "malformed_csv", message: fmt.Sprintf("column %d: %s", e.Column, e.Msg)}
+}
+
+// wrongWidth is the failure of a record with another field count than the header.
+func wrongWidth(got, want int) *rowFailure {
+	return &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", got, want)}
 }
 
 // cell is the value of a column in a row, "" when the column is absent.

@@ -53,14 +53,8 @@ func parseDate(col, v string) (*time.Time, bool, *rowFailure) {
 // Terms belong to the root account: an import posted to a sub-account may
 // list them only unchanged (SPEC §4.1).
 func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	idx := make([]int, len(termColumns))
-	for i, c := range termColumns {
-		idx[i] = -1
-		if p, ok := cols[c]; ok {
-			idx[i] = p
-		}
-	}
-	if idx[2] < 0 {
+	idx := positions(termColumns, cols)
+	if _, ok := cols["status"]; !ok {
 		return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a terms file needs the column status", head.Line)}
 	}
 	seen := newKeySet()
@@ -74,7 +68,8 @@ func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record
 		var rowErr *csvread.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, "malformed_csv", fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)
+			f := malformed(rowErr)
+			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, f.code, f.message
 		case err != nil:
 			return csvFileError(err)
 		default:
@@ -100,7 +95,7 @@ func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record
 
 func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, width int, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
 	if len(rec.Fields) != width {
-		return &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), width)}, nil
+		return wrongWidth(len(rec.Fields), width), nil
 	}
 	var r termRow
 	for i, f := range r.fields() {

@@ -93,13 +93,7 @@ const batchSize = 5000
 // importUsers reads a users file in one goroutine (parse, validate, find
 // in-file duplicates) and applies it batch by batch in this one.
 func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	idx := make([]int, len(userColumns))
-	for i, c := range userColumns {
-		idx[i] = -1
-		if p, ok := cols[c]; ok {
-			idx[i] = p
-		}
-	}
+	idx := positions(userColumns, cols)
 	for _, c := range []string{"status", "login_id"} {
 		if _, ok := cols[c]; !ok && ru.opts.Defaults[c] == "" {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a users file needs the column %s", head.Line, c)}
@@ -263,7 +257,7 @@ func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<-
 		var rowErr *csvread.RowError
 		switch {
 		case errors.As(err, &rowErr):
-			batch = append(batch, userItem{line: rowErr.Line, fail: &rowFailure{code: "malformed_csv", message: fmt.Sprintf("column %d: %s", rowErr.Column, rowErr.Msg)}})
+			batch = append(batch, userItem{line: rowErr.Line, fail: malformed(rowErr)})
 		case err != nil:
 			return csvFileError(err)
 		default:
@@ -294,7 +288,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 				st.base.mark(id, 0)
 			}
 		}
-		it.fail = &rowFailure{code: "malformed_csv", message: fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), p.width)}
+		it.fail = wrongWidth(len(rec.Fields), p.width)
 		return it
 	}
 	r := &it.row
