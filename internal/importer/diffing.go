@@ -204,7 +204,7 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 			rows.Close()
 			return fmt.Errorf("drop users: %w", err)
 		}
-		r.Action = restoreAction(state, target, true)
+		r.Action = transitionAction(state, target, true)
 		r.Changes = map[string][2]any{"workflow_state": {state, target}}
 		results = append(results, r)
 	}

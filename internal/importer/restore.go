@@ -105,7 +105,7 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 			}
 		}
 		res.Changes = diffUsers(&cur.storedUser, &next)
-		res.Action = restoreAction(cur.State, next.State, len(res.Changes) > 0)
+		res.Action = transitionAction(cur.State, next.State, len(res.Changes) > 0)
 		if len(res.Changes) > 0 {
 			writes = append(writes, &next)
 			planned = append(planned, res)
@@ -164,21 +164,6 @@ func (a *userApplier) takenByOthers(ctx context.Context, users []*storedUser) (m
 		out[id] = "its earlier " + what + " belongs to another user now: left as it is"
 	}
 	return out, rows.Err()
-}
-
-// restoreAction names what restoring did to a user, as an import's action.
-func restoreAction(from, to string, changed bool) string {
-	switch {
-	case from != to && to == "deleted":
-		return Deleted
-	case from != to && to == "active":
-		return Reactivated
-	case from == "active" && to == "suspended":
-		return Deactivated
-	case changed:
-		return Updated
-	}
-	return Unchanged
 }
 
 // setUserField sets a field named as in changes to a value from changes.

@@ -21,6 +21,22 @@ const (
 	Failed      = "failed"
 )
 
+// transitionAction names a change of state from → to as an import's action
+// (restores, drops by diffing, terms).
+func transitionAction(from, to string, changed bool) string {
+	switch {
+	case from != to && to == "deleted":
+		return Deleted
+	case from != to && to == "active":
+		return Reactivated
+	case from == "active" && to == "suspended":
+		return Deactivated
+	case changed:
+		return Updated
+	}
+	return Unchanged
+}
+
 // Result is the outcome of one row (or of one object the import touched by
 // itself, with Row 0 shown as null).
 type Result struct {

@@ -169,7 +169,7 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, width int, idx
 		return nil, fmt.Errorf("update term: %w", err)
 	}
 	res.ObjectID, res.Changes = id, changes
-	res.Action = restoreAction(state, r.Status, true)
+	res.Action = transitionAction(state, r.Status, true)
 	return nil, nil
 }
 
