@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/errs"
@@ -107,22 +109,26 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
 	writeJSON(w, http.StatusOK, map[string]any{"sis_imports": out})
 }
 
-func (s *Server) abortImport(w http.ResponseWriter, r *http.Request) {
-	if !tokenOf(r).Role.Allows(auth.SISImport) {
-		s.writeError(w, r, errForbidden)
-		return
+// changeImport answers a state change of one import (abort, approve): the
+// token needs role, the import must be in reach, and the change is one
+// conditional UPDATE in queue.
+func (s *Server) changeImport(role auth.Role, change func(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (queue.Import, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !tokenOf(r).Role.Allows(role) {
+			s.writeError(w, r, errForbidden)
+			return
+		}
+		i, err := s.importOf(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if i, err = change(r.Context(), s.db, i.AccountID, i.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeImport(w, r, i)
 	}
-	i, err := s.importOf(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	i, err = queue.Abort(r.Context(), s.db, i.AccountID, i.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeImport(w, r, i)
 }
 
 func (s *Server) abortAllPending(w http.ResponseWriter, r *http.Request) {
@@ -140,23 +146,4 @@ func (s *Server) abortAllPending(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"aborted": true})
-}
-
-// approveImport re-runs an import held for approval (role admin).
-func (s *Server) approveImport(w http.ResponseWriter, r *http.Request) {
-	if !tokenOf(r).Role.Allows(auth.Admin) {
-		s.writeError(w, r, errForbidden)
-		return
-	}
-	i, err := s.importOf(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	i, err = queue.Approve(r.Context(), s.db, i.AccountID, i.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeImport(w, r, i)
 }

@@ -6,7 +6,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/errs"
+	"github.com/sisimport/sisimport/internal/queue"
 )
 
 // Handler is every route of the service, in one place.
@@ -49,8 +51,8 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/importing", s.listImporting)
 				r.Put("/abort_all_pending", s.abortAllPending)
 				r.Get("/{id}", s.getImport)
-				r.Put("/{id}/abort", s.abortImport)
-				r.Put("/{id}/approve", s.approveImport)
+				r.Put("/{id}/abort", s.changeImport(auth.SISImport, queue.Abort))
+				r.Put("/{id}/approve", s.changeImport(auth.Admin, queue.Approve))
 				r.Put("/{id}/restore_states", s.restoreStates)
 				r.Get("/{id}/errors", s.getErrors)
 				r.Get("/{id}/results", s.getResults)
