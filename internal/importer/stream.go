@@ -16,7 +16,7 @@ type usersStream struct {
 	empty                           bool
 	files                           []string        // the users files read so far; a position's file index
 	failed                          bool            // a users file had a file-level error: nothing is removed
-	homes                           map[string]home // the root account's accounts by SIS id and id, as this import sees them
+	homes                           map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
 }
 
 // usersStream returns the import's users stream, made on the first file.
@@ -46,9 +46,6 @@ func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, erro
 			} else {
 				ru.warn(file, fmt.Sprintf("no earlier import of data set %q to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet))
 			}
-		}
-		if st.homes, err = ru.loadHomes(ctx); err != nil {
-			return nil, err
 		}
 		ru.users = st
 	}

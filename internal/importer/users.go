@@ -144,6 +144,11 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	if err != nil {
 		return err
 	}
+	if _, ok := cols["account_id"]; ok && st.homes == nil {
+		if st.homes, err = ru.loadHomes(ctx); err != nil {
+			return err
+		}
+	}
 	ap, err := ru.newUserApplier(ctx, file, secret, len(head.Fields))
 	if err != nil {
 		return err
