@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -161,7 +160,7 @@ type server struct {
 // startServer starts `sisimport serve` on a free port and waits until
 // /readyz answers 200. Its log (level warn) goes to stderr.
 func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
-	port, err := freePort()
+	port, err := postgres.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -236,13 +235,4 @@ func (s *server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
