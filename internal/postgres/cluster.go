@@ -59,6 +59,9 @@ func StartCluster(dir string) (*Cluster, error) {
 	if err := c.chown(dir); err != nil {
 		return nil, err
 	}
+	if err := c.reachable(dir); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if out, err := c.run("initdb", "-D", dir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
 			return nil, fmt.Errorf("initdb: %w\n%s", err, out)
@@ -124,6 +127,30 @@ func (c *Cluster) chown(dir string) error {
 		}
 		return os.Lchown(p, uid, gid)
 	})
+}
+
+// reachable lets the server's user pass through the directories above dir
+// (a clone in a 0700 mktemp directory, say): as root, it adds the search
+// bit for others — not the right to list — to those that lack it.
+func (c *Cluster) reachable(dir string) error {
+	if c.as == "" {
+		return nil
+	}
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("check %s: %w", p, err)
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, st.Mode().Perm()|0o001); err != nil {
+				return fmt.Errorf("let the %s user reach %s: %w", c.as, dir, err)
+			}
+			fmt.Fprintf(os.Stderr, "postgres: added o+x to %s so that the %s user can reach %s\n", p, c.as, dir)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }
 
 // findBinaries looks for initdb on PATH, then in Debian's and other
