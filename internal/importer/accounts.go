@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -42,67 +41,33 @@ type storedAccount struct {
 // parent must exist or come earlier in the file, so rows apply in file
 // order, one statement each: accounts files are small.
 func (ru *run) importAccounts(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
+	if err := ru.checkColumns(file, "accounts", head, cols, accountColumns, []string{"name", "status"}); err != nil {
+		return err
+	}
 	idx := positions(accountColumns, cols)
-	for _, c := range []string{"name", "status"} {
-		if idx[slices.Index(accountColumns, c)] < 0 {
-			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: an accounts file needs the column %s", head.Line, c)}
-		}
-	}
 	seen := newKeySet()
-	var results []Result
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		res := Result{File: file, Entity: "account"}
-		var rowErr *csvread.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			f := malformed(rowErr)
-			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, f.code, f.message
-		case err != nil:
-			return csvFileError(err)
-		default:
-			res.Row = rec.Line
-			if err := ru.applyAccount(ctx, rec, head, idx, seen, &res); err != nil {
-				return err
-			}
-		}
-		results = append(results, res)
-		if len(results) == batchSize {
-			ru.record(typeAccounts, results)
-			results = nil
-		}
-	}
-	ru.record(typeAccounts, results)
-	return ru.progress(ctx)
+	return ru.eachRow(ctx, file, typeAccounts, "account", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+		return ru.applyAccount(ctx, rec, idx, seen, res)
+	})
 }
 
-func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, head csvread.Record, idx []int, seen *keySet, res *Result) error {
-	fail := func(code, msg string) error {
-		res.Action, res.Code, res.Message, res.RowInfo = Failed, code, msg, rowInfo(rec.Fields, nil, len(head.Fields))
-		return nil
-	}
-	if len(rec.Fields) != len(head.Fields) {
-		f := wrongWidth(len(rec.Fields), len(head.Fields))
-		return fail(f.code, f.message)
+func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
+	fail := func(code, msg string) (*rowFailure, error) {
+		return &rowFailure{code: code, message: msg}, nil
 	}
 	var r accountRow
-	for i, f := range r.fields() {
-		*f = cell(rec.Fields, idx[i])
-	}
+	fillRow(r.fields(), rec, idx)
 	r.Status = strings.ToLower(r.Status)
 	res.SISID = r.AccountID
 	if f := validateRow(&r, accountColumnOf); f != nil {
-		return fail(f.code, f.message)
+		return f, nil
 	}
 	if first, dup := seen.add(r.AccountID, rec.Line); dup {
-		return fail("duplicate_in_file", fmt.Sprintf("account_id %q already appears on line %d; the first row wins", r.AccountID, first))
+		return duplicate("account_id", r.AccountID, first), nil
 	}
 	old, err := ru.accountBySIS(ctx, r.AccountID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if old != nil && (old.id == ru.account.ID || !slices.Contains(old.path, ru.account.ID)) {
 		return fail("out_of_scope", fmt.Sprintf("account %q is not inside the account this import was posted to", r.AccountID))
@@ -110,7 +75,7 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, head csvrea
 	parent := &storedAccount{id: ru.account.ID, path: ru.account.Path}
 	if r.ParentAccountID != "" {
 		if parent, err = ru.accountBySIS(ctx, r.ParentAccountID); err != nil {
-			return err
+			return nil, err
 		}
 		if parent == nil {
 			return fail("unknown_reference", fmt.Sprintf("column parent_account_id: no account %q exists or comes earlier in the file", r.ParentAccountID))
@@ -124,18 +89,17 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, head csvrea
 	}
 	if old == nil {
 		if r.Status == "deleted" {
-			res.Action, res.Code, res.Message = Skipped, "not_found", fmt.Sprintf("account %q does not exist, so it cannot be deleted", r.AccountID)
-			return nil
+			return notFound("account", r.AccountID), nil
 		}
 		err := ru.tx.QueryRow(ctx, `WITH n AS (SELECT nextval('accounts_id_seq') AS id)
 			INSERT INTO accounts (id, parent_account_id, root_account_id, path, name, sis_account_id)
 			SELECT n.id, $1, $2, $3::bigint[] || n.id, $4, $5 FROM n RETURNING id`,
 			parent.id, ru.account.RootAccountID, parent.path, r.Name, r.AccountID).Scan(&res.ObjectID)
 		if err != nil {
-			return fmt.Errorf("create account: %w", err)
+			return nil, fmt.Errorf("create account: %w", err)
 		}
 		res.Action = Created
-		return nil
+		return nil, nil
 	}
 	res.ObjectID = old.id
 	changes := map[string][2]any{}
@@ -151,7 +115,7 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, head csvrea
 	switch {
 	case len(changes) == 0:
 		res.Action = Unchanged
-		return nil
+		return nil, nil
 	case r.Status == "deleted" && old.state != "deleted":
 		res.Action = Deleted
 	case r.Status == "active" && old.state == "deleted":
@@ -162,16 +126,16 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, head csvrea
 	res.Changes = changes
 	if _, err := ru.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, updated_at = now() WHERE id = $1`,
 		old.id, r.Name, parent.id, r.Status); err != nil {
-		return fmt.Errorf("update account: %w", err)
+		return nil, fmt.Errorf("update account: %w", err)
 	}
 	if _, moved := changes["parent_account_id"]; moved {
 		// The account and its subtree hang below the new parent now.
 		if _, err := ru.tx.Exec(ctx, `UPDATE accounts SET path = $2::bigint[] || path[array_position(path, $1::bigint):]
 			WHERE $1 = ANY(path)`, old.id, parent.path); err != nil {
-			return fmt.Errorf("move account: %w", err)
+			return nil, fmt.Errorf("move account: %w", err)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // accountBySIS reads an account of the root account by SIS id, in the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -53,61 +52,26 @@ func parseDate(col, v string) (*time.Time, bool, *rowFailure) {
 // Terms belong to the root account: an import posted to a sub-account may
 // list them only unchanged (SPEC §4.1).
 func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
+	if err := ru.checkColumns(file, "terms", head, cols, termColumns, []string{"status"}); err != nil {
+		return err
+	}
 	idx := positions(termColumns, cols)
-	if _, ok := cols["status"]; !ok {
-		return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a terms file needs the column status", head.Line)}
-	}
 	seen := newKeySet()
-	var results []Result
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		res := Result{File: file, Entity: "term"}
-		var rowErr *csvread.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			f := malformed(rowErr)
-			res.Row, res.Action, res.Code, res.Message = rowErr.Line, Failed, f.code, f.message
-		case err != nil:
-			return csvFileError(err)
-		default:
-			res.Row = rec.Line
-			f, err := ru.applyTerm(ctx, rec, len(head.Fields), idx, seen, &res)
-			if err != nil {
-				return err
-			}
-			if f != nil {
-				res.Action, res.Code, res.Message = Failed, f.code, f.message
-				if f.skip {
-					res.Action = Skipped
-				} else {
-					res.RowInfo = rowInfo(rec.Fields, nil, len(head.Fields))
-				}
-			}
-		}
-		results = append(results, res)
-	}
-	ru.record(typeTerms, results)
-	return ru.progress(ctx)
+	return ru.eachRow(ctx, file, typeTerms, "term", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+		return ru.applyTerm(ctx, rec, idx, seen, res)
+	})
 }
 
-func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, width int, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
-	if len(rec.Fields) != width {
-		return wrongWidth(len(rec.Fields), width), nil
-	}
+func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
 	var r termRow
-	for i, f := range r.fields() {
-		*f = cell(rec.Fields, idx[i])
-	}
+	fillRow(r.fields(), rec, idx)
 	r.Status = strings.ToLower(r.Status)
 	res.SISID = r.TermID
 	if f := validateRow(&r, termColumnOf); f != nil {
 		return f, nil
 	}
 	if first, dup := seen.add(r.TermID, rec.Line); dup {
-		return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("term_id %q already appears on line %d; the first row wins", r.TermID, first)}, nil
+		return duplicate("term_id", r.TermID, first), nil
 	}
 	start, setStart, f := parseDate("start_date", r.StartDate)
 	if f != nil {
@@ -150,7 +114,7 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, width int, idx
 	inRoot := ru.account.ID == ru.account.RootAccountID
 	switch {
 	case !exists && r.Status == "deleted":
-		return &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("term %q does not exist, so it cannot be deleted", r.TermID)}, nil
+		return notFound("term", r.TermID), nil
 	case exists && len(changes) == 0:
 		res.ObjectID, res.Action = id, Unchanged
 		return nil, nil

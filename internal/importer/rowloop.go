@@ -1,0 +1,106 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+)
+
+// applyRow applies one row whose field count matches the header, filling
+// res (SISID, ObjectID, Action, Changes). A returned rowFailure fails or
+// skips the row; an error stops the import.
+type applyRow func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error)
+
+// eachRow applies a file a row at a time, in file order: the way of the
+// small files (accounts, terms, courses, sections, groups), whose rows may
+// refer to rows earlier in the same file.
+func (ru *run) eachRow(ctx context.Context, file, typ, entity string, width int, rd *csvread.Reader, apply applyRow) error {
+	var results []Result
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		res := Result{File: file, Entity: entity}
+		var rowErr *csvread.RowError
+		var f *rowFailure
+		switch {
+		case errors.As(err, &rowErr):
+			res.Row, f = rowErr.Line, malformed(rowErr)
+		case err != nil:
+			return csvFileError(err)
+		case len(rec.Fields) != width:
+			res.Row, f = rec.Line, wrongWidth(len(rec.Fields), width)
+			res.RowInfo = rowInfo(rec.Fields, nil, width)
+		default:
+			res.Row = rec.Line
+			if f, err = apply(ctx, rec, &res); err != nil {
+				return err
+			}
+			if f != nil && !f.skip {
+				res.RowInfo = rowInfo(rec.Fields, nil, width)
+			}
+		}
+		if f != nil {
+			res.Action, res.Code, res.Message = Failed, f.code, f.message
+			if f.skip {
+				res.Action = Skipped
+			}
+		}
+		results = append(results, res)
+		if len(results) == batchSize {
+			ru.record(typ, results)
+			results = nil
+			if err := ru.progress(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	ru.record(typ, results)
+	return ru.progress(ctx)
+}
+
+// checkColumns makes sure a file has its type's required columns, and warns
+// once about columns the type does not use (Canvas ignores them too).
+func (ru *run) checkColumns(file, typ string, head csvread.Record, cols map[string]int, known, required []string) error {
+	for _, c := range required {
+		if _, ok := cols[c]; !ok && ru.opts.Defaults[c] == "" {
+			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", head.Line, typ, c)}
+		}
+	}
+	var ignored []string
+	for name := range cols {
+		if !slices.Contains(known, name) {
+			ignored = append(ignored, name)
+		}
+	}
+	if len(ignored) > 0 {
+		sort.Strings(ignored)
+		ru.warn(file, "columns ignored: "+strings.Join(ignored, ", "))
+	}
+	return nil
+}
+
+// fillRow copies a record's cells into a row struct's fields, in the order
+// of idx, trimming them.
+func fillRow(fields []*string, rec csvread.Record, idx []int) {
+	for i, f := range fields {
+		*f = strings.TrimSpace(cell(rec.Fields, idx[i]))
+	}
+}
+
+// duplicate is the failure of a key seen earlier in the same file.
+func duplicate(col, key string, first int) *rowFailure {
+	return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on line %d; the first row wins", col, key, first)}
+}
+
+// notFound skips a deleted row for an object that does not exist.
+func notFound(entity, key string) *rowFailure {
+	return &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("%s %q does not exist, so it cannot be deleted", entity, key)}
+}
