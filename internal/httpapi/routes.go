@@ -34,6 +34,13 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/progress/{id}", s.getProgress)
 		r.Get("/users/{user_id}", s.getUser)
 		r.Put("/users/{user_id}", s.updateUser)
+		r.Get("/groups/{group_id}", s.getGroup)
+		r.Get("/groups/{group_id}/users", s.listGroupUsers)
+		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {
+			r.Get("/", s.listEnrollments)
+			r.Put("/{id}/reactivate", s.reactivateEnrollment)
+			r.Delete("/{id}", s.endEnrollment)
+		})
 		r.Route("/accounts/{account_id}", func(r chi.Router) {
 			r.Get("/", s.getAccount)
 			r.Get("/users", s.listUsers)
@@ -42,6 +49,8 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/user_properties", s.listProperties)
 			r.Post("/user_properties", s.createProperty)
 			r.Put("/user_properties/{name}", s.updateProperty)
+			r.Get("/groups", s.listGroups)
+			r.Post("/groups", s.createGroup)
 			r.Get("/sub_accounts", s.listSubAccounts)
 			r.Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)
