@@ -45,13 +45,13 @@ func (ru *run) importAccounts(ctx context.Context, file string, head csvread.Rec
 		return err
 	}
 	idx := positions(accountColumns, cols)
-	seen := newKeySet()
+	st := ru.stream(typeAccounts, file)
 	return ru.eachRow(ctx, file, typeAccounts, "account", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
-		return ru.applyAccount(ctx, rec, idx, seen, res)
+		return ru.applyAccount(ctx, rec, idx, st, res)
 	})
 }
 
-func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
+func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, st *fileStream, res *Result) (*rowFailure, error) {
 	fail := func(code, msg string) (*rowFailure, error) {
 		return &rowFailure{code: code, message: msg}, nil
 	}
@@ -62,8 +62,8 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, 
 	if f := validateRow(&r, accountColumnOf); f != nil {
 		return f, nil
 	}
-	if first, dup := seen.add(r.AccountID, rec.Line); dup {
-		return duplicate("account_id", r.AccountID, first), nil
+	if f := st.duplicate("account_id", r.AccountID, rec.Line); f != nil {
+		return f, nil
 	}
 	old, err := ru.accountBySIS(ctx, r.AccountID)
 	if err != nil {

@@ -39,8 +39,8 @@ type deactivationItem struct {
 }
 
 // importDeactivations suspends the users a user_deactivations file lists,
-// a batch at a time. Group memberships do not exist yet, so
-// remove_from_groups is read and validated but has nothing to remove.
+// a batch at a time, and with remove_from_groups removes their group
+// memberships.
 func (ru *run) importDeactivations(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
 	idx := positions(deactivationColumns, cols)
 	seen := newKeySet()
@@ -122,7 +122,7 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 		return fmt.Errorf("find users by email: %w", err)
 	}
 	results := make([]Result, len(batch))
-	var ids []int64
+	var ids, ungroup []int64
 	for i := range batch {
 		it := &batch[i]
 		res := &results[i]
@@ -151,6 +151,9 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 			continue
 		}
 		res.SISID, res.ObjectID = t.sis, t.id
+		if it.row.RemoveFromGroups != "" {
+			ungroup = append(ungroup, t.id)
+		}
 		if t.state == "suspended" {
 			res.Action = Unchanged
 			continue
@@ -166,6 +169,11 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 		}
 	}
 	ru.record(typeUserDeactivation, results)
+	if len(ungroup) > 0 {
+		if err := ru.removeMemberships(ctx, file, ungroup); err != nil {
+			return err
+		}
+	}
 	return ru.progress(ctx)
 }
 

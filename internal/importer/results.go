@@ -29,7 +29,7 @@ func transitionAction(from, to string, changed bool) string {
 		return Deleted
 	case from != to && to == "active":
 		return Reactivated
-	case from == "active" && to == "suspended":
+	case from != to && from != "deleted" && (to == "suspended" || to == "inactive"):
 		return Deactivated
 	case changed:
 		return Updated

@@ -96,8 +96,24 @@ func fillRow(fields []*string, rec csvread.Record, idx []int) {
 }
 
 // duplicate is the failure of a key seen earlier in the same file.
-func duplicate(col, key string, first int) *rowFailure {
-	return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on line %d; the first row wins", col, key, first)}
+// A key is listed on the first row that shows it, failed or not.
+func (st *fileStream) duplicate(col, key string, line int) *rowFailure {
+	if key == "" {
+		return nil // validation says what is missing
+	}
+	if where, dup := st.firstSeen(key, line); dup {
+		return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on %s; the first row wins", col, key, where)}
+	}
+	return nil
+}
+
+// firstSeen records key on line and says where it was seen first, if before.
+func (st *fileStream) firstSeen(key string, line int) (where string, dup bool) {
+	first, dup := st.seen.add(key, st.pos(line))
+	if !dup {
+		return "", false
+	}
+	return st.where(first), true
 }
 
 // notFound skips a deleted row for an object that does not exist.

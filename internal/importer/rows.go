@@ -71,6 +71,8 @@ func validateRow(row any, columnOf map[string]string) *rowFailure {
 	switch fe.Tag() {
 	case "required":
 		return &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required", col)}
+	case "required_without":
+		return &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s or %s: a value is required", col, columnOf[fe.Param()])}
 	case "oneof":
 		if col == "status" {
 			return &rowFailure{code: "invalid_status", message: fmt.Sprintf("column status: %q is not one of %s", val, strings.ReplaceAll(fe.Param(), " ", ", "))}

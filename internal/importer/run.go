@@ -65,8 +65,9 @@ type run struct {
 	planned     map[string]int // removals per type that the breaching plan shows
 	// diffedAgainst is the import whose file was the diffing base.
 	diffedAgainst *int64
-	users         *usersStream   // shared by the users files, made on the first
-	typeFiles     map[string]int // how many files of each type the upload holds
+	users         *usersStream           // shared by the users files, made on the first
+	typeFiles     map[string]int         // how many files of each type the upload holds
+	streams       map[string]*fileStream // of the other types, made on their first file
 }
 
 // FileInfo is what data.files says of each file read: its type and header,
@@ -232,6 +233,9 @@ func (ru *run) importCSV(ctx context.Context, f source) error {
 		if f.typ == typeUsers && ru.users != nil {
 			ru.users.failed = true
 		}
+		if st := ru.streams[f.typ]; st != nil {
+			st.failed = true
+		}
 		ru.file = newTally()
 		if _, err := ru.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT file"); err != nil {
 			return fmt.Errorf("roll back file: %w", err)
@@ -261,9 +265,6 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 	case f.skipped:
 		ru.warn(f.name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", f.typ))
 		return nil
-	case f.typ != typeUsers && f.typ != typeUserDeactivation && f.typ != typeAccounts && f.typ != typeTerms:
-		ru.warn(f.name, fmt.Sprintf("%s files are not supported by this version yet; the file was skipped", f.typ))
-		return nil
 	}
 	if !slices.Contains(ru.types, f.typ) {
 		ru.types = append(ru.types, f.typ)
@@ -276,6 +277,18 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 		return ru.importTerms(ctx, f.name, head, cols, rd.Reader)
 	case typeUserDeactivation:
 		return ru.importDeactivations(ctx, f.name, head, cols, rd.Reader)
+	case typeCourses:
+		return ru.importCourses(ctx, f.name, head, cols, rd.Reader)
+	case typeSections:
+		return ru.importSections(ctx, f.name, head, cols, rd.Reader)
+	case typeEnrollments:
+		return ru.importEnrollments(ctx, f.name, head, cols, rd.Reader)
+	case typeGroups:
+		return ru.importGroups(ctx, f.name, head, cols, rd.Reader)
+	case typeGroupMemberships:
+		return ru.importMemberships(ctx, f.name, head, cols, rd.Reader)
+	case typeChangeSISID:
+		return ru.importChangeSISID(ctx, f.name, head, cols, rd.Reader)
 	}
 	return ru.importUsers(ctx, f.name, head, cols, rd.Reader)
 }

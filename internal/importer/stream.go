@@ -10,19 +10,41 @@ import (
 // stream (SPEC §4.1), so a key repeated in a later file is a duplicate, and
 // removals run once, after every users file was read.
 type usersStream struct {
-	seen, seenKeys, listed, claimed *keySet
-	matched                         map[int64]bool
-	base                            *diffBase
-	empty                           bool
-	files                           []string        // the users files read so far; a position's file index
-	failed                          bool            // a users file had a file-level error: nothing is removed
-	homes                           map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
+	fileStream
+	seenKeys, listed, claimed *keySet
+	matched                   map[int64]bool
+	base                      *diffBase
+	empty                     bool
+	homes                     map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
+}
+
+// fileStream is what the files of one type in an upload share: the keys
+// seen so far, for duplicate_in_file across files, and whether any of them
+// had a file-level error (then nothing of the type is removed).
+type fileStream struct {
+	seen   *keySet
+	files  []string // the files read so far; a position's file index
+	failed bool
+}
+
+// stream returns the import's stream of files of type typ, adding file.
+func (ru *run) stream(typ, file string) *fileStream {
+	if ru.streams == nil {
+		ru.streams = map[string]*fileStream{}
+	}
+	st := ru.streams[typ]
+	if st == nil {
+		st = &fileStream{seen: newKeySet()}
+		ru.streams[typ] = st
+	}
+	st.files = append(st.files, file)
+	return st
 }
 
 // usersStream returns the import's users stream, made on the first file.
 func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, error) {
 	if ru.users == nil {
-		st := &usersStream{seen: newKeySet(), seenKeys: newKeySet(), claimed: newKeySet()}
+		st := &usersStream{fileStream: fileStream{seen: newKeySet()}, seenKeys: newKeySet(), claimed: newKeySet()}
 		if ru.opts.RemoveUnlistedUsers {
 			st.listed = newKeySet()
 		}
@@ -57,12 +79,12 @@ func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, erro
 // duplicate can name the file and line of the first row.
 const lineBits = 24
 
-func (st *usersStream) pos(line int) int {
+func (st *fileStream) pos(line int) int {
 	return (len(st.files)-1)<<lineBits | line&(1<<lineBits-1)
 }
 
 // where says where a position is, as a message names it.
-func (st *usersStream) where(pos int) string {
+func (st *fileStream) where(pos int) string {
 	file, line := pos>>lineBits, pos&(1<<lineBits-1)
 	if file == len(st.files)-1 || file >= len(st.files) {
 		return fmt.Sprintf("line %d", line)
@@ -71,24 +93,30 @@ func (st *usersStream) where(pos int) string {
 }
 
 // finishUsers runs what follows every users file of the import: drops
-// against the diffing base and removal of unlisted users — unless a users
-// file had a file-level error.
+// against the diffing base and removal of unlisted users (unless a users
+// file had a file-level error), then the deletion of what deleted users
+// held.
 func (ru *run) finishUsers(ctx context.Context) error {
 	st := ru.users
-	if st == nil || st.failed || (st.base == nil && !ru.opts.RemoveUnlistedUsers) {
+	if st == nil {
 		return nil
 	}
 	ru.file = newTally()
-	a := &userApplier{ru: ru, file: st.files[0], claimed: st.claimed, stream: st}
-	if st.base != nil {
-		if err := a.dropUnlisted(ctx, st.base); err != nil {
-			return err
+	if !st.failed && (st.base != nil || ru.opts.RemoveUnlistedUsers) {
+		a := &userApplier{ru: ru, file: st.files[0], claimed: st.claimed, stream: st}
+		if st.base != nil {
+			if err := a.dropUnlisted(ctx, st.base); err != nil {
+				return err
+			}
+		}
+		if ru.opts.RemoveUnlistedUsers && !ru.breached {
+			if err := a.removeUnlisted(ctx, st.listed); err != nil {
+				return err
+			}
 		}
 	}
-	if ru.opts.RemoveUnlistedUsers && !ru.breached {
-		if err := a.removeUnlisted(ctx, st.listed); err != nil {
-			return err
-		}
+	if err := ru.cascadeDeletedUsers(ctx, st.files[0]); err != nil {
+		return err
 	}
 	ru.total.add(ru.file)
 	return nil

@@ -56,13 +56,13 @@ func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record
 		return err
 	}
 	idx := positions(termColumns, cols)
-	seen := newKeySet()
+	st := ru.stream(typeTerms, file)
 	return ru.eachRow(ctx, file, typeTerms, "term", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
-		return ru.applyTerm(ctx, rec, idx, seen, res)
+		return ru.applyTerm(ctx, rec, idx, st, res)
 	})
 }
 
-func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, seen *keySet, res *Result) (*rowFailure, error) {
+func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st *fileStream, res *Result) (*rowFailure, error) {
 	var r termRow
 	fillRow(r.fields(), rec, idx)
 	r.Status = strings.ToLower(r.Status)
@@ -70,8 +70,8 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, see
 	if f := validateRow(&r, termColumnOf); f != nil {
 		return f, nil
 	}
-	if first, dup := seen.add(r.TermID, rec.Line); dup {
-		return duplicate("term_id", r.TermID, first), nil
+	if f := st.duplicate("term_id", r.TermID, rec.Line); f != nil {
+		return f, nil
 	}
 	start, setStart, f := parseDate("start_date", r.StartDate)
 	if f != nil {

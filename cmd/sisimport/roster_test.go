@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// importZip uploads a zip of name/content pairs to account and waits.
+func (s *service) importZip(account, params string, files ...string) sisImport {
+	s.t.Helper()
+	path := "/api/v1/accounts/" + account + "/sis_imports"
+	if params != "" {
+		path += "?" + params
+	}
+	code, b, _ := s.do("POST", path, bytes.NewReader(zipOf(s.t, files...)), map[string]string{"Content-Type": "application/zip"})
+	if code != 200 {
+		s.t.Fatalf("zip upload: %d %s", code, b)
+	}
+	var up sisImport
+	decode(s.t, b, &up)
+	return s.wait(account, up.ID)
+}
+
+// outcomes maps each result to action/code: rows by file:line, results
+// without a row by entity:sis_id.
+func outcomes(rs []result) map[string]string {
+	got := map[string]string{}
+	for _, r := range rs {
+		k := fmt.Sprintf("%s:%s", r.Entity, str(r.SISID))
+		if r.Row != nil {
+			k = fmt.Sprintf("%s:%d", r.File, *r.Row)
+		}
+		got[k] = r.Action + "/" + str(r.Code)
+	}
+	return got
+}
+
+func sameOutcomes(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		var diff []string
+		for k, w := range want {
+			if got[k] != w {
+				diff = append(diff, fmt.Sprintf("%s: got %q, want %q", k, got[k], w))
+			}
+		}
+		for k, g := range got {
+			if _, ok := want[k]; !ok {
+				diff = append(diff, fmt.Sprintf("%s: got %q, not expected", k, g))
+			}
+		}
+		sort.Strings(diff)
+		t.Fatalf("%s:\n%s", what, strings.Join(diff, "\n"))
+	}
+}
+
+// rosterZip holds every file type, in an order Canvas's is not.
+var rosterZip = []string{
+	"7_memberships.csv", "group_id,user_id,status\nG1,U1,accepted\nG1,U2,accepted\nG1,NOPE,accepted\n",
+	"6_groups.csv", "group_id,name,status,course_id\nG1,Lab group,available,C1\n",
+	"5_enrollments.csv", "course_id,section_id,user_id,role,status\nC1,,U1,teacher,active\n,S1,U2,student,active\nC1,S1,U1,ta,inactive\nC2,,U2,student,active\nC1,,U1,teacher,active\n",
+	"4_sections.csv", "section_id,course_id,name,status,start_date\nS1,C1,Section 1,active,2026-09-01\nS2,C9,Lost,active,\n",
+	"3_courses.csv", "course_id,short_name,long_name,account_id,term_id,status\nC1,BIO1,Biology 1,SUB,T1,active\nC2,CHEM1,Chemistry 1,,,published\n",
+	"2_users.csv", "user_id,login_id,first_name,last_name,status\nU1,u1,Ada,Lovelace,active\nU2,u2,Alan,Turing,active\n",
+	"1_terms.csv", "term_id,name,status,start_date,end_date\nT1,Fall 2026,active,2026-08-24,2026-12-20T17:00:00Z\n",
+	"0_accounts.csv", "account_id,parent_account_id,name,status\nSUB,,Science,active\n",
+}
+
+func TestRosterZipOfEveryType(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importZip("1", "", rosterZip...)
+	if imp.WorkflowState != "imported_with_messages" {
+		t.Fatalf("state %s, errors %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	want := map[string]string{
+		"0_accounts.csv:2": "created/", "1_terms.csv:2": "created/", "2_users.csv:2": "created/", "2_users.csv:3": "created/",
+		"3_courses.csv:2": "created/", "3_courses.csv:3": "created/",
+		"4_sections.csv:2": "created/", "4_sections.csv:3": "failed/unknown_reference",
+		"5_enrollments.csv:2": "created/", "5_enrollments.csv:3": "created/", "5_enrollments.csv:4": "created/",
+		"5_enrollments.csv:5": "created/", "5_enrollments.csv:6": "failed/duplicate_in_file",
+		"6_groups.csv:2":      "created/",
+		"7_memberships.csv:2": "created/", "7_memberships.csv:3": "created/", "7_memberships.csv:4": "failed/unknown_reference",
+	}
+	sameOutcomes(t, "first import", outcomes(s.results(imp.ID, "")), want)
+	for _, c := range []struct{ key, want string }{
+		{"courses", "2"}, {"sections", "1"}, {"enrollments", "4"}, {"groups", "1"}, {"group_memberships", "2"},
+	} {
+		if got := fmt.Sprint(imp.Data.Counts[c.key]); got != c.want {
+			t.Errorf("data.counts[%s] = %s, want %s", c.key, got, c.want)
+		}
+	}
+	// The course hangs in the account the same upload created, in the term
+	// it created; the section's enrollment belongs to its course.
+	var account, term, state string
+	s.db.QueryRow(t.Context(), `SELECT a.sis_account_id, t.sis_term_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
+		JOIN terms t ON t.id = c.term_id WHERE c.sis_course_id = 'C1'`).Scan(&account, &term, &state)
+	if account != "SUB" || term != "T1" || state != "active" {
+		t.Errorf("course C1: account %q term %q state %q", account, term, state)
+	}
+	var n int
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN sections x ON x.id = e.section_id
+		WHERE c.sis_course_id = 'C1' AND x.sis_section_id = 'S1'`).Scan(&n)
+	if n != 2 {
+		t.Errorf("enrollments in section S1 of C1: %d, want 2", n)
+	}
+	dup := s.results(imp.ID, "file=5_enrollments.csv&action[]=failed")
+	if len(dup) != 1 || !strings.Contains(str(dup[0].Message), "line 2") {
+		t.Errorf("the duplicate enrollment does not name the first line: %+v", dup)
+	}
+
+	// The same zip again changes nothing.
+	again := s.importZip("1", "", rosterZip...)
+	for k, v := range outcomes(s.results(again.ID, "")) {
+		if w := want[k]; w != v && !(strings.HasPrefix(w, "created/") && v == "unchanged/") {
+			t.Errorf("second import %s: %s (first: %s)", k, v, w)
+		}
+	}
+}
+
+func TestEnrollmentRules(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\nU3,u3,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\nC2,B,B,active\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\nS2,C2,Two,active\n",
+		"enrollments.csv", "course_id,user_id,role,status\nC1,U1,student,active\nC1,U2,student,active\nC1,U3,student,active\nC2,U3,student,active\n",
+		"groups.csv", "group_id,name,status\nG1,Group,available\n",
+		"memberships.csv", "group_id,user_id,status\nG1,U3,accepted\n",
+	)
+	imp := s.importZip("1", "skip_deletes=false",
+		"enrollments.csv", "course_id,section_id,user_id,role,status,start_date\n"+
+			"C1,,U1,student,inactive,\n"+ // 2 deactivated
+			"C1,,U2,student,completed,\n"+ // 3 updated
+			"C1,,U3,student,deleted_last_completed,\n"+ // 4 U3 has C1 only once: concluded
+			"C1,,U9,student,active,\n"+ // 5 unknown user
+			"C9,,U1,student,active,\n"+ // 6 unknown course
+			"C1,S2,U1,student,active,\n"+ // 7 S2 is C2's
+			"C1,,U1,principal,active,\n"+ // 8 not a role
+			"C1,,U2,teacher,deleted,\n"+ // 9 no such enrollment
+			"C2,,U3,student,active,24/08/2026\n"+ // 10 not ISO 8601
+			",,U1,student,active,\n", // 11 neither course nor section
+		"users.csv", "user_id,login_id,status\nU3,u3,deleted\n",
+	)
+	got := outcomes(s.results(imp.ID, ""))
+	want := map[string]string{
+		"users.csv:2":         "deleted/",
+		"enrollments.csv:2":   "deactivated/",
+		"enrollments.csv:3":   "updated/",
+		"enrollments.csv:4":   "updated/",
+		"enrollments.csv:5":   "failed/unknown_reference",
+		"enrollments.csv:6":   "failed/unknown_reference",
+		"enrollments.csv:7":   "failed/invalid_value",
+		"enrollments.csv:8":   "failed/invalid_value",
+		"enrollments.csv:9":   "skipped/not_found",
+		"enrollments.csv:10":  "failed/invalid_value",
+		"enrollments.csv:11":  "failed/missing_value",
+		"enrollment:U3":       "deleted/", // U3's enrollments go with U3 (C2's, and C1's concluded one)
+		"group_membership:U3": "deleted/",
+	}
+	sameOutcomes(t, "enrollment rules", got, want)
+	var live int
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN users u ON u.id = e.user_id WHERE u.sis_user_id = 'U3' AND e.workflow_state <> 'deleted'`).Scan(&live)
+	if live != 0 {
+		t.Errorf("a deleted user keeps %d live enrollments", live)
+	}
+	if n := len(s.results(imp.ID, "action[]=deleted&file=users.csv")); n != 4 {
+		t.Errorf("the user's deletion lists %d results, want 4: the user, 2 enrollments, 1 membership", n)
+	}
+	msgs := map[int]string{}
+	for _, r := range s.results(imp.ID, "action[]=failed") {
+		msgs[*r.Row] = str(r.Message)
+	}
+	for line, part := range map[int]string{5: `no user "U9"`, 6: `no course "C9"`, 7: `section "S2" does not belong to course "C1"`,
+		8: "column role", 10: "column start_date", 11: "course_id or section_id"} {
+		if !strings.Contains(msgs[line], part) {
+			t.Errorf("line %d: message %q does not say %q", line, msgs[line], part)
+		}
+	}
+}
+
+func TestCanvasDocumentationExamples(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	dir := "../../../shared/testdata/external/canvas-docs"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("the Canvas examples are not here: %v", err)
+	}
+	var files []string
+	lines := 0
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, e.Name(), string(b))
+		lines += strings.Count(strings.TrimSpace(string(b)), "\n")
+	}
+	imp := s.importZip("1", "", files...)
+	if len(imp.ProcessingErrors) != 0 {
+		t.Errorf("file-level errors: %v", imp.ProcessingErrors)
+	}
+	rs := s.results(imp.ID, "")
+	rows := 0
+	for _, r := range rs {
+		if r.Row != nil {
+			rows++
+		}
+		if r.Action == "failed" && str(r.Message) == "" {
+			t.Errorf("%s line %d failed without a message", r.File, *r.Row)
+		}
+	}
+	if rows != lines {
+		t.Errorf("%d row results for %d data rows", rows, lines)
+	}
+	// What the examples hold that cannot be applied, each with its reason:
+	// a date that is not ISO 8601, an account and sections that do not
+	// exist, and a term named by its name instead of its id.
+	sameOutcomes(t, "Canvas's examples", outcomes(rs), map[string]string{
+		"accounts.csv:2": "created/", "accounts.csv:3": "created/", "accounts.csv:4": "created/",
+		"terms.csv:2": "created/", "terms.csv:3": "failed/invalid_value", "terms.csv:4": "created/",
+		"users.csv:2": "created/", "users.csv:3": "created/", "users.csv:4": "created/",
+		"courses.csv:2": "created/", "courses.csv:3": "failed/unknown_reference", "courses.csv:4": "created/",
+		"sections.csv:2": "created/", "sections.csv:3": "created/", "sections.csv:4": "failed/unknown_reference",
+		"enrollments.csv:2": "failed/unknown_reference", "enrollments.csv:3": "failed/unknown_reference", "enrollments.csv:4": "failed/unknown_reference",
+	})
+	for _, w := range []string{"authentication_provider_id"} {
+		if !strings.Contains(fmt.Sprint(imp.ProcessingWarnings), w) {
+			t.Errorf("no warning names the ignored column %s: %v", w, imp.ProcessingWarnings)
+		}
+	}
+}
+
+func TestChangeSISID(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,integration_id,status\nU1,u1,I1,active\nU2,u2,,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"enrollments.csv", "course_id,user_id,role,status\nC1,U1,student,active\n",
+	)
+	// change_sis_id applies before the other files, so the enrollments file
+	// may already use the new ids.
+	imp := s.importZip("1", "",
+		"enrollments.csv", "course_id,user_id,role,status\nNEWC1,NEWU1,student,active\n",
+		"change.csv", "old_id,new_id,old_integration_id,new_integration_id,type\n"+
+			"U1,NEWU1,I1,NEWI1,user\n"+ // 2
+			"C1,NEWC1,,,course\n"+ // 3
+			"U2,NEWU1,,,user\n"+ // 4 taken
+			"NOPE,X,,,course\n"+ // 5 unknown
+			"U2,U2B,,,planet\n", // 6 not a type
+	)
+	sameOutcomes(t, "change_sis_id", outcomes(s.results(imp.ID, "")), map[string]string{
+		"change.csv:2": "updated/", "change.csv:3": "updated/", "change.csv:4": "failed/exists", "change.csv:5": "skipped/not_found",
+		"change.csv:6": "failed/invalid_value", "enrollments.csv:2": "unchanged/",
+	})
+	rs := s.results(imp.ID, "file=change.csv&action[]=updated")
+	if len(rs) != 2 || rs[0].Entity != "user" || str(rs[0].SISID) != "NEWU1" || fmt.Sprint(rs[0].Changes["sis_id"]) != "[U1 NEWU1]" ||
+		fmt.Sprint(rs[0].Changes["integration_id"]) != "[I1 NEWI1]" {
+		t.Errorf("change results: %+v", rs)
+	}
+}
+
+func TestGroupsOfImportsAndOfHands(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	// A group made by hand with the SIS id the feed uses, and another with
+	// the name the feed uses.
+	var manual int64
+	if err := s.db.QueryRow(t.Context(), `INSERT INTO groups (root_account_id, account_id, sis_group_id, name, origin)
+		VALUES (1, 1, 'HAND', 'Chess club', 'manual') RETURNING id`).Scan(&manual); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(t.Context(), `INSERT INTO groups (root_account_id, account_id, name, origin) VALUES (1, 1, 'Robotics', 'manual')`)
+	imp := s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\n",
+		"groups.csv", "group_id,name,status\nHAND,Chess club renamed,available\nG1,Robotics,available\n",
+		"memberships.csv", "group_id,user_id,status\nHAND,U1,accepted\nG1,U1,accepted\n",
+	)
+	sameOutcomes(t, "groups", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "created/", "groups.csv:2": "skipped/manual_object", "groups.csv:3": "created/",
+		"memberships.csv:2": "skipped/manual_object", "memberships.csv:3": "created/",
+	})
+	var name string
+	var robotics int
+	s.db.QueryRow(t.Context(), `SELECT name FROM groups WHERE id = $1`, manual).Scan(&name)
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM groups WHERE name = 'Robotics'`).Scan(&robotics)
+	if name != "Chess club" || robotics != 2 {
+		t.Errorf("the manual group is now %q; %d groups are called Robotics, want 2", name, robotics)
+	}
+	// remove_from_groups removes the user's memberships of imported groups.
+	s.db.Exec(t.Context(), `UPDATE users SET email = 'u1@example.edu' WHERE sis_user_id = 'U1'`)
+	imp = s.importZip("1", "", "deactivate.csv", "email,remove_from_groups\nu1@example.edu,y\n")
+	sameOutcomes(t, "deactivation", outcomes(s.results(imp.ID, "")), map[string]string{
+		"deactivate.csv:2": "deactivated/", "group_membership:U1": "deleted/",
+	})
+}

@@ -1,0 +1,76 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Deleting a user deletes their live enrollments and group memberships, and
+// a deactivation row with remove_from_groups removes the user's memberships;
+// each is a result of its own, with row null (SPEC §4.5, §4.11).
+
+// cascadeDeletedUsers follows the users this import deleted.
+func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
+	var ids []int64
+	rows, err := ru.tx.Query(ctx, `SELECT id FROM users WHERE root_account_id = $1 AND last_import_id = $2 AND workflow_state = 'deleted'`,
+		ru.account.RootAccountID, ru.job.ID)
+	if err != nil {
+		return fmt.Errorf("read deleted users: %w", err)
+	}
+	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		return fmt.Errorf("read deleted users: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := ru.cascade(ctx, file, typeEnrollments, "enrollment", `WITH old AS (
+			SELECT e.id, e.workflow_state, u.sis_user_id FROM enrollments e JOIN users u ON u.id = e.user_id
+			WHERE e.user_id = ANY($1) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e),
+		upd AS (UPDATE enrollments e SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() FROM old WHERE e.id = old.id)
+		SELECT id, workflow_state, sis_user_id FROM old`, ids); err != nil {
+		return err
+	}
+	return ru.removeMemberships(ctx, file, ids)
+}
+
+// removeMemberships deletes the accepted group memberships of users.
+// Memberships of groups created through the API stay: imports never change
+// those groups (SPEC §4.8).
+func (ru *run) removeMemberships(ctx context.Context, file string, users []int64) error {
+	return ru.cascade(ctx, file, typeGroupMemberships, "group_membership", `WITH old AS (
+			SELECT m.id, m.workflow_state, u.sis_user_id FROM group_memberships m JOIN groups g ON g.id = m.group_id
+			JOIN users u ON u.id = m.user_id
+			WHERE m.user_id = ANY($1) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m),
+		upd AS (UPDATE group_memberships m SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() FROM old WHERE m.id = old.id)
+		SELECT id, workflow_state, sis_user_id FROM old`, users)
+}
+
+// cascade runs a statement that deletes objects of the users and returns
+// (id, state before, user's SIS id) of each; it records one result each.
+func (ru *run) cascade(ctx context.Context, file, typ, entity, stmt string, users []int64) error {
+	rows, err := ru.tx.Query(ctx, stmt, users, ru.job.ID)
+	if err != nil {
+		return fmt.Errorf("delete %ss of users: %w", entity, err)
+	}
+	var results []Result
+	var id int64
+	var state string
+	var sis *string
+	_, err = pgx.ForEachRow(rows, []any{&id, &state, &sis}, func() error {
+		r := Result{File: file, Entity: entity, ObjectID: id, Action: Deleted, Changes: map[string][2]any{"workflow_state": {state, "deleted"}}}
+		if sis != nil {
+			r.SISID = *sis
+		}
+		results = append(results, r)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete %ss of users: %w", entity, err)
+	}
+	for i := 0; i < len(results); i += batchSize {
+		ru.record(typ, results[i:min(i+batchSize, len(results))])
+	}
+	return nil
+}

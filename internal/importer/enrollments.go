@@ -1,0 +1,460 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+)
+
+// enrollmentRow is one row of an enrollments file (Canvas's enrollments.csv).
+type enrollmentRow struct {
+	CourseID  string `validate:"required_without=SectionID,max=255"`
+	SectionID string `validate:"max=255"`
+	UserID    string `validate:"required,max=255"`
+	Role      string `validate:"required,oneof=student teacher ta observer designer"`
+	Status    string `validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
+	StartDate string `validate:"max=64"`
+	EndDate   string `validate:"max=64"`
+}
+
+var enrollmentColumns = []string{"course_id", "section_id", "user_id", "role", "status", "start_date", "end_date"}
+
+var enrollmentColumnOf = map[string]string{"CourseID": "course_id", "SectionID": "section_id", "UserID": "user_id", "Role": "role",
+	"Status": "status", "StartDate": "start_date", "EndDate": "end_date"}
+
+func (r *enrollmentRow) fields() []*string {
+	return []*string{&r.CourseID, &r.SectionID, &r.UserID, &r.Role, &r.Status, &r.StartDate, &r.EndDate}
+}
+
+// key is what identifies the row's enrollment in the file: course or
+// section, user and role.
+func (r *enrollmentRow) key() string {
+	return r.CourseID + "\x00" + r.SectionID + "\x00" + r.UserID + "\x00" + r.Role
+}
+
+// enrollmentKey identifies a stored enrollment; section 0 is the course as
+// a whole.
+type enrollmentKey struct {
+	course, section, user int64
+	role                  string
+}
+
+type storedEnrollment struct {
+	id         int64
+	state      string
+	start, end *time.Time
+}
+
+// enrollmentItem is a row on its way through a batch.
+type enrollmentItem struct {
+	res                Result
+	row                enrollmentRow
+	fields             []string
+	start, end         *time.Time
+	setStart, setEnd   bool
+	key                enrollmentKey
+	settled            bool // the result is known: nothing to write
+	old                *storedEnrollment
+	lastCompletedCheck bool
+}
+
+// importEnrollments applies an enrollments file a batch at a time: the
+// courses, sections and users of a batch are resolved with one query each,
+// its enrollments read with one, new ones written with COPY and changed
+// ones with one UPDATE.
+func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
+	if err := ru.checkColumns(file, "enrollments", head, cols, enrollmentColumns, []string{"user_id", "role", "status"}); err != nil {
+		return err
+	}
+	idx := positions(enrollmentColumns, cols)
+	st := ru.stream(typeEnrollments, file)
+	width := len(head.Fields)
+	batch := make([]enrollmentItem, 0, batchSize)
+	flush := func() error {
+		err := ru.applyEnrollments(ctx, batch)
+		batch = make([]enrollmentItem, 0, batchSize)
+		return err
+	}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		it := enrollmentItem{res: Result{File: file, Entity: "enrollment"}}
+		var rowErr *csvread.RowError
+		switch {
+		case errors.As(err, &rowErr):
+			f := malformed(rowErr)
+			it.res.Row, it.settled = rowErr.Line, true
+			it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
+		case err != nil:
+			return csvFileError(err)
+		default:
+			it.res.Row, it.fields = rec.Line, rec.Fields
+			if len(rec.Fields) != width {
+				ru.failEnrollment(&it, wrongWidth(len(rec.Fields), width), width)
+				break
+			}
+			ru.parseEnrollment(&it, rec, idx, st, width)
+		}
+		batch = append(batch, it)
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+func (ru *run) parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int, st *fileStream, width int) {
+	r := &it.row
+	fillRow(r.fields(), rec, idx)
+	r.Status, r.Role = strings.ToLower(r.Status), strings.ToLower(r.Role)
+	it.res.SISID = r.UserID
+	if r.UserID == "" || r.CourseID+r.SectionID == "" {
+		// validation says what is missing
+	} else if where, dup := st.firstSeen(r.key(), rec.Line); dup {
+		ru.failEnrollment(it, &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("the enrollment of user %q as %s in %s already appears on %s; the first row wins",
+			r.UserID, r.Role, r.place(), where)}, width)
+		return
+	}
+	if f := validateRow(r, enrollmentColumnOf); f != nil {
+		ru.failEnrollment(it, f, width)
+		return
+	}
+	var f *rowFailure
+	if it.start, it.setStart, f = parseDate("start_date", r.StartDate); f != nil {
+		ru.failEnrollment(it, f, width)
+		return
+	}
+	if it.end, it.setEnd, f = parseDate("end_date", r.EndDate); f != nil {
+		ru.failEnrollment(it, f, width)
+	}
+}
+
+// place names the course or section a row enrolls in, for messages.
+func (r *enrollmentRow) place() string {
+	if r.SectionID != "" {
+		return fmt.Sprintf("section %q", r.SectionID)
+	}
+	return fmt.Sprintf("course %q", r.CourseID)
+}
+
+func (ru *run) failEnrollment(it *enrollmentItem, f *rowFailure, width int) {
+	it.settled = true
+	it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
+	if f.skip {
+		it.res.Action = Skipped
+	} else {
+		it.res.RowInfo = rowInfo(it.fields, nil, width)
+	}
+}
+
+// enrollmentRefs are the courses, sections and users a batch names.
+type enrollmentRefs struct {
+	courses  map[string]courseRef
+	sections map[string]sectionRef
+	users    map[string]int64
+}
+
+type courseRef struct {
+	id      int64
+	inScope bool
+}
+
+type sectionRef struct {
+	id, courseID int64
+	courseSIS    *string
+	inScope      bool
+}
+
+// applyEnrollments resolves, plans and writes one batch, then records its
+// results in file order.
+func (ru *run) applyEnrollments(ctx context.Context, batch []enrollmentItem) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	refs, err := ru.enrollmentRefs(ctx, batch)
+	if err != nil {
+		return err
+	}
+	var keys []*enrollmentItem
+	for i := range batch {
+		it := &batch[i]
+		if !it.settled {
+			if f := ru.resolveEnrollment(it, refs); f != nil {
+				ru.failEnrollment(it, f, len(it.fields))
+				continue
+			}
+			keys = append(keys, it)
+		}
+	}
+	if err := ru.readEnrollments(ctx, keys); err != nil {
+		return err
+	}
+	var inserts, updates []*enrollmentItem
+	for _, it := range keys {
+		if err := ru.decideEnrollment(ctx, it); err != nil {
+			return err
+		}
+		switch {
+		case it.settled:
+		case it.old == nil:
+			inserts = append(inserts, it)
+		default:
+			updates = append(updates, it)
+		}
+	}
+	if err := ru.insertEnrollments(ctx, inserts); err != nil {
+		return err
+	}
+	if err := ru.updateEnrollments(ctx, updates); err != nil {
+		return err
+	}
+	results := make([]Result, len(batch))
+	for i := range batch {
+		results[i] = batch[i].res
+	}
+	ru.record(typeEnrollments, results)
+	return ru.progress(ctx)
+}
+
+// enrollmentRefs reads the batch's courses, sections and users by SIS id,
+// one query each, in the import's transaction.
+func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enrollmentRefs, error) {
+	var courses, sections, users []string
+	for i := range batch {
+		if it := &batch[i]; !it.settled {
+			if it.row.CourseID != "" {
+				courses = append(courses, it.row.CourseID)
+			}
+			if it.row.SectionID != "" {
+				sections = append(sections, it.row.SectionID)
+			}
+			users = append(users, it.row.UserID)
+		}
+	}
+	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}, users: map[string]int64{}}
+	root, scope := ru.account.RootAccountID, ru.account.ID
+	rows, err := ru.tx.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path) FROM courses c JOIN accounts a ON a.id = c.account_id
+		WHERE c.root_account_id = $1 AND c.sis_course_id = ANY($2)`, root, courses, scope)
+	if err != nil {
+		return nil, fmt.Errorf("read courses: %w", err)
+	}
+	var sis string
+	var c courseRef
+	if _, err := pgx.ForEachRow(rows, []any{&sis, &c.id, &c.inScope}, func() error { refs.courses[sis] = c; return nil }); err != nil {
+		return nil, fmt.Errorf("read courses: %w", err)
+	}
+	rows, err = ru.tx.Query(ctx, `SELECT s.sis_section_id, s.id, s.course_id, c.sis_course_id, $3 = ANY(a.path)
+		FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
+		WHERE s.root_account_id = $1 AND s.sis_section_id = ANY($2)`, root, sections, scope)
+	if err != nil {
+		return nil, fmt.Errorf("read sections: %w", err)
+	}
+	var s sectionRef
+	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
+		return nil, fmt.Errorf("read sections: %w", err)
+	}
+	rows, err = ru.tx.Query(ctx, `SELECT sis_user_id, id FROM users WHERE root_account_id = $1 AND sis_user_id = ANY($2)`, root, users)
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&sis, &id}, func() error { refs.users[sis] = id; return nil }); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	return refs, nil
+}
+
+// resolveEnrollment turns the row's SIS ids into its enrollment's key.
+// References reach the whole root account; the course must be inside the
+// import's scope, since the enrollment is written there (SPEC §4.1).
+func (ru *run) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *rowFailure {
+	r := &it.row
+	k := enrollmentKey{role: r.Role}
+	inScope := false
+	if r.SectionID != "" {
+		s, ok := refs.sections[r.SectionID]
+		if !ok {
+			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column section_id: no section %q exists", r.SectionID)}
+		}
+		if r.CourseID != "" && (s.courseSIS == nil || *s.courseSIS != r.CourseID) {
+			return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column section_id: section %q does not belong to course %q", r.SectionID, r.CourseID)}
+		}
+		k.section, k.course, inScope = s.id, s.courseID, s.inScope
+	} else {
+		c, ok := refs.courses[r.CourseID]
+		if !ok {
+			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column course_id: no course %q exists", r.CourseID)}
+		}
+		k.course, inScope = c.id, c.inScope
+	}
+	if !inScope {
+		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("%s is outside the account this import was posted to", r.place())}
+	}
+	u, ok := refs.users[r.UserID]
+	if !ok {
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column user_id: no user %q exists", r.UserID)}
+	}
+	k.user = u
+	it.key = k
+	return nil
+}
+
+// readEnrollments reads the stored enrollments of the resolved rows.
+func (ru *run) readEnrollments(ctx context.Context, items []*enrollmentItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	courses, sections, users := make([]int64, len(items)), make([]int64, len(items)), make([]int64, len(items))
+	roles := make([]string, len(items))
+	byKey := make(map[enrollmentKey]*enrollmentItem, len(items))
+	for i, it := range items {
+		courses[i], sections[i], users[i], roles[i] = it.key.course, it.key.section, it.key.user, it.key.role
+		byKey[it.key] = it
+	}
+	rows, err := ru.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role, e.id, e.workflow_state, e.start_at, e.end_at
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS k(course, section, usr, role)
+		JOIN enrollments e ON e.course_id = k.course AND e.user_id = k.usr AND e.role = k.role AND e.section_id = k.section`,
+		courses, sections, users, roles)
+	if err != nil {
+		return fmt.Errorf("read enrollments: %w", err)
+	}
+	var k enrollmentKey
+	var e storedEnrollment
+	_, err = pgx.ForEachRow(rows, []any{&k.course, &k.section, &k.user, &k.role, &e.id, &e.state, &e.start, &e.end}, func() error {
+		if it := byKey[k]; it != nil {
+			old := e
+			it.old = &old
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read enrollments: %w", err)
+	}
+	return nil
+}
+
+// decideEnrollment sets the row's action by SPEC §4.2's table.
+func (ru *run) decideEnrollment(ctx context.Context, it *enrollmentItem) error {
+	r, old := &it.row, it.old
+	if r.Status == "deleted_last_completed" {
+		// Canvas: delete the enrollment, unless it is the user's last one in
+		// the course, which is concluded instead.
+		last, err := ru.lastInCourse(ctx, it.key, old)
+		if err != nil {
+			return err
+		}
+		r.Status = "deleted"
+		if last {
+			r.Status = "completed"
+		}
+	}
+	skip := func(f *rowFailure) error { ru.failEnrollment(it, f, len(it.fields)); return nil }
+	if old == nil {
+		if r.Status == "deleted" {
+			return skip(notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())))
+		}
+		it.res.Action = Created
+		return nil
+	}
+	it.res.ObjectID = old.id
+	if !it.setStart {
+		it.start = old.start
+	}
+	if !it.setEnd {
+		it.end = old.end
+	}
+	changes := map[string][2]any{}
+	diff(changes, "workflow_state", old.state, r.Status)
+	if !sameTime(old.start, it.start) {
+		changes["start_at"] = [2]any{old.start, it.start}
+	}
+	if !sameTime(old.end, it.end) {
+		changes["end_at"] = [2]any{old.end, it.end}
+	}
+	if len(changes) == 0 {
+		it.res.Action, it.settled = Unchanged, true
+		return nil
+	}
+	if r.Status == "deleted" && ru.opts.SkipDeletes {
+		return skip(&rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the enrollment was not deleted"})
+	}
+	it.res.Changes = changes
+	it.res.Action = transitionAction(old.state, r.Status, true)
+	return nil
+}
+
+// lastInCourse reports whether the user has no other live enrollment in
+// the course than the one the row names.
+func (ru *run) lastInCourse(ctx context.Context, k enrollmentKey, old *storedEnrollment) (bool, error) {
+	var self int64
+	if old != nil {
+		self = old.id
+	}
+	var others bool
+	err := ru.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enrollments WHERE course_id = $1 AND user_id = $2 AND id <> $3
+		AND workflow_state <> 'deleted')`, k.course, k.user, self).Scan(&others)
+	if err != nil {
+		return false, fmt.Errorf("read enrollments: %w", err)
+	}
+	return !others, nil
+}
+
+// insertEnrollments writes new enrollments with COPY; their ids are
+// allocated first, so that the results can name them.
+func (ru *run) insertEnrollments(ctx context.Context, items []*enrollmentItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	rows, err := ru.tx.Query(ctx, `SELECT nextval('enrollments_id_seq') FROM generate_series(1, $1)`, len(items))
+	if err != nil {
+		return fmt.Errorf("allocate enrollment ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("allocate enrollment ids: %w", err)
+	}
+	root, imp := ru.account.RootAccountID, ru.job.ID
+	_, err = ru.tx.CopyFrom(ctx, pgx.Identifier{"enrollments"},
+		[]string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "start_at", "end_at", "workflow_state", "last_import_id"},
+		pgx.CopyFromSlice(len(items), func(i int) ([]any, error) {
+			it := items[i]
+			it.res.ObjectID = ids[i]
+			return []any{ids[i], root, it.key.course, it.key.section, it.key.user, it.key.role, it.start, it.end, it.row.Status, imp}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("insert enrollments: %w", err)
+	}
+	return nil
+}
+
+// updateEnrollments writes changed enrollments with one UPDATE.
+func (ru *run) updateEnrollments(ctx context.Context, items []*enrollmentItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	states := make([]string, len(items))
+	starts, ends := make([]*time.Time, len(items)), make([]*time.Time, len(items))
+	for i, it := range items {
+		ids[i], states[i], starts[i], ends[i] = it.old.id, it.row.Status, it.start, it.end
+	}
+	_, err := ru.tx.Exec(ctx, `UPDATE enrollments e SET workflow_state = u.state, start_at = u.start_at, end_at = u.end_at,
+		last_import_id = $5, updated_at = now()
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS u(id, state, start_at, end_at) WHERE e.id = u.id`,
+		ids, states, starts, ends, ru.job.ID)
+	if err != nil {
+		return fmt.Errorf("update enrollments: %w", err)
+	}
+	return nil
+}
