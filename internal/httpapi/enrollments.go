@@ -95,6 +95,21 @@ func (s *Server) endEnrollment(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// changeParams reads task and role from the query string or a form or
+// JSON body. A request without a body is fine whatever its Content-Type:
+// Canvas clients send DELETE and PUT with their usual JSON header and
+// nothing to decode.
+func changeParams(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	if r.ContentLength != 0 {
+		return nestedParams(w, r)
+	}
+	out := map[string]string{}
+	for k, v := range r.URL.Query() {
+		out[k] = v[0]
+	}
+	return out, nil
+}
+
 // changeEnrollment sets the state that stateOf reads from the parameters
 // on the enrollment {id} of the course: an enrollment id, or
 // sis_user_id:X with role= when the user has several roles there. The
@@ -109,7 +124,7 @@ func (s *Server) changeEnrollment(w http.ResponseWriter, r *http.Request, stateO
 		s.writeError(w, r, errForbidden)
 		return
 	}
-	p, err := nestedParams(w, r)
+	p, err := changeParams(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
