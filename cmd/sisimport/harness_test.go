@@ -138,6 +138,8 @@ type sisImport struct {
 	ProcessingWarnings [][2]string      `json:"processing_warnings"`
 	ProcessingErrors   [][2]string      `json:"processing_errors"`
 	ErrorsAttachment   *json.RawMessage `json:"errors_attachment"`
+	BatchMode          bool             `json:"batch_mode"`
+	BatchModeTermID    *string          `json:"batch_mode_term_id"`
 	Data               struct {
 		Counts  map[string]int            `json:"counts"`
 		Actions map[string]map[string]int `json:"actions"`

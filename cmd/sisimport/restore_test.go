@@ -123,7 +123,7 @@ func TestDiffingAgainstTheLastFile(t *testing.T) {
 	if got := summary(s.results(re.ID, "")); got != "2:skipped/sticky" {
 		t.Errorf("remaster: %s", got)
 	}
-	code, _, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true&diffing_data_set_identifier=x", strings.NewReader("user_id,login_id,status\n"), nil)
+	code, _, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true&batch_mode_term_id=T1&diffing_data_set_identifier=x", strings.NewReader("user_id,login_id,status\n"), nil)
 	if code != 400 {
 		t.Errorf("batch_mode with diffing: %d, want 400", code)
 	}

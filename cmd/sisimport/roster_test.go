@@ -302,3 +302,82 @@ func TestGroupsOfImportsAndOfHands(t *testing.T) {
 		"deactivate.csv:2": "deactivated/", "group_membership:U1": "deleted/",
 	})
 }
+
+func TestBatchModeByTerm(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	var users strings.Builder
+	users.WriteString("user_id,login_id,status\n")
+	for i := range 12 {
+		fmt.Fprintf(&users, "U%d,u%d,active\n", i, i)
+	}
+	// Two terms, each with two courses; every user in both of a term's courses.
+	enrollments := func(courses ...string) string {
+		var b strings.Builder
+		b.WriteString("course_id,user_id,role,status\n")
+		for _, c := range courses {
+			for i := range 12 {
+				fmt.Fprintf(&b, "%s,U%d,student,active\n", c, i)
+			}
+		}
+		return b.String()
+	}
+	s.importZip("1", "",
+		"terms.csv", "term_id,name,status\nFALL,Fall,active\nSPRING,Spring,active\n",
+		"users.csv", users.String(),
+		"courses.csv", "course_id,short_name,long_name,term_id,status\nF1,F1,F1,FALL,active\nF2,F2,F2,FALL,active\nS1,S1,S1,SPRING,active\nS2,S2,S2,SPRING,active\n",
+		"enrollments.csv", enrollments("F1", "F2", "S1", "S2"),
+	)
+	live := func(course string) int {
+		var n int
+		s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id
+			WHERE c.sis_course_id = $1 AND e.workflow_state = 'active'`, course).Scan(&n)
+		return n
+	}
+
+	// Spring's batch drops S2 (course and enrollments) and U0 from S1; Fall
+	// is another term and stays as it is.
+	spring := strings.Replace(enrollments("S1"), "S1,U0,student,active\n", "", 1)
+	imp := s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:SPRING&batch_mode_enrollment_drop_status=inactive",
+		"courses.csv", "course_id,short_name,long_name,term_id,status\nS1,S1,S1,SPRING,active\n",
+		"enrollments.csv", spring,
+	)
+	if imp.WorkflowState != "imported" {
+		t.Fatalf("spring batch: %s %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	if !imp.BatchMode || str(imp.BatchModeTermID) != "sis_term_id:SPRING" {
+		t.Errorf("the import does not show its batch mode: %v %q", imp.BatchMode, str(imp.BatchModeTermID))
+	}
+	if live("F1") != 12 || live("F2") != 12 || live("S1") != 11 || live("S2") != 0 {
+		t.Errorf("active enrollments after spring's batch: F1 %d F2 %d S1 %d S2 %d", live("F1"), live("F2"), live("S1"), live("S2"))
+	}
+	removed := s.results(imp.ID, "entity=enrollment&action[]=deactivated")
+	if len(removed) != 13 || removed[0].Row != nil {
+		t.Errorf("batch removals: %d results (want 13: S1's U0 and S2's 12), first %+v", len(removed), removed)
+	}
+	var state string
+	s.db.QueryRow(t.Context(), `SELECT workflow_state FROM courses WHERE sis_course_id = 'S2'`).Scan(&state)
+	if state != "deleted" {
+		t.Errorf("S2 after spring's batch: %s", state)
+	}
+
+	// A batch that would drop every one of Fall's 24 enrollments breaches:
+	// nothing at all is applied, not even the course it lists.
+	imp = s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:FALL",
+		"courses.csv", "course_id,short_name,long_name,term_id,status\nF1,F1 renamed,F1,FALL,active\nF2,F2,F2,FALL,active\n",
+		"enrollments.csv", "course_id,user_id,role,status\n",
+	)
+	if imp.WorkflowState != "aborted" || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "enrollments") {
+		t.Fatalf("fall's empty batch: %s %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	var short string
+	s.db.QueryRow(t.Context(), `SELECT short_name FROM courses WHERE sis_course_id = 'F1'`).Scan(&short)
+	if live("F1") != 12 || live("F2") != 12 || short != "F1" {
+		t.Errorf("a breached batch changed things: F1 %d F2 %d, F1 is %q", live("F1"), live("F2"), short)
+	}
+	// Without batch_mode_term_id, batch_mode is refused up front.
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true", strings.NewReader("course_id,short_name,long_name,status\n"), nil)
+	if code != 400 || !strings.Contains(string(b), "batch_mode_term_id") {
+		t.Errorf("batch_mode without a term: %d %s", code, b)
+	}
+}

@@ -71,7 +71,13 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 		AddSISStickiness: o.AddSISStickiness, ClearSISStickiness: o.ClearSISStickiness, ChangeThreshold: o.ChangeThreshold,
 		DiffingRemaster: o.DiffingRemaster, ProcessingWarnings: i.ProcessingWarnings, ProcessingErrors: i.ProcessingErrors,
 		User: userRefJSON{ID: i.TokenID, Name: i.TokenName}, DryRun: o.DryRun, Atomic: o.Atomic, BlockedBy: blockedBy,
-		DiffedAgainstImportID: d.DiffedAgainst,
+		DiffedAgainstImportID: d.DiffedAgainst, MultiTermBatchMode: o.MultiTermBatchMode,
+	}
+	if o.BatchModeTermID != "" {
+		v.BatchModeTermID = &o.BatchModeTermID
+	}
+	if o.DiffingDataSet != "" {
+		v.DiffingDropStatus = &o.DiffingDropStatus
 	}
 	if o.DiffingDataSet != "" {
 		v.DiffingDataSetIdentifier = &o.DiffingDataSet

@@ -180,7 +180,7 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	}
 	// Drops count against the base's rows; only change_threshold limits them,
 	// but removing everyone needs change_threshold=100 (SPEC §4.6).
-	if msg := a.breach(len(gone), len(b.entries), 100); msg != "" {
+	if msg := ru.overThreshold(typeUsers, len(gone), len(b.entries), 100); msg != "" {
 		ru.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
 		return nil
 	}

@@ -219,6 +219,9 @@ func (ru *run) applyEnrollments(ctx context.Context, batch []enrollmentItem) err
 	if err := ru.updateEnrollments(ctx, updates); err != nil {
 		return err
 	}
+	if err := ru.listEnrollments(ctx, keys); err != nil {
+		return err
+	}
 	results := make([]Result, len(batch))
 	for i := range batch {
 		results[i] = batch[i].res

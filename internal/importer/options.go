@@ -49,6 +49,16 @@ type Options struct {
 	// DiffingUserRemoveStatus is what users of the diffing base that the
 	// file no longer lists become.
 	DiffingUserRemoveStatus string `json:"diffing_user_remove_status"`
+
+	// Canvas's batch mode (SPEC §4.5): the term whose SIS-managed courses,
+	// sections and enrollments the import did not list are removed (an id or
+	// sis_term_id:X), or the terms of the terms files.
+	BatchModeTermID    string `json:"batch_mode_term_id,omitempty"`
+	MultiTermBatchMode bool   `json:"multi_term_batch_mode"`
+	// BatchModeEnrollmentDropStatus and DiffingDropStatus are what dropped
+	// enrollments become, by batch mode and by diffing.
+	BatchModeEnrollmentDropStatus string `json:"batch_mode_enrollment_drop_status"`
+	DiffingDropStatus             string `json:"diffing_drop_status"`
 }
 
 // boolParams are the boolean create parameters and where they go.
@@ -59,15 +69,14 @@ func (o *Options) boolParams() map[string]*bool {
 		"clear_sis_stickiness": &o.ClearSISStickiness, "diffing_remaster_data_set": &o.DiffingRemaster,
 		"user_match_fallback_login_id": &o.MatchFallbackLoginID, "standardize_login_ids": &o.StandardizeLoginIDs,
 		"prevent_email_duplicates": &o.PreventEmailDups, "remove_unlisted_users": &o.RemoveUnlistedUsers,
+		"multi_term_batch_mode": &o.MultiTermBatchMode,
 	}
 }
 
 // notYetHonoured are Canvas and sisimport parameters this version accepts
 // and validates but does not act on yet; each gives a warning on the import.
 var notYetHonoured = map[string]bool{
-	"batch_mode_term_id": true, "multi_term_batch_mode": true, "diffing_drop_status": true,
-	"batch_mode_enrollment_drop_status": true,
-	"update_sis_id_if_login_claimed":    true, "diff_row_count_threshold": true,
+	"update_sis_id_if_login_claimed": true, "diff_row_count_threshold": true,
 }
 
 // templateColumns are the users columns a default[<column>] may fill.
@@ -83,16 +92,18 @@ var ignoredQuietly = map[string]bool{"access_token": true, "attachment": true}
 func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id",
 		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "abort",
-		DiffingUserRemoveStatus: "deleted"}
+		DiffingUserRemoveStatus: "deleted", BatchModeEnrollmentDropStatus: "deleted", DiffingDropStatus: "deleted"}
 	choices := map[string]struct {
 		dst     *string
 		allowed []string
 	}{
-		"user_upload_type":            {&o.UserUploadType, []string{"create_or_update", "create_only", "update_only", "create_all_rename"}},
-		"duplicate_login_id_handling": {&o.DuplicateLoginIDs, []string{"fail", "append_counter"}},
-		"unlisted_user_status":        {&o.UnlistedUserStatus, []string{"suspended", "deleted"}},
-		"change_threshold_action":     {&o.ChangeThresholdAction, []string{"abort", "hold"}},
-		"diffing_user_remove_status":  {&o.DiffingUserRemoveStatus, []string{"deleted", "suspended"}},
+		"user_upload_type":                  {&o.UserUploadType, []string{"create_or_update", "create_only", "update_only", "create_all_rename"}},
+		"duplicate_login_id_handling":       {&o.DuplicateLoginIDs, []string{"fail", "append_counter"}},
+		"unlisted_user_status":              {&o.UnlistedUserStatus, []string{"suspended", "deleted"}},
+		"change_threshold_action":           {&o.ChangeThresholdAction, []string{"abort", "hold"}},
+		"diffing_user_remove_status":        {&o.DiffingUserRemoveStatus, []string{"deleted", "suspended"}},
+		"diffing_drop_status":               {&o.DiffingDropStatus, []string{"deleted", "completed", "inactive"}},
+		"batch_mode_enrollment_drop_status": {&o.BatchModeEnrollmentDropStatus, []string{"deleted", "completed", "inactive"}},
 	}
 	var warnings [][2]string
 	bools := o.boolParams()
@@ -156,6 +167,8 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 			o.ChangeThreshold = &n
 		case k == "diffing_data_set_identifier":
 			o.DiffingDataSet = val
+		case k == "batch_mode_term_id":
+			o.BatchModeTermID = val
 		case ignoredQuietly[k]:
 		case notYetHonoured[k]:
 			warnings = append(warnings, [2]string{"", fmt.Sprintf("parameter %s is not supported by this version yet and was ignored", k)})
@@ -165,6 +178,18 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	}
 	if o.AddSISStickiness && o.ClearSISStickiness {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "add_sis_stickiness and clear_sis_stickiness cannot both be true")
+	}
+	if o.MultiTermBatchMode {
+		o.BatchMode = true
+	}
+	if o.BatchMode && o.BatchModeTermID == "" && !o.MultiTermBatchMode {
+		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode needs batch_mode_term_id (an id or sis_term_id:X) or multi_term_batch_mode=true")
+	}
+	if o.BatchModeTermID != "" && o.MultiTermBatchMode {
+		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode_term_id and multi_term_batch_mode cannot both be given")
+	}
+	if o.BatchModeTermID != "" {
+		o.BatchMode = true
 	}
 	if o.BatchMode && o.DiffingDataSet != "" {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode cannot be combined with diffing_data_set_identifier")

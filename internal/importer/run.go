@@ -68,6 +68,7 @@ type run struct {
 	users         *usersStream           // shared by the users files, made on the first
 	typeFiles     map[string]int         // how many files of each type the upload holds
 	streams       map[string]*fileStream // of the other types, made on their first file
+	listedTerms   []int64                // the terms the terms files listed, for multi_term_batch_mode
 }
 
 // FileInfo is what data.files says of each file read: its type and header,
@@ -216,7 +217,10 @@ func (ru *run) importUpload(ctx context.Context) error {
 			return err
 		}
 	}
-	return ru.finishUsers(ctx)
+	if err := ru.finishUsers(ctx); err != nil {
+		return err
+	}
+	return ru.finishBatchMode(ctx)
 }
 
 // importCSV applies one CSV file inside a savepoint, so that a file-level

@@ -58,7 +58,11 @@ func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record
 	idx := positions(termColumns, cols)
 	st := ru.stream(typeTerms, file)
 	return ru.eachRow(ctx, file, typeTerms, "term", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
-		return ru.applyTerm(ctx, rec, idx, st, res)
+		f, err := ru.applyTerm(ctx, rec, idx, st, res)
+		if ru.opts.MultiTermBatchMode && res.ObjectID != 0 {
+			ru.listedTerms = append(ru.listedTerms, res.ObjectID)
+		}
+		return f, err
 	})
 }
 

@@ -5,14 +5,6 @@ import (
 	"fmt"
 )
 
-// Threshold defaults (SPEC §4.6): with remove_unlisted_users, at most 20 %
-// of the eligible users may be removed unless change_threshold says
-// otherwise; removing every eligible user needs change_threshold=100.
-const (
-	defaultUnlistedThreshold = 20
-	everyoneGuardMin         = 10
-)
-
 // removeUnlisted gives unlisted_user_status to the SIS-managed users of the
 // import's subtree that the file did not list (SPEC §4.5), each with a
 // result of its own (row null) — unless that breaches the threshold, which
@@ -56,7 +48,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
-	if msg := a.breach(len(remove), eligible, defaultUnlistedThreshold); msg != "" {
+	if msg := ru.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
 		ru.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
@@ -65,36 +57,6 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 		ru.record(typeUsers, remove[i:min(i+batchSize, len(remove))])
 	}
 	return nil
-}
-
-// breach says why removing n of eligible users breaches the threshold, or
-// "": change_threshold if given, else limit (%); removing everyone needs
-// change_threshold=100 (SPEC §4.6); an approved re-run may remove what its
-// held plan showed.
-func (a *userApplier) breach(n, eligible, limit int) string {
-	if n == 0 {
-		return ""
-	}
-	if approved, ok := a.ru.opts.ApprovedRemovals[typeUsers]; ok {
-		if n <= approved {
-			return ""
-		}
-		return fmt.Sprintf("threshold_exceeded: the approved plan removed %d users; the import would now remove %d", approved, n)
-	}
-	explicit := false
-	if t := a.ru.opts.ChangeThreshold; t != nil {
-		limit, explicit = *t, true
-	}
-	pct := float64(n) * 100 / float64(eligible)
-	validRows := a.ru.total.counts[typeUsers] > 0
-	everyone := n == eligible && (eligible >= everyoneGuardMin || !validRows)
-	switch {
-	case everyone && !(explicit && limit == 100):
-		return fmt.Sprintf("threshold_exceeded: the file would remove every one of the %d SIS-managed users it could remove; that needs change_threshold=100", eligible)
-	case pct > float64(limit):
-		return fmt.Sprintf("threshold_exceeded: the file would remove %d of %d users (%.1f %%), above change_threshold %d %%", n, eligible, pct, limit)
-	}
-	return ""
 }
 
 // suspend writes the removals, a batch of ids per statement.

@@ -1,0 +1,183 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Canvas's batch mode (SPEC §4.5): the SIS-managed courses, sections and
+// enrollments of the batch's terms that the import did not list are
+// removed. A type is removed from only when the upload held a file of it
+// that had no file-level error, so that an enrollments-only feed never
+// removes courses. Thresholds apply per type before anything commits.
+
+const listedEnrollments = `CREATE TEMP TABLE IF NOT EXISTS listed_enrollments (id bigint) ON COMMIT DROP`
+
+// listEnrollments remembers the stored enrollments a batch's rows named,
+// for batch mode.
+func (ru *run) listEnrollments(ctx context.Context, items []*enrollmentItem) error {
+	if !ru.opts.BatchMode {
+		return nil
+	}
+	if _, err := ru.tx.Exec(ctx, listedEnrollments); err != nil {
+		return fmt.Errorf("create listed enrollments: %w", err)
+	}
+	var ids []int64
+	for _, it := range items {
+		if it.res.ObjectID != 0 {
+			ids = append(ids, it.res.ObjectID)
+		}
+	}
+	_, err := ru.tx.CopyFrom(ctx, pgx.Identifier{"listed_enrollments"}, []string{"id"},
+		pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) { return []any{ids[i]}, nil }))
+	if err != nil {
+		return fmt.Errorf("list enrollments: %w", err)
+	}
+	return nil
+}
+
+// batchTerms resolves the terms batch mode works on.
+func (ru *run) batchTerms(ctx context.Context) ([]int64, string, error) {
+	if ru.opts.MultiTermBatchMode {
+		if len(ru.listedTerms) == 0 {
+			return nil, "multi_term_batch_mode: the upload lists no terms, so nothing was removed", nil
+		}
+		return ru.listedTerms, "", nil
+	}
+	ref := ru.opts.BatchModeTermID
+	query := `SELECT id FROM terms WHERE root_account_id = $1 AND id = $2`
+	var arg any = ref
+	if sis, ok := strings.CutPrefix(ref, "sis_term_id:"); ok {
+		query = `SELECT id FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`
+		arg = sis
+	} else if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		arg = n
+	} else {
+		return nil, fmt.Sprintf("batch_mode_term_id: %q is neither a term id nor sis_term_id:<id>, so nothing was removed", ref), nil
+	}
+	var id int64
+	err := ru.tx.QueryRow(ctx, query, ru.account.RootAccountID, arg).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Sprintf("batch_mode_term_id: no term %q exists, so nothing was removed", ref), nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read batch term: %w", err)
+	}
+	return []int64{id}, "", nil
+}
+
+// finishBatchMode removes what the batch's terms hold and the import did
+// not list: enrollments, then sections, then courses.
+func (ru *run) finishBatchMode(ctx context.Context) error {
+	if !ru.opts.BatchMode {
+		return nil
+	}
+	ru.file = newTally()
+	defer func() { ru.total.add(ru.file) }()
+	terms, problem, err := ru.batchTerms(ctx)
+	if err != nil || problem != "" {
+		if problem != "" {
+			ru.addFileError("", &fileError{Code: "unknown_reference", Message: problem})
+		}
+		return err
+	}
+	root, scope := ru.account.RootAccountID, ru.account.ID
+	if st := ru.streams[typeEnrollments]; st != nil && !st.failed {
+		if _, err := ru.tx.Exec(ctx, listedEnrollments); err != nil {
+			return fmt.Errorf("create listed enrollments: %w", err)
+		}
+		target := ru.opts.BatchModeEnrollmentDropStatus
+		err := ru.batchRemove(ctx, typeEnrollments, "enrollment", st.files[0], target, nil, `
+			SELECT e.id, u.sis_user_id, e.workflow_state, EXISTS (SELECT 1 FROM listed_enrollments l WHERE l.id = e.id)
+			FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id JOIN users u ON u.id = e.user_id
+			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND e.origin = 'sis'
+			  AND e.workflow_state <> 'deleted' ORDER BY e.id`,
+			`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)
+		if err != nil {
+			return err
+		}
+	}
+	if st := ru.streams[typeSections]; st != nil && !st.failed {
+		err := ru.batchRemove(ctx, typeSections, "section", st.files[0], "deleted", st.seen, `
+			SELECT s.id, s.sis_section_id, s.workflow_state, false
+			FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
+			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND s.origin = 'sis'
+			  AND s.sis_section_id IS NOT NULL AND s.workflow_state <> 'deleted' ORDER BY s.id`,
+			`UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)
+		if err != nil {
+			return err
+		}
+	}
+	if st := ru.streams[typeCourses]; st != nil && !st.failed {
+		err := ru.batchRemove(ctx, typeCourses, "course", st.files[0], "deleted", st.seen, `
+			SELECT c.id, c.sis_course_id, c.workflow_state, false
+			FROM courses c JOIN accounts a ON a.id = c.account_id
+			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND c.origin = 'sis'
+			  AND c.sis_course_id IS NOT NULL AND c.workflow_state <> 'deleted' ORDER BY c.id`,
+			`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchRemove gives target to the eligible objects that find returns
+// (id, SIS id, state, listed) and that were not listed — by the flag, or
+// by their SIS id in seen — unless that breaches the threshold.
+func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keySet, find, update string, args ...any) error {
+	rows, err := ru.tx.Query(ctx, find, args...)
+	if err != nil {
+		return fmt.Errorf("find unlisted %ss: %w", entity, err)
+	}
+	eligible := 0
+	var remove []Result
+	var ids []int64
+	var id int64
+	var sis *string
+	var state string
+	var listed bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &sis, &state, &listed}, func() error {
+		eligible++
+		if listed || (seen != nil && sis != nil && seenKey(seen, *sis)) || state == target {
+			return nil
+		}
+		r := Result{File: file, Entity: entity, ObjectID: id, Action: transitionAction(state, target, true),
+			Message: "not listed by the import (batch mode)", Changes: map[string][2]any{"workflow_state": {state, target}}}
+		if sis != nil {
+			r.SISID = *sis
+		}
+		remove = append(remove, r)
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find unlisted %ss: %w", entity, err)
+	}
+	if len(remove) == 0 {
+		return nil
+	}
+	if target == "deleted" && ru.opts.SkipDeletes {
+		ru.warn(file, fmt.Sprintf("skip_deletes: %d %s that batch mode would remove were not deleted", len(remove), typ))
+		return nil
+	}
+	if msg := ru.overThreshold(typ, len(remove), eligible, 100); msg != "" {
+		ru.breach(typ, len(remove), file, msg+" (batch mode)")
+	} else if _, err := ru.tx.Exec(ctx, update, ids, target, ru.job.ID); err != nil {
+		return fmt.Errorf("remove unlisted %ss: %w", entity, err)
+	}
+	for i := 0; i < len(remove); i += batchSize {
+		ru.record(typ, remove[i:min(i+batchSize, len(remove))])
+	}
+	return nil
+}
+
+func seenKey(seen *keySet, key string) bool {
+	_, ok := seen.lookup(key)
+	return ok
+}

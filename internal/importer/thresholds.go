@@ -1,0 +1,43 @@
+package importer
+
+import "fmt"
+
+// Threshold defaults (SPEC §4.6): with remove_unlisted_users, at most 20 %
+// of the eligible users may be removed unless change_threshold says
+// otherwise; removing every eligible object of a type needs
+// change_threshold=100.
+const (
+	defaultUnlistedThreshold = 20
+	everyoneGuardMin         = 10
+)
+
+// overThreshold says why removing n of the eligible objects of a file type
+// breaches the change threshold, or "": change_threshold if given, else
+// limit (%). Removing everyone, where there are at least 10 or the type's
+// files held no valid row, needs change_threshold=100; an approved re-run
+// may remove what its held plan showed.
+func (ru *run) overThreshold(typ string, n, eligible, limit int) string {
+	if n == 0 {
+		return ""
+	}
+	if approved, ok := ru.opts.ApprovedRemovals[typ]; ok {
+		if n <= approved {
+			return ""
+		}
+		return fmt.Sprintf("threshold_exceeded: the approved plan removed %d %s; the import would now remove %d", approved, typ, n)
+	}
+	explicit := false
+	if t := ru.opts.ChangeThreshold; t != nil {
+		limit, explicit = *t, true
+	}
+	pct := float64(n) * 100 / float64(eligible)
+	validRows := ru.total.counts[typ] > 0
+	everyone := n == eligible && (eligible >= everyoneGuardMin || !validRows)
+	switch {
+	case everyone && !(explicit && limit == 100):
+		return fmt.Sprintf("threshold_exceeded: the import would remove every one of the %d SIS-managed %s it could remove; that needs change_threshold=100", eligible, typ)
+	case pct > float64(limit):
+		return fmt.Sprintf("threshold_exceeded: the import would remove %d of %d %s (%.1f %%), above change_threshold %d %%", n, eligible, typ, pct, limit)
+	}
+	return ""
+}
