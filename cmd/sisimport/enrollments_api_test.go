@@ -370,3 +370,70 @@ func TestCoursesAndEnrollmentsReports(t *testing.T) {
 		t.Errorf("east's token read the root account's courses report: %d", code)
 	}
 }
+
+// The courses and enrollments reports of a sub-account import back into it
+// with every row unchanged, sub-sub-accounts, dates and states included.
+func TestCoursesAndEnrollmentsReportsImportBackUnchanged(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	ctx := t.Context()
+	one := int64(1)
+	east, err := directory.CreateAccount(ctx, s.db, "East", &one, "east")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := directory.CreateAccount(ctx, s.db, "East High", &east.ID, "east-high"); err != nil {
+		t.Fatal(err)
+	}
+	s.importCSV("", "term_id,name,status\nF26,Fall 2026,active\n")
+	s.importCSV("", "user_id,login_id,status\nS1,s1,active\nS2,s2,active\nS3,s3,active\n")
+	eastRef := fmt.Sprint(east.ID)
+	steps := []string{
+		"course_id,short_name,long_name,account_id,term_id,status,start_date,end_date\n" +
+			"BIO101,BIO 101,\"Biology, Intro\",,F26,active,2026-08-24T08:00:00Z,2026-12-18\n" +
+			"ART1,Art,Art for all,east-high,,completed,,\n" +
+			"OLD1,Old,Old course,,F26,active,,\n",
+		"course_id,short_name,long_name,status\nOLD1,Old,Old course,deleted\n",
+		"section_id,course_id,name,status\nBIO101-A,BIO101,Section A,active\n",
+		"course_id,user_id,role,section_id,status,start_date,end_date\n" +
+			"BIO101,S1,student,,active,2026-08-24T08:00:00Z,\n" +
+			"BIO101,S2,teacher,BIO101-A,active,,\n" +
+			"ART1,S3,ta,,inactive,,2026-12-18T17:30:00Z\n" +
+			"ART1,S1,student,,completed,,\n",
+	}
+	for _, csv := range steps {
+		up := s.upload(eastRef, "", csv)
+		if imp := s.wait(eastRef, up.ID); imp.WorkflowState != "imported" {
+			t.Fatalf("seeding import: %s %v %v\n%s", imp.WorkflowState, imp.ProcessingErrors, summary(s.resultsIn(eastRef, up.ID, "")), csv)
+		}
+	}
+	// A course of an account without an SIS id reads with an empty
+	// account_id, which keeps an existing course's account.
+	annex, err := directory.CreateAccount(ctx, s.db, "Annex", &east.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedExec(t, s, `UPDATE courses SET account_id = $1 WHERE sis_course_id = 'OLD1'`, annex.ID)
+	for _, c := range []struct {
+		typ  string
+		want string
+	}{
+		{"courses", "2:unchanged 3:unchanged 4:unchanged"},
+		{"enrollments", "2:unchanged 3:unchanged 4:unchanged 5:unchanged"},
+	} {
+		code, report, _ := s.do("GET", "/api/v1/accounts/"+eastRef+"/reports/provisioning?type="+c.typ, nil, nil)
+		if code != 200 {
+			t.Fatalf("%s report: %d\n%s", c.typ, code, report)
+		}
+		up := s.upload(eastRef, "", string(report))
+		imp := s.wait(eastRef, up.ID)
+		if got := summary(s.resultsIn(eastRef, up.ID, "")); imp.WorkflowState != "imported" || got != c.want {
+			t.Errorf("the %s report imported back as %s %s, want %s\n%s", c.typ, imp.WorkflowState, got, c.want, report)
+		}
+	}
+	var account int64
+	s.db.QueryRow(ctx, `SELECT account_id FROM courses WHERE sis_course_id = 'OLD1'`).Scan(&account)
+	if account != annex.ID {
+		t.Errorf("re-importing the courses report moved OLD1 to account %d", account)
+	}
+}
