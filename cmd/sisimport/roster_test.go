@@ -381,3 +381,39 @@ func TestBatchModeByTerm(t *testing.T) {
 		t.Errorf("batch_mode without a term: %d %s", code, b)
 	}
 }
+
+func TestDiffingEnrollmentsAndCourses(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\nU3,u3,active\n")
+	const set = "diffing_data_set_identifier=nightly&diffing_drop_status=inactive"
+	courses := "course_id,short_name,long_name,status\nC1,A,A,active\nC2,B,B,active\nC3,C,C,active\n"
+	enrollments := "course_id,user_id,role,status\nC1,U1,student,active\nC1,U2,student,active\nC2,U3,teacher,active\n"
+	first := s.importZip("1", set, "courses.csv", courses, "enrollments.csv", enrollments)
+	if len(first.ProcessingErrors) != 0 {
+		t.Fatalf("base import: %s %v", first.WorkflowState, first.ProcessingErrors)
+	}
+	// The next night: C3 and U2's enrollment are gone, U3 is now a TA as
+	// well, the columns come in another order; the rest is as before.
+	imp := s.importZip("1", set,
+		"enrollments.csv", "user_id,course_id,role,status\nU1,C1,student,active\nU3,C2,teacher,active\nU3,C2,ta,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\nC2,B renamed,B,active\n",
+	)
+	sameOutcomes(t, "diffed night", outcomes(s.results(imp.ID, "")), map[string]string{
+		"courses.csv:2": "unchanged/", "courses.csv:3": "updated/", "course:C3": "deleted/",
+		"enrollments.csv:2": "unchanged/", "enrollments.csv:3": "unchanged/", "enrollments.csv:4": "created/",
+		"enrollment:U2": "deactivated/",
+	})
+	var state string
+	s.db.QueryRow(t.Context(), `SELECT e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id WHERE u.sis_user_id = 'U2'`).Scan(&state)
+	if state != "inactive" {
+		t.Errorf("U2's dropped enrollment is %s, want inactive (diffing_drop_status)", state)
+	}
+	var against struct {
+		DiffedAgainst *int64 `json:"diffed_against_import_id"`
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", imp.ID), &against)
+	if against.DiffedAgainst == nil || *against.DiffedAgainst != first.ID {
+		t.Errorf("diffed_against_import_id = %v, want %d", against.DiffedAgainst, first.ID)
+	}
+}

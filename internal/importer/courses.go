@@ -57,7 +57,15 @@ func (ru *run) importCourses(ctx context.Context, file string, head csvread.Reco
 	}
 	idx := positions(courseColumns, cols)
 	st := ru.stream(typeCourses, file)
-	return ru.eachRow(ctx, file, typeCourses, "course", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	base, err := ru.diffBaseFor(ctx, typeCourses, file)
+	if err != nil {
+		return err
+	}
+	var d *digester
+	if base != nil {
+		d = newDigester(head.Fields, base.seed, diffKeys[typeCourses])
+	}
+	err = ru.eachRow(ctx, file, typeCourses, "course", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
 		var r courseRow
 		fillRow(r.fields(), rec, idx)
 		r.Status = strings.ToLower(r.Status)
@@ -68,11 +76,37 @@ func (ru *run) importCourses(ctx context.Context, file string, head csvread.Reco
 		if f := st.duplicate("course_id", r.CourseID, rec.Line); f != nil {
 			return f, nil
 		}
+		if base != nil && r.CourseID != "" && base.mark(r.CourseID, d.digest(rec.Fields)) {
+			res.Action = Unchanged // as in the diffing base
+			return nil, nil
+		}
 		if f := validateRow(&r, courseColumnOf); f != nil {
 			return f, nil
 		}
 		return ru.applyCourse(ctx, &r, res)
 	})
+	if err != nil || base == nil {
+		return err
+	}
+	return ru.dropCourses(ctx, base, file)
+}
+
+// dropCourses deletes the courses of the diffing base that the file no
+// longer lists, each a result with row null.
+func (ru *run) dropCourses(ctx context.Context, base *diffBase, file string) error {
+	gone, err := base.gone(ctx)
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	ids := make([]string, len(gone))
+	for i, k := range gone {
+		ids[i] = k[0]
+	}
+	return ru.diffDrop(ctx, typeCourses, "course", file, "deleted", len(gone), len(base.entries), `
+		SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
+		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
+		  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,
+		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
 func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*rowFailure, error) {

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,13 +15,16 @@ import (
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
-// diffBase is the base of a diffed users file (SPEC §4.9): per user_id of
-// the base file, a digest of its row, and whether the new file lists it.
+// diffBase is the diffing base of a file type (SPEC §4.9): per key of the
+// base file (user_id for users, course_id for courses, course, section,
+// user and role for enrollments), a digest of its row, and whether the new
+// file lists it.
 type diffBase struct {
 	importID int64
-	encoding string
-	failed   map[int]bool // lines of the base that failed there: they are tried again
-	keys     *keySet      // user_id → its entry's index in entries
+	typ      string
+	open     func(context.Context) (io.ReadCloser, string, error) // the base file and its encoding
+	failed   map[int]bool                                         // lines of the base that failed there: they are tried again
+	keys     *keySet                                              // key → its entry's index in entries
 	entries  []diffEntry
 	seed     maphash.Seed
 }
@@ -30,32 +34,41 @@ type diffEntry struct {
 	seen   bool
 }
 
-// findBase is the import this one is diffed against: the latest import of
-// the same account and data set that applied, was not restored, had no
-// file-level error, and still has its file.
-func (ru *run) findBase(ctx context.Context) (int64, string, error) {
-	var id int64
-	var enc string
-	err := ru.DB.QueryRow(ctx, `SELECT id, file_encoding FROM sis_imports
-		WHERE account_id = $1 AND kind = 'import' AND id < $2 AND purged_at IS NULL
-		  AND params->>'diffing_data_set_identifier' = $3 AND (data->>'applied')::boolean
-		  AND workflow_state IN ('imported', 'imported_with_messages', 'failed_with_messages')
-		  AND jsonb_array_length(COALESCE(data->'file_errors', '[]')) = 0
-		ORDER BY id DESC LIMIT 1`, ru.job.AccountID, ru.job.ID, ru.opts.DiffingDataSet).Scan(&id, &enc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, "", nil
-	}
-	if err != nil {
-		return 0, "", fmt.Errorf("find diffing base: %w", err)
-	}
-	return id, enc, nil
+// diffKeys are the columns whose cells make a row's key in a diffed file.
+var diffKeys = map[string][]string{
+	typeUsers:       {"user_id"},
+	typeCourses:     {"course_id"},
+	typeEnrollments: {"course_id", "section_id", "user_id", "role"},
 }
 
-// loadBase reads the base import's users file into digests.
-func (ru *run) loadBase(ctx context.Context, id int64, enc string) (*diffBase, error) {
-	b := &diffBase{importID: id, encoding: enc, failed: map[int]bool{}, keys: newKeySet(), seed: maphash.MakeSeed()}
+// diffBaseFor returns the diffing base of the import's file of type typ,
+// or nil when the whole file is to be applied: no diffing, a remaster,
+// several files of the type, or no earlier import of the data set.
+func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, error) {
+	if ru.opts.DiffingDataSet == "" || ru.opts.DiffingRemaster {
+		return nil, nil
+	}
+	if ru.typeFiles[typ] > 1 {
+		ru.warn(file, fmt.Sprintf("several %s files in one upload are applied in full: diffing needs one file of a type", typ))
+		return nil, nil
+	}
+	id, baseFile, zipped, enc, err := ru.findBase(ctx, typ)
+	if err != nil {
+		return nil, err
+	}
+	if id == 0 {
+		ru.warn(file, fmt.Sprintf("no earlier import of data set %q with one %s file to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet, typ))
+		return nil, nil
+	}
+	b := &diffBase{importID: id, typ: typ, failed: map[int]bool{}, keys: newKeySet(), seed: maphash.MakeSeed()}
+	b.open = func(ctx context.Context) (io.ReadCloser, string, error) {
+		if !zipped {
+			return queue.OpenFile(ctx, ru.DB, id), enc, nil
+		}
+		return ru.openZipMember(ctx, id, baseFile)
+	}
 	rows, err := ru.DB.Query(ctx, `SELECT r.row FROM sis_import_results r JOIN sis_imports i ON i.id = r.import_id AND r.attempt = i.results_attempt
-		WHERE i.id = $1 AND r.action = 'failed' AND r.row IS NOT NULL`, id)
+		WHERE i.id = $1 AND r.file = $2 AND r.action = 'failed' AND r.row IS NOT NULL`, id, baseFile)
 	if err != nil {
 		return nil, fmt.Errorf("read the base's failed rows: %w", err)
 	}
@@ -66,20 +79,51 @@ func (ru *run) loadBase(ctx context.Context, id int64, enc string) (*diffBase, e
 	for _, l := range lines {
 		b.failed[l] = true
 	}
-	err = b.each(ctx, ru, func(userID string, digest uint64) {
-		if _, dup := b.keys.add(userID, len(b.entries)); !dup {
+	err = b.each(ctx, func(key string, _ []string, digest uint64) {
+		if _, dup := b.keys.add(key, len(b.entries)); !dup {
 			b.entries = append(b.entries, diffEntry{digest: digest})
 		}
 	})
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	ru.diffedAgainst = &id
+	return b, nil
 }
 
-// each calls fn for every row of the base file that did not fail there.
-func (b *diffBase) each(ctx context.Context, ru *run, fn func(userID string, digest uint64)) error {
-	stream := queue.OpenFile(ctx, ru.DB, b.importID)
+// findBase is the import this one's file of type typ is diffed against:
+// the latest import of the same account and data set that applied, was
+// not restored, had no file-level error, still has its upload, and held
+// exactly one file of the type. It returns that file's name, whether the
+// upload is a zip, and the upload's encoding.
+func (ru *run) findBase(ctx context.Context, typ string) (id int64, file string, zipped bool, enc string, err error) {
+	err = ru.DB.QueryRow(ctx, `SELECT i.id, f.file, i.file_type = 'zip', i.file_encoding FROM sis_imports i
+		CROSS JOIN LATERAL (SELECT min(x->>'file') AS file, count(*) AS n FROM jsonb_array_elements(COALESCE(i.data->'files', '[]')) x
+			WHERE x->>'type' = $4) f
+		WHERE i.account_id = $1 AND i.kind = 'import' AND i.id < $2 AND i.purged_at IS NULL
+		  AND i.params->>'diffing_data_set_identifier' = $3 AND (i.data->>'applied')::boolean
+		  AND i.workflow_state IN ('imported', 'imported_with_messages', 'failed_with_messages')
+		  AND jsonb_array_length(COALESCE(i.data->'file_errors', '[]')) = 0 AND f.n = 1
+		ORDER BY i.id DESC LIMIT 1`, ru.job.AccountID, ru.job.ID, ru.opts.DiffingDataSet, typ).Scan(&id, &file, &zipped, &enc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", false, "", nil
+	}
+	if err != nil {
+		return 0, "", false, "", fmt.Errorf("find diffing base: %w", err)
+	}
+	return id, file, zipped, enc, nil
+}
+
+// each calls fn for every row of the base file that did not fail there,
+// with its key.
+func (b *diffBase) each(ctx context.Context, fn func(key string, keyCells []string, digest uint64)) error {
+	stream, enc, err := b.open(ctx)
+	if err != nil {
+		return fmt.Errorf("open the diffing base: %w", err)
+	}
 	defer stream.Close()
 	opt := csvread.Options{}
-	if b.encoding == "windows-1252" {
+	if enc == "windows-1252" {
 		opt.Encoding = csvread.Windows1252
 	}
 	rd := csvread.NewReader(stream, opt)
@@ -87,7 +131,7 @@ func (b *diffBase) each(ctx context.Context, ru *run, fn func(userID string, dig
 	if err != nil {
 		return fmt.Errorf("read the diffing base's header: %w", err)
 	}
-	d := newDigester(head.Fields, b.seed)
+	d := newDigester(head.Fields, b.seed, diffKeys[b.typ])
 	for {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -103,24 +147,25 @@ func (b *diffBase) each(ctx context.Context, ru *run, fn func(userID string, dig
 		if b.failed[rec.Line] || len(rec.Fields) != len(head.Fields) {
 			continue
 		}
-		if id := cell(rec.Fields, d.userID); id != "" {
-			fn(id, d.digest(rec.Fields))
+		if key := d.key(rec.Fields); key != "" {
+			fn(key, d.keyCells(rec.Fields), d.digest(rec.Fields))
 		}
 	}
 }
 
 // digester hashes a row by its column names and cells, in name order, so
-// that two files with their columns in another order compare equal.
+// that two files with their columns in another order compare equal, and
+// reads its key.
 type digester struct {
 	order  []int
 	names  []string
-	userID int
+	keyIdx []int // the key columns' positions, -1 when absent
 	seed   maphash.Seed
 }
 
-func newDigester(header []string, seed maphash.Seed) *digester {
+func newDigester(header []string, seed maphash.Seed, keyColumns []string) *digester {
 	cols, _ := columnIndex(header)
-	d := &digester{userID: -1, seed: seed}
+	d := &digester{seed: seed, keyIdx: positions(keyColumns, cols)}
 	for name := range cols {
 		d.names = append(d.names, name)
 	}
@@ -128,10 +173,31 @@ func newDigester(header []string, seed maphash.Seed) *digester {
 	for _, n := range d.names {
 		d.order = append(d.order, cols[n])
 	}
-	if i, ok := cols["user_id"]; ok {
-		d.userID = i
-	}
 	return d
+}
+
+// key is the row's key as the importer of its type makes it: the key
+// cells, trimmed, joined (with the role lower-cased); "" for no key.
+func (d *digester) key(fields []string) string {
+	if len(d.keyIdx) == 1 {
+		return strings.TrimSpace(cell(fields, d.keyIdx[0]))
+	}
+	r := enrollmentRow{CourseID: cell(fields, d.keyIdx[0]), SectionID: cell(fields, d.keyIdx[1]), UserID: cell(fields, d.keyIdx[2]),
+		Role: strings.ToLower(strings.TrimSpace(cell(fields, d.keyIdx[3])))}
+	r.CourseID, r.SectionID, r.UserID = strings.TrimSpace(r.CourseID), strings.TrimSpace(r.SectionID), strings.TrimSpace(r.UserID)
+	if r.UserID == "" {
+		return ""
+	}
+	return r.key()
+}
+
+// keyCells are the row's key cells, trimmed.
+func (d *digester) keyCells(fields []string) []string {
+	out := make([]string, len(d.keyIdx))
+	for i, idx := range d.keyIdx {
+		out[i] = strings.TrimSpace(cell(fields, idx))
+	}
+	return out
 }
 
 func (d *digester) digest(fields []string) uint64 {
@@ -146,10 +212,10 @@ func (d *digester) digest(fields []string) uint64 {
 	return h.Sum64()
 }
 
-// mark notes that the new file lists userID and reports whether its row
+// mark notes that the new file lists key and reports whether its row
 // equals the base's.
-func (b *diffBase) mark(userID string, digest uint64) (same bool) {
-	i, ok := b.keys.lookup(userID)
+func (b *diffBase) mark(key string, digest uint64) (same bool) {
+	i, ok := b.keys.lookup(key)
 	if !ok {
 		return false
 	}
@@ -158,20 +224,31 @@ func (b *diffBase) mark(userID string, digest uint64) (same bool) {
 	return e.digest == digest
 }
 
+// gone lists the key cells of the base's rows whose keys the new file did
+// not list, once each.
+func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
+	var out [][]string
+	err := b.each(ctx, func(key string, cells []string, _ uint64) {
+		if i, ok := b.keys.lookup(key); ok && !b.entries[i].seen {
+			b.entries[i].seen = true // a key repeated in the base drops once
+			out = append(out, cells)
+		}
+	})
+	return out, err
+}
+
 // dropUnlisted gives diffing_user_remove_status to the users of the base
 // that the new file no longer lists, each a result with row null; the
 // threshold counts drops against the base's rows.
 func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	ru := a.ru
 	var gone []string
-	err := b.each(ctx, ru, func(userID string, _ uint64) {
-		if i, ok := b.keys.lookup(userID); ok && !b.entries[i].seen {
-			b.entries[i].seen = true // a user repeated in the base drops once
-			gone = append(gone, userID)
-		}
-	})
-	if err != nil || len(gone) == 0 {
+	keys, err := b.gone(ctx)
+	if err != nil || len(keys) == 0 {
 		return err
+	}
+	for _, k := range keys {
+		gone = append(gone, k[0])
 	}
 	target := ru.opts.DiffingUserRemoveStatus
 	if target == "deleted" && ru.opts.SkipDeletes {
@@ -214,6 +291,50 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	}
 	for i := 0; i < len(results); i += batchSize {
 		ru.record(typeUsers, results[i:min(i+batchSize, len(results))])
+	}
+	return nil
+}
+
+// diffDrop applies a diffed file's drops of one type: the objects that find
+// returns (id, SIS id, state; given root account, scope, target and keys)
+// become target, each a result with row null, unless the drops (n of the
+// base's rows) breach change_threshold.
+func (ru *run) diffDrop(ctx context.Context, typ, entity, file, target string, n, baseRows int, find, update string, keys ...any) error {
+	if target == "deleted" && ru.opts.SkipDeletes {
+		ru.warn(file, fmt.Sprintf("skip_deletes: %d %s of the diffing base that the file no longer lists were not deleted", n, typ))
+		return nil
+	}
+	if msg := ru.overThreshold(typ, n, baseRows, 100); msg != "" {
+		ru.breach(typ, n, file, msg+" (drops against the diffing base)")
+		return nil
+	}
+	rows, err := ru.tx.Query(ctx, find, append([]any{ru.account.RootAccountID, ru.account.ID, target}, keys...)...)
+	if err != nil {
+		return fmt.Errorf("find dropped %ss: %w", entity, err)
+	}
+	var results []Result
+	var ids []int64
+	var id int64
+	var sis *string
+	var state string
+	_, err = pgx.ForEachRow(rows, []any{&id, &sis, &state}, func() error {
+		r := Result{File: file, Entity: entity, ObjectID: id, Action: transitionAction(state, target, true),
+			Message: "not in the file, but in its diffing base: " + target, Changes: map[string][2]any{"workflow_state": {state, target}}}
+		if sis != nil {
+			r.SISID = *sis
+		}
+		results = append(results, r)
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find dropped %ss: %w", entity, err)
+	}
+	if _, err := ru.tx.Exec(ctx, update, ids, target, ru.job.ID); err != nil {
+		return fmt.Errorf("drop %ss: %w", entity, err)
+	}
+	for i := 0; i < len(results); i += batchSize {
+		ru.record(typ, results[i:min(i+batchSize, len(results))])
 	}
 	return nil
 }

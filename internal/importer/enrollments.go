@@ -76,6 +76,14 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	idx := positions(enrollmentColumns, cols)
 	st := ru.stream(typeEnrollments, file)
 	width := len(head.Fields)
+	base, err := ru.diffBaseFor(ctx, typeEnrollments, file)
+	if err != nil {
+		return err
+	}
+	var d *digester
+	if base != nil {
+		d = newDigester(head.Fields, base.seed, diffKeys[typeEnrollments])
+	}
 	batch := make([]enrollmentItem, 0, batchSize)
 	flush := func() error {
 		err := ru.applyEnrollments(ctx, batch)
@@ -103,6 +111,9 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 				break
 			}
 			ru.parseEnrollment(&it, rec, idx, st, width)
+			if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
+				it.settled, it.res.Action = true, Unchanged // as in the diffing base
+			}
 		}
 		batch = append(batch, it)
 		if len(batch) == batchSize {
@@ -111,7 +122,33 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil || base == nil {
+		return err
+	}
+	return ru.dropEnrollments(ctx, base, file)
+}
+
+// dropEnrollments gives diffing_drop_status to the enrollments of the
+// diffing base that the file no longer lists, each a result with row null.
+func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string) error {
+	gone, err := base.gone(ctx)
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	var courses, sections, users, roles []string
+	for _, k := range gone {
+		courses, sections, users, roles = append(courses, k[0]), append(sections, k[1]), append(users, k[2]), append(roles, strings.ToLower(k[3]))
+	}
+	return ru.diffDrop(ctx, typeEnrollments, "enrollment", file, ru.opts.DiffingDropStatus, len(gone), len(base.entries), `
+		SELECT e.id, u.sis_user_id, e.workflow_state
+		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(course, section, usr, role)
+		JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr
+		LEFT JOIN sections s ON k.section <> '' AND s.root_account_id = $1 AND s.sis_section_id = k.section
+		JOIN courses c ON c.root_account_id = $1 AND CASE WHEN k.section <> '' THEN c.id = s.course_id ELSE c.sis_course_id = k.course END
+		JOIN accounts a ON a.id = c.account_id AND $2 = ANY(a.path)
+		JOIN enrollments e ON e.course_id = c.id AND e.user_id = u.id AND e.role = k.role AND e.section_id = COALESCE(s.id, 0)
+		WHERE e.origin = 'sis' AND e.workflow_state NOT IN ($3, 'deleted') ORDER BY e.id`,
+		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, courses, sections, users, roles)
 }
 
 func (ru *run) parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int, st *fileStream, width int) {

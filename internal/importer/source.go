@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/queue"
@@ -132,25 +133,70 @@ func (z *zipFile) close() {
 
 // openZip copies the stored upload to a temporary file and opens it.
 func (ru *run) openZip(ctx context.Context) (*zipFile, error) {
+	zf, err := ru.spoolZip(ctx, ru.job.ID, &ru.bytesRead)
+	if zf != nil && zf.Reader == nil {
+		// Not a zip after all: one file error, nothing applied.
+		zf.Reader = &zip.Reader{}
+		ru.addFileError(ru.job.FileName, &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the upload is not a readable zip file: %v", err)})
+		return zf, nil
+	}
+	return zf, err
+}
+
+// spoolZip copies the stored upload of an import to a temporary file and
+// opens it; a file that is not a zip comes back with a nil Reader and the
+// error.
+func (ru *run) spoolZip(ctx context.Context, importID int64, counter *atomic.Int64) (*zipFile, error) {
 	tmp, err := os.CreateTemp("", "sisimport-zip-")
 	if err != nil {
 		return nil, fmt.Errorf("spool zip: %w", err)
 	}
 	zf := &zipFile{tmp: tmp}
-	stream := queue.OpenFile(ctx, ru.DB, ru.job.ID)
-	n, err := io.Copy(tmp, &countingReader{r: stream, n: &ru.bytesRead})
+	stream := queue.OpenFile(ctx, ru.DB, importID)
+	n, err := io.Copy(tmp, &countingReader{r: stream, n: counter})
 	stream.Close()
 	if err != nil {
 		zf.close()
 		return nil, fmt.Errorf("spool zip: %w", err)
 	}
-	if zf.Reader, err = zip.NewReader(tmp, n); err != nil {
-		// Not a zip after all: one file error, nothing applied.
-		zf.Reader = &zip.Reader{}
-		ru.addFileError(ru.job.FileName, &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the upload is not a readable zip file: %v", err)})
+	r, err := zip.NewReader(tmp, n)
+	if err != nil {
+		return zf, err
 	}
+	zf.Reader = r
 	return zf, nil
 }
+
+// openZipMember opens one member of an earlier import's zip (a diffing
+// base), with its encoding; closing it removes the spooled zip.
+func (ru *run) openZipMember(ctx context.Context, importID int64, name string) (io.ReadCloser, string, error) {
+	zf, err := ru.spoolZip(ctx, importID, new(atomic.Int64))
+	if err != nil {
+		if zf != nil {
+			zf.close()
+		}
+		return nil, "", err
+	}
+	for _, m := range zf.File {
+		if m.Name != name {
+			continue
+		}
+		open := func() (io.ReadCloser, error) { return m.Open() }
+		enc, _ := sniffMember(open)
+		rc, err := m.Open()
+		if err != nil {
+			zf.close()
+			return nil, "", err
+		}
+		return readCloser{Reader: rc, Closer: closerFunc(func() error { rc.Close(); zf.close(); return nil })}, enc, nil
+	}
+	zf.close()
+	return nil, "", fmt.Errorf("the base upload has no member %q", name)
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // zipSources lists a zip's CSV members. Folders, __MACOSX/, dotfiles and
 // empty files are ignored; other files are a warning; members whose sizes

@@ -55,19 +55,8 @@ func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, erro
 		if err != nil {
 			return nil, fmt.Errorf("count users: %w", err)
 		}
-		if ru.opts.DiffingDataSet != "" && !ru.opts.DiffingRemaster {
-			if ru.typeFiles[typeUsers] > 1 {
-				ru.warn(file, "several users files in one upload are applied in full: diffing needs one file of a type")
-			} else if id, enc, err := ru.findBase(ctx); err != nil {
-				return nil, err
-			} else if id != 0 {
-				if st.base, err = ru.loadBase(ctx, id, enc); err != nil {
-					return nil, err
-				}
-				ru.diffedAgainst = &id
-			} else {
-				ru.warn(file, fmt.Sprintf("no earlier import of data set %q to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet))
-			}
+		if st.base, err = ru.diffBaseFor(ctx, typeUsers, file); err != nil {
+			return nil, err
 		}
 		ru.users = st
 	}

@@ -155,7 +155,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	}
 	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, stream: st, props: props}
 	if st.base != nil {
-		parse.digester = newDigester(head.Fields, st.base.seed)
+		parse.digester = newDigester(head.Fields, st.base.seed, diffKeys[typeUsers])
 	}
 	parsed := make(chan []userItem, 1)
 	matched := make(chan userBatch, 1)
@@ -303,7 +303,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	if st.listed != nil && r.UserID != "" {
 		st.listed.add(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
 	}
-	sameAsBase := st.base != nil && r.UserID != "" && st.base.mark(r.UserID, p.digester.digest(rec.Fields))
+	sameAsBase := st.base != nil && r.UserID != "" && st.base.mark(strings.TrimSpace(r.UserID), p.digester.digest(rec.Fields))
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
