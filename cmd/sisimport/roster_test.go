@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // importZip uploads a zip of name/content pairs to account and waits.
@@ -415,5 +416,79 @@ func TestDiffingEnrollmentsAndCourses(t *testing.T) {
 	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", imp.ID), &against)
 	if against.DiffedAgainst == nil || *against.DiffedAgainst != first.ID {
 		t.Errorf("diffed_against_import_id = %v, want %d", against.DiffedAgainst, first.ID)
+	}
+}
+
+// restore asks for restore_states of an import of account 1 and waits for
+// the Progress to end.
+func (s *service) restore(id int64) sisImport {
+	s.t.Helper()
+	code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/restore_states", id), nil, nil)
+	var progress struct {
+		WorkflowState string `json:"workflow_state"`
+		URL           string `json:"url"`
+	}
+	decode(s.t, b, &progress)
+	if code != 200 || progress.URL == "" {
+		s.t.Fatalf("restore_states: %d %s", code, b)
+	}
+	for deadline := time.Now().Add(30 * time.Second); progress.WorkflowState != "completed" && progress.WorkflowState != "failed"; {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("restore still %s", progress.WorkflowState)
+		}
+		time.Sleep(20 * time.Millisecond)
+		s.getJSON(progress.URL, &progress)
+	}
+	var restored sisImport
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", id), &restored)
+	return restored
+}
+
+func TestRestoreOfARosterImport(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\nU3,u3,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,Bio,Biology,active\n",
+		"enrollments.csv", "course_id,user_id,role,status\nC1,U1,student,active\nC1,U2,student,active\nC1,U3,student,active\n",
+	)
+	bad := s.importZip("1", "",
+		"change.csv", "old_id,new_id,type\nC1,C1-NEW,course\n",
+		"users.csv", "user_id,login_id,status\nU3,u3,deleted\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1-NEW,Bio 2,Biology,active\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1-NEW,Section,active\n",
+		"enrollments.csv", "course_id,user_id,role,status\nC1-NEW,U1,student,inactive\nC1-NEW,U2,student,completed\n",
+	)
+	if len(bad.ProcessingErrors) != 0 {
+		t.Fatalf("the import to restore: %s %v", bad.WorkflowState, bad.ProcessingErrors)
+	}
+	// U2's enrollment is changed by hand afterwards: the restore leaves it.
+	if code, b, _ := s.do("PUT", "/api/v1/courses/sis_course_id:C1-NEW/enrollments/sis_user_id:U2/reactivate", nil, nil); code != 200 {
+		t.Fatalf("manual reactivation: %d %s", code, b)
+	}
+	restored := s.restore(bad.ID)
+	if restored.WorkflowState != "partially_restored" {
+		t.Fatalf("after restore: %s", restored.WorkflowState)
+	}
+	got := map[string]string{}
+	for _, r := range s.results(bad.ID, "phase=restore") {
+		got[r.Entity+":"+str(r.SISID)+":"+r.File] = r.Action + "/" + str(r.Code)
+	}
+	sameOutcomes(t, "restore outcomes", got, map[string]string{
+		"user:U3:users.csv": "reactivated/", "course:C1-NEW:courses.csv": "updated/", "course:C1-NEW:change.csv": "updated/",
+		"section:S1:sections.csv": "deleted/", "enrollment:U1:enrollments.csv": "reactivated/",
+		"enrollment:U2:enrollments.csv": "skipped/changed_since", "enrollment:U3:users.csv": "reactivated/",
+	})
+	var short, sis, section string
+	s.db.QueryRow(t.Context(), `SELECT short_name, sis_course_id FROM courses`).Scan(&short, &sis)
+	s.db.QueryRow(t.Context(), `SELECT workflow_state FROM sections WHERE sis_section_id = 'S1'`).Scan(&section)
+	if short != "Bio" || sis != "C1" || section != "deleted" {
+		t.Errorf("after restore: course %q %q, section %s", sis, short, section)
+	}
+	var states string
+	s.db.QueryRow(t.Context(), `SELECT string_agg(u.sis_user_id || ':' || e.workflow_state, ' ' ORDER BY u.sis_user_id)
+		FROM enrollments e JOIN users u ON u.id = e.user_id`).Scan(&states)
+	if states != "U1:active U2:active U3:active" {
+		t.Errorf("enrollments after restore: %s", states)
 	}
 }

@@ -92,9 +92,9 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, 
 			return notFound("account", r.AccountID), nil
 		}
 		err := ru.tx.QueryRow(ctx, `WITH n AS (SELECT nextval('accounts_id_seq') AS id)
-			INSERT INTO accounts (id, parent_account_id, root_account_id, path, name, sis_account_id)
-			SELECT n.id, $1, $2, $3::bigint[] || n.id, $4, $5 FROM n RETURNING id`,
-			parent.id, ru.account.RootAccountID, parent.path, r.Name, r.AccountID).Scan(&res.ObjectID)
+			INSERT INTO accounts (id, parent_account_id, root_account_id, path, name, sis_account_id, last_import_id)
+			SELECT n.id, $1, $2, $3::bigint[] || n.id, $4, $5, $6 FROM n RETURNING id`,
+			parent.id, ru.account.RootAccountID, parent.path, r.Name, r.AccountID, ru.job.ID).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
@@ -124,8 +124,8 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, 
 		res.Action = Updated
 	}
 	res.Changes = changes
-	if _, err := ru.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, updated_at = now() WHERE id = $1`,
-		old.id, r.Name, parent.id, r.Status); err != nil {
+	if _, err := ru.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, updated_at = now(),
+		last_import_id = $5 WHERE id = $1`, old.id, r.Name, parent.id, r.Status, ru.job.ID); err != nil {
 		return nil, fmt.Errorf("update account: %w", err)
 	}
 	if _, moved := changes["parent_account_id"]; moved {

@@ -117,7 +117,8 @@ func (ru *run) changeID(ctx context.Context, t idTarget, column, field, typ, old
 	if taken {
 		return &rowFailure{code: "exists", message: fmt.Sprintf("the %s %q already belongs to another %s", field, new, typ)}, nil
 	}
-	if _, err := ru.tx.Exec(ctx, `UPDATE `+t.table+` SET `+column+` = $2, updated_at = now() WHERE id = $1`, id, new); err != nil {
+	if _, err := ru.tx.Exec(ctx, `UPDATE `+t.table+` SET `+column+` = $2, updated_at = now(), last_import_id = $3 WHERE id = $1`,
+		id, new, ru.job.ID); err != nil {
 		return nil, fmt.Errorf("change %s id: %w", typ, err)
 	}
 	res.Changes[field] = [2]any{old, new}

@@ -13,8 +13,8 @@ import (
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
-// restoreImport undoes what import target changed (SPEC §4.9): every user
-// it created, changed or removed goes back to its state and field values
+// restoreImport undoes what import target changed (SPEC §4.9): every user,
+// and then every other object, it created, changed or removed goes back to its state and field values
 // from before — where the import's write is still the last one (no later
 // import wrote it, no manual edit touched it). Others are left alone and
 // reported skipped/changed_since.
@@ -65,7 +65,10 @@ func (ru *run) restoreImport(ctx context.Context, target int64) error {
 			return err
 		}
 	}
-	return nil
+	if attempt == nil {
+		return nil
+	}
+	return ru.restoreRoster(ctx, target, *attempt)
 }
 
 type restoreItem struct {
@@ -174,7 +177,7 @@ func setUserField(u *storedUser, field string, v any) {
 		u.LoginID = s
 	case "integration_id":
 		u.IntegrationID = s
-	case "sis_user_id":
+	case "sis_user_id", "sis_id": // sis_id: a change_sis_id row
 		u.SISUserID = s
 	case "name":
 		u.Name = s
@@ -257,7 +260,7 @@ func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lo
 // partially_restored when anything was left alone.
 func (ru *run) finishRestore(ctx context.Context, target int64) error {
 	state := "restored"
-	if ru.total.actions["users"][Skipped] > 0 {
+	if ru.total.actions["total"][Skipped] > 0 {
 		state = "partially_restored"
 	}
 	if err := queue.FinishRestored(ctx, ru.tx, target, state); err != nil {

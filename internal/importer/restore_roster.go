@@ -1,0 +1,190 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// rosterTable is what a restore needs to know of an entity other than
+// users: its table, its file type, the fields an import may change (as
+// results name them) and their columns.
+type rosterTable struct {
+	table, typ string
+	columns    map[string]string
+}
+
+func fieldsOf(sis string, fields ...string) map[string]string {
+	m := map[string]string{"sis_id": sis, "workflow_state": "workflow_state"}
+	for _, f := range fields {
+		m[f] = f
+	}
+	return m
+}
+
+// rosterTables are restored after users, members before what they belong to.
+var rosterTables = []rosterTable{
+	{"group_memberships", typeGroupMemberships, fieldsOf("")},
+	{"enrollments", typeEnrollments, fieldsOf("", "start_at", "end_at")},
+	{"groups", typeGroups, fieldsOf("sis_group_id", "name", "account_id", "course_id")},
+	{"sections", typeSections, fieldsOf("sis_section_id", "course_id", "name", "integration_id", "start_at", "end_at")},
+	{"courses", typeCourses, fieldsOf("sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at")},
+	{"terms", typeTerms, fieldsOf("sis_term_id", "name", "start_at", "end_at")},
+	{"accounts", typeAccounts, fieldsOf("sis_account_id", "name")},
+}
+
+func (t rosterTable) entity() string {
+	if t.table == "group_memberships" {
+		return "group_membership"
+	}
+	return strings.TrimSuffix(t.table, "s")
+}
+
+// restoreRoster restores the objects other than users that import target
+// changed: an object goes back to its earlier values where target is still
+// the import that last wrote it (or this restore, for an object that two
+// of its rows changed), a batch of objects per UPDATE for each set
+// of changed fields; others are skipped/changed_since.
+func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) error {
+	for _, t := range rosterTables {
+		// Newest first: an object changed by two rows (a change_sis_id and
+		// then its own file) goes back through both, to the oldest values.
+		after := int64(1<<63 - 1)
+		for {
+			rows, err := ru.DB.Query(ctx, `SELECT id, object_id, file, COALESCE(sis_id, ''), action, COALESCE(changes, '{}') FROM sis_import_results
+				WHERE import_id = $1 AND attempt = $2 AND id < $3 AND entity = $4 AND object_id IS NOT NULL
+				  AND action IN ('created', 'updated', 'deactivated', 'reactivated', 'deleted')
+				ORDER BY id DESC LIMIT $5`, target, attempt, after, t.entity(), batchSize)
+			if err != nil {
+				return fmt.Errorf("read results to restore: %w", err)
+			}
+			var batch []restoreItem
+			var it restoreItem
+			var changes []byte
+			_, err = pgx.ForEachRow(rows, []any{&after, &it.userID, &it.file, &it.sisID, &it.action, &changes}, func() error {
+				it.changes = nil
+				if err := json.Unmarshal(changes, &it.changes); err != nil {
+					return err
+				}
+				batch = append(batch, it)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("read results to restore: %w", err)
+			}
+			if len(batch) == 0 {
+				break
+			}
+			if !ru.hasType(t.typ) {
+				ru.types = append(ru.types, t.typ)
+			}
+			if err := ru.restoreRosterBatch(ctx, t, target, batch); err != nil {
+				return err
+			}
+			if err := ru.progress(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (ru *run) hasType(typ string) bool {
+	for _, x := range ru.types {
+		if x == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int64, batch []restoreItem) error {
+	results := make([]Result, len(batch))
+	// Rows with the same changed columns are written together.
+	groups := map[string][]int{}
+	befores := make([]map[string]any, len(batch))
+	for i, it := range batch {
+		res := &results[i]
+		*res = Result{File: it.file, Entity: t.entity(), SISID: it.sisID, ObjectID: it.userID}
+		before := map[string]any{"id": it.userID}
+		res.Changes = map[string][2]any{}
+		if it.action == Created {
+			before["workflow_state"] = "deleted"
+			res.Changes["workflow_state"] = [2]any{nil, "deleted"}
+		}
+		unrestorable := ""
+		for field, ch := range it.changes {
+			col, ok := t.columns[field]
+			if !ok || col == "" {
+				unrestorable = field
+				continue
+			}
+			before[col] = ch[0]
+			res.Changes[field] = [2]any{ch[1], ch[0]}
+		}
+		if unrestorable != "" {
+			res.Action, res.Code, res.Changes = Skipped, "changed_since", nil
+			res.Message = fmt.Sprintf("the import changed %s, which a restore cannot set back: left as it is", unrestorable)
+			continue
+		}
+		befores[i] = before
+		cols := make([]string, 0, len(before))
+		for c := range before {
+			if c != "id" {
+				cols = append(cols, c)
+			}
+		}
+		sort.Strings(cols)
+		key := strings.Join(cols, ",")
+		groups[key] = append(groups[key], i)
+	}
+	for key, idx := range groups {
+		cols := strings.Split(key, ",")
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			set[i] = fmt.Sprintf("%s = r.%s", c, c)
+		}
+		rows := make([]map[string]any, len(idx))
+		for i, j := range idx {
+			rows[i] = befores[j]
+		}
+		doc, err := json.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		q, err := ru.tx.Query(ctx, `UPDATE `+t.table+` t SET `+strings.Join(set, ", ")+`, last_import_id = $2, updated_at = now()
+			FROM jsonb_populate_recordset(NULL::`+t.table+`, $1) r WHERE t.id = r.id AND t.last_import_id IN ($2, $3) RETURNING t.id`,
+			doc, ru.job.ID, target)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", t.table, err)
+		}
+		ids, err := pgx.CollectRows(q, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", t.table, err)
+		}
+		done := make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			done[id] = true
+		}
+		for _, j := range idx {
+			res := &results[j]
+			if !done[res.ObjectID] {
+				res.Action, res.Code, res.Changes = Skipped, "changed_since", nil
+				res.Message = "changed since the import (by a later import or through the API): left as it is"
+				continue
+			}
+			from, to := "", ""
+			if ch, ok := res.Changes["workflow_state"]; ok {
+				from, _ = ch[0].(string)
+				to, _ = ch[1].(string)
+			}
+			res.Action = transitionAction(from, to, true)
+		}
+	}
+	ru.record(t.typ, results)
+	return nil
+}
