@@ -275,11 +275,19 @@ func TestGroupsOfImportsAndOfHands(t *testing.T) {
 	// A group made by hand with the SIS id the feed uses, and another with
 	// the name the feed uses.
 	var manual int64
-	if err := s.db.QueryRow(t.Context(), `INSERT INTO groups (root_account_id, account_id, sis_group_id, name, origin)
-		VALUES (1, 1, 'HAND', 'Chess club', 'manual') RETURNING id`).Scan(&manual); err != nil {
-		t.Fatal(err)
+	for _, body := range []string{`{"name":"Chess club","sis_group_id":"HAND"}`, `{"name":"Robotics"}`} {
+		code, b, _ := s.do("POST", "/api/v1/accounts/1/groups", strings.NewReader(body), map[string]string{"Content-Type": "application/json"})
+		var g struct {
+			ID int64 `json:"id"`
+		}
+		decode(t, b, &g)
+		if code != 200 {
+			t.Fatalf("manual group: %d %s", code, b)
+		}
+		if manual == 0 {
+			manual = g.ID
+		}
 	}
-	s.db.Exec(t.Context(), `INSERT INTO groups (root_account_id, account_id, name, origin) VALUES (1, 1, 'Robotics', 'manual')`)
 	imp := s.importZip("1", "",
 		"users.csv", "user_id,login_id,status\nU1,u1,active\n",
 		"groups.csv", "group_id,name,status\nHAND,Chess club renamed,available\nG1,Robotics,available\n",
@@ -375,6 +383,19 @@ func TestBatchModeByTerm(t *testing.T) {
 	s.db.QueryRow(t.Context(), `SELECT short_name FROM courses WHERE sis_course_id = 'F1'`).Scan(&short)
 	if live("F1") != 12 || live("F2") != 12 || short != "F1" {
 		t.Errorf("a breached batch changed things: F1 %d F2 %d, F1 is %q", live("F1"), live("F2"), short)
+	}
+	// multi_term_batch_mode works on the terms the upload's terms file
+	// lists: Fall, told that removing all of F2's enrollments is meant.
+	imp = s.importZip("1", "multi_term_batch_mode=true&change_threshold=100",
+		"terms.csv", "term_id,name,status\nFALL,Fall,active\n",
+		"courses.csv", "course_id,short_name,long_name,term_id,status\nF1,F1,F1,FALL,active\n",
+		"enrollments.csv", enrollments("F1"),
+	)
+	if len(imp.ProcessingErrors) != 0 || live("F1") != 12 || live("F2") != 0 || live("S1") != 11 {
+		t.Errorf("multi-term batch: %v; F1 %d F2 %d S1 %d", imp.ProcessingErrors, live("F1"), live("F2"), live("S1"))
+	}
+	if n := len(s.results(imp.ID, "entity=course&action[]=deleted")); n != 1 {
+		t.Errorf("multi-term batch deleted %d courses, want F2 only", n)
 	}
 	// Without batch_mode_term_id, batch_mode is refused up front.
 	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true", strings.NewReader("course_id,short_name,long_name,status\n"), nil)
