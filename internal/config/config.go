@@ -31,9 +31,20 @@ type Config struct {
 	MaxUploadBytes int64
 	// MaxUnzippedBytes bounds what the CSVs of a zip upload may add up to.
 	MaxUnzippedBytes int64
-	LogLevel         slog.Level
-	RetentionDays    int
-	HoldDays         int
+	// MaxZipRatio bounds how many times its compressed size a zip member may
+	// expand to (a zip bomb's ratio is in the thousands).
+	MaxZipRatio int
+	// MaxFieldBytes, MaxColumns and MaxRowsPerFile bound one CSV file.
+	MaxFieldBytes  int
+	MaxColumns     int
+	MaxRowsPerFile int
+	// RateLimit is the requests per second a token may make on average, with
+	// bursts of RateBurst; 0 turns rate limiting off.
+	RateLimit     float64
+	RateBurst     int
+	LogLevel      slog.Level
+	RetentionDays int
+	HoldDays      int
 	// Lease is how long a claimed import stays with its worker without a heartbeat.
 	Lease time.Duration
 	// Poll is how often idle workers look for work when no notification came.
@@ -57,6 +68,12 @@ func Load(environ []string) (Config, error) {
 		Workers:          2,
 		MaxUploadBytes:   1 << 30,
 		MaxUnzippedBytes: 10 << 30,
+		MaxZipRatio:      1000,
+		MaxFieldBytes:    1 << 20,
+		MaxColumns:       1000,
+		MaxRowsPerFile:   20_000_000,
+		RateLimit:        1000,
+		RateBurst:        2000,
 		LogLevel:         slog.LevelInfo,
 		RetentionDays:    30,
 		HoldDays:         7,
@@ -78,6 +95,19 @@ func Load(environ []string) (Config, error) {
 		"SISIMPORT_WORKERS":            intVar(&c.Workers, 1, 1000),
 		"SISIMPORT_MAX_UPLOAD_BYTES":   int64Var(&c.MaxUploadBytes),
 		"SISIMPORT_MAX_UNZIPPED_BYTES": int64Var(&c.MaxUnzippedBytes),
+		"SISIMPORT_MAX_ZIP_RATIO":      intVar(&c.MaxZipRatio, 1, 1<<30),
+		"SISIMPORT_MAX_FIELD_BYTES":    intVar(&c.MaxFieldBytes, 1, 1<<30),
+		"SISIMPORT_MAX_COLUMNS":        intVar(&c.MaxColumns, 1, 1<<20),
+		"SISIMPORT_MAX_ROWS_PER_FILE":  intVar(&c.MaxRowsPerFile, 1, 1<<31-1),
+		"SISIMPORT_RATE_LIMIT": func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 {
+				return fmt.Errorf("want requests per second, 0 for no limit")
+			}
+			c.RateLimit = f
+			return nil
+		},
+		"SISIMPORT_RATE_BURST": intVar(&c.RateBurst, 1, 1<<30),
 		"SISIMPORT_LOG_LEVEL": func(v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		},
@@ -120,7 +150,10 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", dsn), slog.String("addr", c.Addr),
 		slog.String("role", string(c.Role)), slog.Int("workers", c.Workers),
-		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.Int64("max_unzipped_bytes", c.MaxUnzippedBytes), slog.String("log_level", c.LogLevel.String()),
+		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.Int64("max_unzipped_bytes", c.MaxUnzippedBytes),
+		slog.Int("max_zip_ratio", c.MaxZipRatio), slog.Int("max_field_bytes", c.MaxFieldBytes), slog.Int("max_columns", c.MaxColumns),
+		slog.Int("max_rows_per_file", c.MaxRowsPerFile), slog.Float64("rate_limit", c.RateLimit), slog.Int("rate_burst", c.RateBurst),
+		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("retention_days", c.RetentionDays), slog.Duration("lease", c.Lease),
 		slog.Duration("poll", c.Poll), slog.Duration("shutdown_grace", c.ShutdownGrace),
 	)
