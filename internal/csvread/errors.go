@@ -31,7 +31,16 @@ func (e *RowError) Error() string {
 type FileError struct {
 	Line, Column int
 	Code, Msg    string
+	// Bound names the bound of Options the file went past, if any.
+	Bound string
 }
+
+// The bounds a FileError may name.
+const (
+	BoundFieldBytes = "MaxFieldBytes"
+	BoundColumns    = "MaxColumns"
+	BoundRows       = "MaxRows"
+)
 
 // Error returns "line L, column C: msg", leaving out the column when it is 0.
 func (e *FileError) Error() string {

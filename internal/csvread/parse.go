@@ -209,7 +209,7 @@ func (r *Reader) checkField() error {
 		return nil
 	}
 	return &FileError{
-		Line: r.fieldLine, Column: r.column(), Code: CodeMalformedCSV,
+		Line: r.fieldLine, Column: r.column(), Code: CodeMalformedCSV, Bound: BoundFieldBytes,
 		Msg: fmt.Sprintf("field is longer than %d bytes", r.maxField),
 	}
 }
@@ -227,7 +227,7 @@ func (r *Reader) endField() error {
 	r.bounds = append(r.bounds, s, e)
 	if len(r.bounds)/2 > r.maxCols {
 		return &FileError{
-			Line: r.fieldLine, Column: len(r.bounds) / 2, Code: CodeMalformedCSV,
+			Line: r.fieldLine, Column: len(r.bounds) / 2, Code: CodeMalformedCSV, Bound: BoundColumns,
 			Msg: fmt.Sprintf("record has more than %d columns", r.maxCols),
 		}
 	}

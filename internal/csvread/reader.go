@@ -3,6 +3,7 @@ package csvread
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 
 	"golang.org/x/text/encoding/charmap"
@@ -37,6 +38,9 @@ type Options struct {
 	MaxFieldBytes int
 	// MaxColumns bounds the number of fields in one record; 0 means 1000.
 	MaxColumns int
+	// MaxRows bounds the records after the first (the header); 0 means no
+	// bound. The record past it is a FileError.
+	MaxRows int
 }
 
 // Record is one CSV record.
@@ -67,6 +71,8 @@ type Reader struct {
 	validate bool // check that records are valid UTF-8
 	maxField int
 	maxCols  int
+	maxRows  int
+	records  int // records read so far
 
 	line   int   // physical line of the next unread byte
 	prevCR bool  // the last byte consumed was CR, so an LF now ends CRLF
@@ -95,6 +101,7 @@ func NewReader(r io.Reader, opt Options) *Reader {
 		validate: opt.Encoding != Windows1252,
 		maxField: opt.MaxFieldBytes,
 		maxCols:  opt.MaxColumns,
+		maxRows:  opt.MaxRows,
 		line:     1,
 	}
 	if rd.maxField <= 0 {
@@ -121,6 +128,16 @@ func (r *Reader) Read() (Record, error) {
 		r.start()
 	}
 	rec, err := r.readRecord()
+	if err != io.EOF {
+		r.records++
+		if r.maxRows > 0 && r.records > r.maxRows+1 {
+			line := rec.Line
+			if re, ok := err.(*RowError); ok {
+				line = re.Line
+			}
+			err = &FileError{Line: line, Code: CodeMalformedCSV, Bound: BoundRows, Msg: fmt.Sprintf("the file has more than %d rows", r.maxRows)}
+		}
+	}
 	if err != nil && err != io.EOF {
 		if _, ok := err.(*RowError); !ok {
 			r.err = err

@@ -29,8 +29,13 @@ type Runner struct {
 	// Lease bounds how long the import's transaction may sit idle: a worker
 	// that vanished takes its transaction with it.
 	Lease time.Duration
-	// MaxUnzippedBytes bounds what a zip upload may expand to.
+	// MaxUnzippedBytes bounds what a zip upload may expand to, MaxZipRatio
+	// how many times its compressed size one member may expand to.
 	MaxUnzippedBytes int64
+	MaxZipRatio      int
+	// MaxFieldBytes, MaxColumns and MaxRowsPerFile bound one CSV file; 0
+	// leaves csvread's defaults (no bound on rows).
+	MaxFieldBytes, MaxColumns, MaxRowsPerFile int
 }
 
 // fileError is a file-level error: nothing of that file is applied.
@@ -301,9 +306,20 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 func csvFileError(err error) error {
 	var fe *csvread.FileError
 	if errors.As(err, &fe) {
-		return &fileError{Code: fe.Code, Message: fe.Error()}
+		msg := fe.Error()
+		if setting := boundSettings[fe.Bound]; setting != "" {
+			msg += " (the bound is " + setting + ")"
+		}
+		return &fileError{Code: fe.Code, Message: msg}
 	}
 	return err
+}
+
+// boundSettings name the setting behind each bound of the CSV reader.
+var boundSettings = map[string]string{
+	csvread.BoundFieldBytes: "SISIMPORT_MAX_FIELD_BYTES",
+	csvread.BoundColumns:    "SISIMPORT_MAX_COLUMNS",
+	csvread.BoundRows:       "SISIMPORT_MAX_ROWS_PER_FILE",
 }
 
 func (ru *run) addFileError(file string, fe *fileError) {
