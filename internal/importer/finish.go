@@ -49,11 +49,21 @@ func (ru *run) finish(ctx context.Context) error {
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
 	}
+	if ru.secrets {
+		if _, err := tx.Exec(ctx, `UPDATE sis_imports SET file_secrets = true WHERE id = $1`, ru.job.ID); err != nil {
+			return fmt.Errorf("mark secrets: %w", err)
+		}
+	}
 	if err := ru.job.Finish(ctx, tx, o); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit import: %w", err)
+	}
+	if ru.secrets && state != "awaiting_approval" {
+		if err := ScrubSecrets(ctx, ru.DB, ru.job.ID); err != nil {
+			ru.log.Warn("scrubbing the upload's passwords failed; the scrubber tries again", slog.Any("err", err))
+		}
 	}
 	elapsed := time.Since(ru.start)
 	dry := strconv.FormatBool(ru.opts.DryRun)

@@ -74,6 +74,7 @@ type run struct {
 	typeFiles     map[string]int         // how many files of each type the upload holds
 	streams       map[string]*fileStream // of the other types, made on their first file
 	listedTerms   []int64                // the terms the terms files listed, for multi_term_batch_mode
+	secrets       bool                   // a file has a password column: the stored upload is scrubbed at the end
 }
 
 // FileInfo is what data.files says of each file read: its type and header,
@@ -278,6 +279,7 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 	if !slices.Contains(ru.types, f.typ) {
 		ru.types = append(ru.types, f.typ)
 	}
+	ru.secrets = ru.secrets || hasSecretColumn(cols)
 	ru.files = append(ru.files, FileInfo{File: f.name, Type: f.typ, Header: head.Fields})
 	switch f.typ {
 	case typeAccounts:

@@ -208,3 +208,16 @@ func OpenFile(ctx context.Context, db *pgxpool.Pool, id int64) io.ReadCloser {
 	}()
 	return pr
 }
+
+// ReplaceFile replaces the stored file of import id with r, in tx, and
+// returns its new size.
+func ReplaceFile(ctx context.Context, tx pgx.Tx, id int64, r io.Reader) (int64, error) {
+	if _, err := tx.Exec(ctx, `DELETE FROM sis_import_chunks WHERE import_id = $1`, id); err != nil {
+		return 0, fmt.Errorf("replace stored file: %w", err)
+	}
+	u := &Upload{tx: tx, id: id}
+	if err := u.Write(ctx, r); err != nil {
+		return 0, fmt.Errorf("replace stored file: %w", err)
+	}
+	return u.Bytes, nil
+}

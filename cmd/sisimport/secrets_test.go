@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/importer"
+	"github.com/sisimport/sisimport/internal/queue"
+)
+
+// storedFile reads an import's stored upload as the importer does.
+func (s *service) storedFile(id int64) string {
+	s.t.Helper()
+	r := queue.OpenFile(s.t.Context(), s.db, id)
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPasswordsAreScrubbedFromStoredUploads(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	csv := "user_id,login_id,full_name,password,status\n" +
+		"P1,p1,\"Ann\nAble\",Secret-one,active\n" + // a record over two lines
+		"\n" + // a blank line
+		"P2,p2,\"Bo\"b\",Secret-two,active\n" + // a malformed row
+		"P3,p3,Cy,Secret-three,active,extra\n" + // the wrong width
+		"P4,p4,Di,Secret-four,active\n"
+	imp := s.importCSV("", csv)
+	if got := summary(s.results(imp.ID, "")); got != "2:created 5:failed/malformed_csv 6:failed/malformed_csv 7:created" {
+		t.Fatalf("results: %s", got)
+	}
+	stored := s.storedFile(imp.ID)
+	if strings.Contains(stored, "Secret") {
+		t.Errorf("the stored upload still holds passwords:\n%s", stored)
+	}
+	if got, want := strings.Count(stored, "\n"), strings.Count(csv, "\n"); got != want {
+		t.Errorf("the scrubbed upload has %d lines, the upload had %d:\n%s", got, want, stored)
+	}
+	var hash string
+	s.db.QueryRow(t.Context(), `SELECT password_hash FROM users WHERE sis_user_id = 'P4'`).Scan(&hash)
+	if !strings.HasPrefix(hash, "$2") {
+		t.Errorf("P4's password is stored as %q, not as a bcrypt hash", hash)
+	}
+	// The rows still come back on their lines, without their passwords.
+	_, b, _ := s.do("GET", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/results.csv?format=original", imp.ID), nil, nil)
+	if strings.Contains(string(b), "Secret") {
+		t.Errorf("format=original shows a password:\n%s", b)
+	}
+
+	// A held import keeps the passwords its re-run needs; once it ends
+	// (here by abort), the scrubber blanks them.
+	s.importCSV("", "user_id,login_id,status\nH1,h1,active\nH2,h2,active\n")
+	held := s.importCSV("remove_unlisted_users=true&change_threshold_action=hold",
+		"user_id,login_id,password,status\nH9,h9,Secret-held,active\n")
+	if held.WorkflowState != "awaiting_approval" {
+		t.Fatalf("held import: %s %v", held.WorkflowState, held.ProcessingErrors)
+	}
+	if !strings.Contains(s.storedFile(held.ID), "Secret-held") {
+		t.Errorf("a held import lost its passwords before its re-run")
+	}
+	if code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/abort", held.ID), nil, nil); code != 200 {
+		t.Fatalf("abort: %d %s", code, b)
+	}
+	if err := importer.ScrubPending(t.Context(), s.db); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(s.storedFile(held.ID), "Secret-held") {
+		t.Errorf("an aborted import keeps its passwords")
+	}
+
+	// In a zip, only the CSV members with a password column change.
+	z := s.importZip("1", "", "users.csv", "user_id,login_id,password,status\nZ1,z1,Secret-zip,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,C,C,active\n")
+	if len(z.ProcessingErrors) != 0 {
+		t.Fatalf("zip: %v", z.ProcessingErrors)
+	}
+	if stored := s.storedFile(z.ID); strings.Contains(stored, "Secret-zip") || !strings.HasPrefix(stored, "PK") {
+		t.Errorf("the stored zip still holds a password, or is no zip")
+	}
+}

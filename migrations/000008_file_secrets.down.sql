@@ -1,0 +1,1 @@
+ALTER TABLE sis_imports DROP COLUMN IF EXISTS file_secrets;
