@@ -110,17 +110,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
 }
 
 // changeImport answers a state change of one import (abort, approve): the
-// token needs role, the import must be in reach, and the change is one
+// import must be in reach, the token needs role, and the change is one
 // conditional UPDATE in queue.
 func (s *Server) changeImport(role auth.Role, change func(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (queue.Import, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !tokenOf(r).Role.Allows(role) {
-			s.writeError(w, r, errForbidden)
-			return
-		}
+		// Reach before role: an import out of reach is a 404 whatever the role.
 		i, err := s.importOf(r)
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if !tokenOf(r).Role.Allows(role) {
+			s.writeError(w, r, errForbidden)
 			return
 		}
 		if i, err = change(r.Context(), s.db, i.AccountID, i.ID); err != nil {

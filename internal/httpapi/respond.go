@@ -52,7 +52,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			e = errs.New(errs.Internal, "internal_error", "internal error")
 		}
 	}
-	if e.Kind == errs.Unavailable || e.Kind == errs.RateLimited {
+	if (e.Kind == errs.Unavailable || e.Kind == errs.RateLimited) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status[e.Kind], errorBody{Errors: []errorItem{{Message: e.Message, Code: e.Code}}})

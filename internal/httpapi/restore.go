@@ -51,14 +51,14 @@ func progressView(j queue.Import) progressJSON {
 // restoreStates queues the undo of an import (role admin) and answers with
 // the Progress of the restore job.
 func (s *Server) restoreStates(w http.ResponseWriter, r *http.Request) {
-	t := tokenOf(r)
-	if !t.Role.Allows(auth.Admin) {
-		s.writeError(w, r, errForbidden)
-		return
-	}
 	i, err := s.importOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	t := tokenOf(r)
+	if !t.Role.Allows(auth.Admin) {
+		s.writeError(w, r, errForbidden)
 		return
 	}
 	job, err := queue.QueueRestore(r.Context(), s.db, i, t.ID, t.Name)

@@ -30,7 +30,7 @@ func (s *Server) Handler() http.Handler {
 		return r
 	}
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.requireToken)
+		r.Use(s.requireToken, s.rateLimit)
 		r.Get("/progress/{id}", s.getProgress)
 		r.Get("/users/{user_id}", s.getUser)
 		r.Put("/users/{user_id}", s.updateUser)

@@ -24,6 +24,8 @@ type Server struct {
 	metrics        *metrics.Metrics
 	maxUploadBytes int64
 	withAPI        bool
+	// limiter is the per-token rate limit (nil: none); see LimitRate.
+	limiter *limiter
 	// MetricsElsewhere drops /metrics from this handler: it is served on a
 	// listener of its own (SISIMPORT_METRICS_ADDR).
 	MetricsElsewhere bool
