@@ -12,10 +12,14 @@ import (
 // baseline is SPEC §7's yardstick: plain COPYs of the same rows into tables
 // shaped like the service's.
 type baseline struct {
-	users, results time.Duration
+	users, enrollments, results time.Duration
 }
 
+// total is the users baseline: users and their results.
 func (b baseline) total() time.Duration { return b.users + b.results }
+
+// enrollmentsTotal is the enrollments baseline: enrollments and their results.
+func (b baseline) enrollmentsTotal() time.Duration { return b.enrollments + b.results }
 
 // scratchSchema holds the baseline's tables while they are measured.
 const scratchSchema = "sisbench_baseline"
@@ -33,6 +37,9 @@ func measureBaseline(ctx context.Context, conn *pgx.Conn, n int) (baseline, erro
 		`CREATE TABLE ` + scratchSchema + `.bench_users (LIKE users INCLUDING ALL)`,
 		`CREATE SEQUENCE ` + scratchSchema + `.bench_users_id_seq`,
 		`ALTER TABLE ` + scratchSchema + `.bench_users ALTER id SET DEFAULT nextval('` + scratchSchema + `.bench_users_id_seq')`,
+		`CREATE TABLE ` + scratchSchema + `.bench_enrollments (LIKE enrollments INCLUDING ALL)`,
+		`CREATE SEQUENCE ` + scratchSchema + `.bench_enrollments_id_seq`,
+		`ALTER TABLE ` + scratchSchema + `.bench_enrollments ALTER id SET DEFAULT nextval('` + scratchSchema + `.bench_enrollments_id_seq')`,
 		`CREATE TABLE ` + scratchSchema + `.bench_results (LIKE sis_import_results INCLUDING ALL)`,
 		`CREATE SEQUENCE ` + scratchSchema + `.bench_results_id_seq`,
 		`ALTER TABLE ` + scratchSchema + `.bench_results ALTER id SET DEFAULT nextval('` + scratchSchema + `.bench_results_id_seq')`,
@@ -45,7 +52,7 @@ func measureBaseline(ctx context.Context, conn *pgx.Conn, n int) (baseline, erro
 	defer func() {
 		ctx := context.WithoutCancel(ctx)
 		for _, q := range []string{
-			`TRUNCATE ` + scratchSchema + `.bench_users, ` + scratchSchema + `.bench_results`,
+			`TRUNCATE ` + scratchSchema + `.bench_users, ` + scratchSchema + `.bench_enrollments, ` + scratchSchema + `.bench_results`,
 			`DROP SCHEMA ` + scratchSchema + ` CASCADE`,
 		} {
 			if _, err := conn.Exec(ctx, q); err != nil {
@@ -57,6 +64,9 @@ func measureBaseline(ctx context.Context, conn *pgx.Conn, n int) (baseline, erro
 		return b, err
 	}
 	if err := sameIndexes(ctx, conn, "sis_import_results", scratchSchema+".bench_results"); err != nil {
+		return b, err
+	}
+	if err := sameIndexes(ctx, conn, "enrollments", scratchSchema+".bench_enrollments"); err != nil {
 		return b, err
 	}
 
@@ -82,6 +92,27 @@ func measureBaseline(ctx context.Context, conn *pgx.Conn, n int) (baseline, erro
 	}
 	if got != int64(n) {
 		return b, fmt.Errorf("baseline COPY users: %d rows, want %d", got, n)
+	}
+
+	// The same columns the importer writes for a new enrollment; user i in
+	// course i mod 1000, as the enrollments file has it.
+	enrollmentCols := []string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "start_at", "end_at",
+		"workflow_state", "last_import_id"}
+	i = 0
+	start = time.Now()
+	got, err = conn.CopyFrom(ctx, pgx.Identifier{scratchSchema, "bench_enrollments"}, enrollmentCols, pgx.CopyFromFunc(func() ([]any, error) {
+		if i == n {
+			return nil, nil
+		}
+		i++
+		return []any{int64(i), int64(1), int64(i%benchCourses + 1), int64(0), int64(i), "student", nil, nil, "active", int64(1)}, nil
+	}))
+	b.enrollments = time.Since(start)
+	if err != nil {
+		return b, fmt.Errorf("baseline COPY enrollments: %w", err)
+	}
+	if got != int64(n) {
+		return b, fmt.Errorf("baseline COPY enrollments: %d rows, want %d", got, n)
 	}
 
 	// A result per row, as the importer writes for a created user.

@@ -39,15 +39,42 @@ func isChanged(i int) bool { return i%10 == 0 }
 
 // writeUsersFile writes a users.csv of n rows.
 func writeUsersFile(path string, n int, changed bool) error {
+	return writeFile(path, "user_id,login_id,first_name,last_name,email,status\n", n, func(w *bufio.Writer, i int) {
+		u := userAt(i, changed)
+		fmt.Fprintf(w, "%s,%s,%s,%s,%s,active\n", u.userID, u.login, u.first, u.last, u.email)
+	})
+}
+
+// benchCourses is how many courses the enrollments run spreads its rows over.
+const benchCourses = 1000
+
+func courseAt(i int) string { return fmt.Sprintf("C%04d", i%benchCourses) }
+
+// writeCoursesFile writes a courses.csv of the benchmark's courses.
+func writeCoursesFile(path string) error {
+	return writeFile(path, "course_id,short_name,long_name,status\n", benchCourses, func(w *bufio.Writer, i int) {
+		fmt.Fprintf(w, "%s,BIO%d,Biology %d,active\n", courseAt(i), i, i)
+	})
+}
+
+// writeEnrollmentsFile writes an enrollments.csv of n rows: user i is a
+// student of course i mod 1000.
+func writeEnrollmentsFile(path string, n int) error {
+	return writeFile(path, "course_id,user_id,role,status\n", n, func(w *bufio.Writer, i int) {
+		fmt.Fprintf(w, "%s,%s,student,active\n", courseAt(i), userAt(i, false).userID)
+	})
+}
+
+// writeFile writes a header and rows 1…n.
+func writeFile(path, header string, n int, row func(w *bufio.Writer, i int)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	fmt.Fprint(w, "user_id,login_id,first_name,last_name,email,status\n")
+	w.WriteString(header)
 	for i := 1; i <= n; i++ {
-		u := userAt(i, changed)
-		fmt.Fprintf(w, "%s,%s,%s,%s,%s,active\n", u.userID, u.login, u.first, u.last, u.email)
+		row(w, i)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

@@ -88,11 +88,13 @@ type runPlan struct {
 	name string
 	file string
 	want map[string]int
+	base time.Duration // the baseline the run is held to
 }
 
 // runResult is what one import measured.
 type runResult struct {
 	name                string
+	base                time.Duration
 	rows                int
 	upload, e2e, runDur time.Duration
 	peakRSSKB, hwmKB    int64 // hwmKB covers earlier runs too when hwmReset is false
@@ -104,7 +106,7 @@ type runResult struct {
 // importOnce uploads p.file, polls the import every 50 ms until progress is
 // 100, samples the server's RSS meanwhile, and checks the outcome.
 func importOnce(ctx context.Context, c *apiClient, srv *server, db *database, p runPlan) (runResult, error) {
-	r := runResult{name: p.name, pgCPU: -1}
+	r := runResult{name: p.name, base: p.base, pgCPU: -1}
 	for _, n := range p.want {
 		r.rows += n
 	}

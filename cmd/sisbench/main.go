@@ -175,11 +175,21 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	coursesFile, enrollmentsFile := filepath.Join(tmp, "courses.csv"), filepath.Join(tmp, "enrollments.csv")
+	if err := writeCoursesFile(coursesFile); err != nil {
+		return err
+	}
+	if err := writeEnrollmentsFile(enrollmentsFile, opts.rows); err != nil {
+		return err
+	}
+
 	changed := opts.rows / 10
 	plans := []runPlan{
-		{name: "new", file: newFile, want: map[string]int{"created": opts.rows}},
-		{name: "unchanged", file: newFile, want: map[string]int{"unchanged": opts.rows}},
-		{name: "10% changed", file: changedFile, want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}},
+		{name: "new", file: newFile, want: map[string]int{"created": opts.rows}, base: base.total()},
+		{name: "unchanged", file: newFile, want: map[string]int{"unchanged": opts.rows}, base: base.total()},
+		{name: "10% changed", file: changedFile, want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}, base: base.total()},
+		{name: "courses (setup)", file: coursesFile, want: map[string]int{"created": benchCourses}},
+		{name: "enrollments", file: enrollmentsFile, want: map[string]int{"created": opts.rows}, base: base.enrollmentsTotal()},
 	}
 	var results []runResult
 	for _, p := range plans {
