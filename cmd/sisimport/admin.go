@@ -97,6 +97,9 @@ func tokensCmd(ctx context.Context, args, environ []string, stdout io.Writer) er
 	if *account == 0 {
 		return fmt.Errorf("tokens create: --account is required")
 	}
+	if *expires < 0 {
+		return fmt.Errorf("tokens create: --expires must be a positive duration, e.g. 720h")
+	}
 	var exp *time.Time
 	if *expires > 0 {
 		t := time.Now().Add(*expires)
