@@ -67,7 +67,8 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	if cfg.Role != config.RoleAPI {
-		runner := &importer.Runner{DB: db, Log: log, Metrics: m, Lease: cfg.Lease, MaxUnzippedBytes: cfg.MaxUnzippedBytes}
+		runner := &importer.Runner{DB: db, Log: log, Metrics: m, Lease: cfg.Lease, MaxUnzippedBytes: cfg.MaxUnzippedBytes,
+			MaxZipRatio: cfg.MaxZipRatio, MaxFieldBytes: cfg.MaxFieldBytes, MaxColumns: cfg.MaxColumns, MaxRowsPerFile: cfg.MaxRowsPerFile}
 		pool := &queue.Pool{DB: db, Log: log, Workers: cfg.Workers, Lease: cfg.Lease, Poll: cfg.Poll,
 			Handle: runner.Handle, Busy: m.WorkersBusy.Add}
 		wg.Add(1)
@@ -76,6 +77,7 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 			pool.Run(ctx, workCtx)
 		}()
 		go queue.RunRetention(ctx, db, log, cfg.RetentionDays, cfg.HoldDays)
+		go importer.RunScrubber(ctx, db, log)
 	}
 
 	// Workers serve /healthz, /readyz and /metrics too; the API only with the api half.
