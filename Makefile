@@ -27,10 +27,14 @@ lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l cmd internal migrations); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## fuzz: run each fuzz target for FUZZTIME (default 30s)
+## fuzz: run each fuzz target for FUZZTIME (default 30s), one after the other; plain `go test` replays their corpora in testdata/fuzz
 FUZZTIME ?= 30s
+FUZZ_TARGETS := csvread:FuzzRead csvread:FuzzSniffer importer:FuzzExpand importer:FuzzHeader importer:FuzzZip
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) ./internal/csvread/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) ./internal/$${t%%:*}/; \
+	done
 
 ## build: a static binary in bin/
 build:

@@ -84,3 +84,26 @@ func TestPasswordsAreScrubbedFromStoredUploads(t *testing.T) {
 		t.Errorf("the stored zip still holds a password, or is no zip")
 	}
 }
+
+// TestLogsHoldNoSecretsOrRows imports passwords, failing rows and a file
+// that fails whole, with every log line at debug level kept: no password
+// and no whole CSV row may be in the log.
+func TestLogsHoldNoSecretsOrRows(t *testing.T) {
+	t.Parallel()
+	s, logs := startLogged(t)
+	good := "L1,l1,Pass-word-one,active"
+	bad := "L2,l2,Pass-word-two,retired"
+	wide := "L3,l3,Pass-word-three,active,extra"
+	s.importCSV("", "user_id,login_id,password,status\n"+good+"\n"+bad+"\n"+wide+"\n")
+	broken := "L4,\"l4,Pass-word-four,active"
+	s.importCSV("", "user_id,login_id,password,status\n"+broken+"\n")
+	got := logs.String()
+	if !strings.Contains(got, "import done") {
+		t.Fatalf("the log has no import lines:\n%s", got)
+	}
+	for _, secret := range []string{"Pass-word", good, bad, wide, broken, "L1,l1", "L4,"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, got)
+		}
+	}
+}

@@ -11,6 +11,10 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 
 	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/queue"
@@ -159,12 +163,23 @@ func (ru *run) spoolZip(ctx context.Context, importID int64, counter *atomic.Int
 		zf.close()
 		return nil, fmt.Errorf("spool zip: %w", err)
 	}
-	r, err := zip.NewReader(tmp, n)
+	r, err := newZipReader(tmp, n)
 	if err != nil {
 		return zf, err
 	}
 	zf.Reader = r
 	return zf, nil
+}
+
+// newZipReader opens a zip. With GODEBUG=zipinsecurepath=0 archive/zip
+// refuses a zip with one unsafe name whole; listZip ignores such members
+// with a warning instead, whatever the setting.
+func newZipReader(r io.ReaderAt, size int64) (*zip.Reader, error) {
+	zr, err := zip.NewReader(r, size)
+	if errors.Is(err, zip.ErrInsecurePath) && zr != nil {
+		err = nil
+	}
+	return zr, err
 }
 
 // openZipMember opens one member of an earlier import's zip (a diffing
@@ -178,7 +193,7 @@ func (ru *run) openZipMember(ctx context.Context, importID int64, name string) (
 		return nil, "", err
 	}
 	for _, m := range zf.File {
-		if m.Name != name {
+		if label, _ := memberLabel(m.Name); label != name {
 			continue
 		}
 		open := func() (io.ReadCloser, error) { return m.Open() }
@@ -198,42 +213,127 @@ type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
-// zipSources lists a zip's CSV members. Folders, __MACOSX/, dotfiles and
-// empty files are ignored; other files are a warning; members whose sizes
-// add up past MaxUnzippedBytes make the whole zip a file error.
+// zipSources lists a zip's CSV members for the run: see listZip.
 func (ru *run) zipSources(zf *zipFile) ([]source, error) {
-	var out []source
+	files, warnings, refused := listZip(zf.Reader, ru.maxUnzipped())
+	for _, w := range warnings {
+		ru.total.warningCount++
+		ru.total.warn(w[0], w[1])
+	}
+	if refused != nil {
+		ru.addFileError(ru.job.FileName, refused)
+		return nil, nil
+	}
+	return files, nil
+}
+
+// listZip lists a zip's CSV members, each sniffed for its encoding and
+// opened through a reader that yields no more than the member's declared
+// size. Folders, __MACOSX/, dotfiles and empty files are ignored; other
+// files, names that could point outside the zip (an absolute path, a ..
+// element, a control character) and repeated names come back as warnings
+// (file, message) and are ignored too; members whose sizes add up past
+// maxUnzipped refuse the whole zip with a file error. Member names are only
+// labels: nothing is ever written to or read from a path they name.
+func listZip(zr *zip.Reader, maxUnzipped int64) (files []source, warnings [][2]string, refused *fileError) {
 	var total uint64
-	for _, m := range zf.File {
-		name, base := m.Name, path.Base(m.Name)
+	seen := map[string]bool{}
+	for _, m := range zr.File {
+		name, unsafe := memberLabel(m.Name)
+		base := path.Base(name)
 		switch {
+		case unsafe:
+			warnings = append(warnings, [2]string{name, "unsafe path: ignored"})
+			continue
 		case m.FileInfo().IsDir(), strings.HasPrefix(name, "__MACOSX/"), strings.HasPrefix(base, "."), m.UncompressedSize64 == 0:
 			continue
 		case !strings.EqualFold(path.Ext(name), ".csv"):
-			ru.total.warningCount++
-			ru.total.warn(name, "not a CSV file: ignored")
+			warnings = append(warnings, [2]string{name, "not a CSV file: ignored"})
+			continue
+		case seen[name]:
+			// Results and file errors are kept by file name: a second
+			// member of the same name would share the first one's.
+			warnings = append(warnings, [2]string{name, "duplicate name: ignored"})
 			continue
 		}
-		total += m.UncompressedSize64
-		if total > uint64(ru.maxUnzipped()) {
-			ru.addFileError(ru.job.FileName, &fileError{Code: "file_unreadable",
-				Message: fmt.Sprintf("the zip expands to more than SISIMPORT_MAX_UNZIPPED_BYTES (%d bytes): nothing was imported", ru.maxUnzipped())})
-			return nil, nil
+		seen[name] = true
+		// total never exceeds maxUnzipped, so neither can overflow.
+		if m.UncompressedSize64 > uint64(maxUnzipped)-total {
+			return nil, warnings, &fileError{Code: "file_unreadable",
+				Message: fmt.Sprintf("the zip expands to more than SISIMPORT_MAX_UNZIPPED_BYTES (%d bytes): nothing was imported", maxUnzipped)}
 		}
+		total += m.UncompressedSize64
 		m := m
 		open := func() (io.ReadCloser, error) {
 			rc, err := m.Open()
 			if err != nil {
 				return nil, err
 			}
-			// A member may not yield more than its header says.
-			return readCloser{Reader: io.LimitReader(rc, int64(m.UncompressedSize64)), Closer: rc}, nil
+			mr := &memberReader{lr: io.LimitedReader{R: rc, N: int64(m.UncompressedSize64)}}
+			return readCloser{Reader: mr, Closer: rc}, nil
 		}
 		src := source{name: name, open: open}
 		src.encoding, src.badLine = sniffMember(open)
-		out = append(out, src)
+		files = append(files, src)
 	}
-	return out, nil
+	return files, warnings, nil
+}
+
+// memberLabel is the name under which a zip member is listed and reported,
+// and whether the member must be ignored because its name is unsafe. Zips
+// made without the UTF-8 flag hold names in the DOS code page; a name that
+// is not valid UTF-8 is decoded as CP437, as the zip format says, so that
+// PostgreSQL can store it. Control characters, which it cannot always
+// store either, read as U+FFFD.
+func memberLabel(name string) (label string, unsafe bool) {
+	if !utf8.ValidString(name) {
+		name, _ = charmap.CodePage437.NewDecoder().String(name)
+	}
+	slashed := strings.ReplaceAll(name, `\`, "/")
+	unsafe = strings.HasPrefix(slashed, "/") || len(slashed) >= 2 && slashed[1] == ':' ||
+		slices.Contains(strings.Split(slashed, "/"), "..")
+	label = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			unsafe = true
+			return utf8.RuneError
+		}
+		return r
+	}, name)
+	return label, unsafe
+}
+
+// memberReader reads a zip member up to its declared size, then reads on to
+// its end so that archive/zip checks the size and the CRC: a member whose
+// data is longer, shorter or corrupt is a file error, not a truncated file
+// nor a failure of the whole import.
+type memberReader struct {
+	lr  io.LimitedReader
+	one [1]byte
+}
+
+func (r *memberReader) Read(p []byte) (int, error) {
+	if r.lr.N > 0 {
+		n, err := r.lr.Read(p)
+		if err == io.EOF && r.lr.N > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return n, memberError(err)
+	}
+	switch n, err := r.lr.R.Read(r.one[:]); {
+	case n > 0:
+		return 0, memberError(zip.ErrFormat)
+	case err == nil:
+		return 0, nil
+	default:
+		return 0, memberError(err)
+	}
+}
+
+func memberError(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the file cannot be read: %v", err)}
 }
 
 // sniffMember classifies a member's encoding by reading it once.
