@@ -110,11 +110,7 @@ func (ru *run) dropCourses(ctx context.Context, base *diffBase, file string) err
 }
 
 func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*rowFailure, error) {
-	start, setStart, f := parseDate("start_date", r.StartDate)
-	if f != nil {
-		return f, nil
-	}
-	end, setEnd, f := parseDate("end_date", r.EndDate)
+	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
 	}
@@ -156,7 +152,7 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 		err := ru.tx.QueryRow(ctx, `INSERT INTO courses (root_account_id, account_id, term_id, sis_course_id, integration_id, short_name, long_name,
 			start_at, end_at, workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT DO NOTHING RETURNING id`,
-			ru.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, start, end, r.Status, ru.job.ID).Scan(&res.ObjectID)
+			ru.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, ru.job.ID).Scan(&res.ObjectID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
 		}
@@ -166,37 +162,26 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 		res.Action = Created
 		return nil, nil
 	}
-	if !setStart {
-		start = old.start
-	}
-	if !setEnd {
-		end = old.end
-	}
 	res.ObjectID = old.id
 	changes := map[string][2]any{}
+	dates.over(old.start, old.end, changes)
 	diff(changes, "short_name", old.shortName, r.ShortName)
 	diff(changes, "long_name", old.longName, r.LongName)
 	diff(changes, "account_id", old.accountID, accountID)
 	diffPtr(changes, "term_id", old.termID, termID)
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
-	if !sameTime(old.start, start) {
-		changes["start_at"] = [2]any{old.start, start}
-	}
-	if !sameTime(old.end, end) {
-		changes["end_at"] = [2]any{old.end, end}
-	}
 	if len(changes) == 0 {
 		res.Action = Unchanged
 		return nil, nil
 	}
-	if r.Status == "deleted" && old.state != "deleted" && ru.opts.SkipDeletes {
-		return &rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the course was not deleted"}, nil
+	if f := ru.skipDelete("course", old.state, r.Status); f != nil {
+		return f, nil
 	}
 	tag, err := ru.tx.Exec(ctx, `UPDATE courses SET account_id = $2, term_id = $3, integration_id = $4, short_name = $5, long_name = $6,
 		start_at = $7, end_at = $8, workflow_state = $9, last_import_id = $10, updated_at = now()
 		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM courses c WHERE c.root_account_id = $11 AND c.integration_id = $4 AND c.id <> $1)`,
-		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, start, end, r.Status, ru.job.ID, ru.account.RootAccountID)
+		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, ru.job.ID, ru.account.RootAccountID)
 	if err != nil {
 		return nil, fmt.Errorf("update course: %w", err)
 	}

@@ -57,8 +57,7 @@ type enrollmentItem struct {
 	res                Result
 	row                enrollmentRow
 	fields             []string
-	start, end         *time.Time
-	setStart, setEnd   bool
+	dates              dateRange
 	key                enrollmentKey
 	settled            bool // the result is known: nothing to write
 	old                *storedEnrollment
@@ -168,11 +167,7 @@ func (ru *run) parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int
 		return
 	}
 	var f *rowFailure
-	if it.start, it.setStart, f = parseDate("start_date", r.StartDate); f != nil {
-		ru.failEnrollment(it, f, width)
-		return
-	}
-	if it.end, it.setEnd, f = parseDate("end_date", r.EndDate); f != nil {
+	if it.dates, f = parseDates(r.StartDate, r.EndDate); f != nil {
 		ru.failEnrollment(it, f, width)
 	}
 }
@@ -408,26 +403,15 @@ func (ru *run) decideEnrollment(ctx context.Context, it *enrollmentItem) error {
 		return nil
 	}
 	it.res.ObjectID = old.id
-	if !it.setStart {
-		it.start = old.start
-	}
-	if !it.setEnd {
-		it.end = old.end
-	}
 	changes := map[string][2]any{}
 	diff(changes, "workflow_state", old.state, r.Status)
-	if !sameTime(old.start, it.start) {
-		changes["start_at"] = [2]any{old.start, it.start}
-	}
-	if !sameTime(old.end, it.end) {
-		changes["end_at"] = [2]any{old.end, it.end}
-	}
+	it.dates.over(old.start, old.end, changes)
 	if len(changes) == 0 {
 		it.res.Action, it.settled = Unchanged, true
 		return nil
 	}
-	if r.Status == "deleted" && ru.opts.SkipDeletes {
-		return skip(&rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the enrollment was not deleted"})
+	if f := ru.skipDelete("enrollment", old.state, r.Status); f != nil {
+		return skip(f)
 	}
 	it.res.Changes = changes
 	it.res.Action = transitionAction(old.state, r.Status, true)
@@ -470,7 +454,7 @@ func (ru *run) insertEnrollments(ctx context.Context, items []*enrollmentItem) e
 		pgx.CopyFromSlice(len(items), func(i int) ([]any, error) {
 			it := items[i]
 			it.res.ObjectID = ids[i]
-			return []any{ids[i], root, it.key.course, it.key.section, it.key.user, it.key.role, it.start, it.end, it.row.Status, imp}, nil
+			return []any{ids[i], root, it.key.course, it.key.section, it.key.user, it.key.role, it.dates.start, it.dates.end, it.row.Status, imp}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("insert enrollments: %w", err)
@@ -487,7 +471,7 @@ func (ru *run) updateEnrollments(ctx context.Context, items []*enrollmentItem) e
 	states := make([]string, len(items))
 	starts, ends := make([]*time.Time, len(items)), make([]*time.Time, len(items))
 	for i, it := range items {
-		ids[i], states[i], starts[i], ends[i] = it.old.id, it.row.Status, it.start, it.end
+		ids[i], states[i], starts[i], ends[i] = it.old.id, it.row.Status, it.dates.start, it.dates.end
 	}
 	_, err := ru.tx.Exec(ctx, `UPDATE enrollments e SET workflow_state = u.state, start_at = u.start_at, end_at = u.end_at,
 		last_import_id = $5, updated_at = now()

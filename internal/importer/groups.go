@@ -116,8 +116,8 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 		res.Action = Unchanged
 		return nil, nil
 	}
-	if r.Status == "deleted" && old.state != "deleted" && ru.opts.SkipDeletes {
-		return &rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the group was not deleted"}, nil
+	if f := ru.skipDelete("group", old.state, r.Status); f != nil {
+		return f, nil
 	}
 	if _, err := ru.tx.Exec(ctx, `UPDATE groups SET account_id = $2, course_id = $3, name = $4, workflow_state = $5, last_import_id = $6,
 		updated_at = now() WHERE id = $1`, old.id, accountID, courseID, r.Name, r.Status, ru.job.ID); err != nil {

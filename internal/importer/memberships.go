@@ -91,8 +91,8 @@ func (ru *run) applyMembership(ctx context.Context, r *membershipRow, res *Resul
 		res.Action = Unchanged
 		return nil, nil
 	}
-	if r.Status == "deleted" && ru.opts.SkipDeletes {
-		return &rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the membership was not deleted"}, nil
+	if f := ru.skipDelete("membership", state, r.Status); f != nil {
+		return f, nil
 	}
 	if _, err := ru.tx.Exec(ctx, `UPDATE group_memberships SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = $1`,
 		id, r.Status, ru.job.ID); err != nil {

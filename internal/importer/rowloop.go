@@ -120,3 +120,12 @@ func (st *fileStream) firstSeen(key string, line int) (where string, dup bool) {
 func notFound(entity, key string) *rowFailure {
 	return &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("%s %q does not exist, so it cannot be deleted", entity, key)}
 }
+
+// skipDelete is the skip of a row that would delete an object while
+// skip_deletes is set, or nil.
+func (ru *run) skipDelete(entity, from, to string) *rowFailure {
+	if to != "deleted" || from == "deleted" || !ru.opts.SkipDeletes {
+		return nil
+	}
+	return &rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the " + entity + " was not deleted"}
+}

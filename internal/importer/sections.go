@@ -65,11 +65,7 @@ func (ru *run) importSections(ctx context.Context, file string, head csvread.Rec
 }
 
 func (ru *run) applySection(ctx context.Context, r *sectionRow, res *Result) (*rowFailure, error) {
-	start, setStart, f := parseDate("start_date", r.StartDate)
-	if f != nil {
-		return f, nil
-	}
-	end, setEnd, f := parseDate("end_date", r.EndDate)
+	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
 	}
@@ -96,41 +92,30 @@ func (ru *run) applySection(ctx context.Context, r *sectionRow, res *Result) (*r
 		}
 		err := ru.tx.QueryRow(ctx, `INSERT INTO sections (root_account_id, course_id, sis_section_id, integration_id, name, start_at, end_at,
 			workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			ru.account.RootAccountID, course.id, r.SectionID, integrationID, r.Name, start, end, r.Status, ru.job.ID).Scan(&res.ObjectID)
+			ru.account.RootAccountID, course.id, r.SectionID, integrationID, r.Name, dates.start, dates.end, r.Status, ru.job.ID).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create section: %w", err)
 		}
 		res.Action = Created
 		return nil, nil
 	}
-	if !setStart {
-		start = old.start
-	}
-	if !setEnd {
-		end = old.end
-	}
 	res.ObjectID = old.id
 	changes := map[string][2]any{}
+	dates.over(old.start, old.end, changes)
 	diff(changes, "course_id", old.courseID, course.id)
 	diff(changes, "name", old.name, r.Name)
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
-	if !sameTime(old.start, start) {
-		changes["start_at"] = [2]any{old.start, start}
-	}
-	if !sameTime(old.end, end) {
-		changes["end_at"] = [2]any{old.end, end}
-	}
 	if len(changes) == 0 {
 		res.Action = Unchanged
 		return nil, nil
 	}
-	if r.Status == "deleted" && old.state != "deleted" && ru.opts.SkipDeletes {
-		return &rowFailure{code: "skip_deletes", skip: true, message: "skip_deletes is set: the section was not deleted"}, nil
+	if f := ru.skipDelete("section", old.state, r.Status); f != nil {
+		return f, nil
 	}
 	if _, err := ru.tx.Exec(ctx, `UPDATE sections SET course_id = $2, integration_id = $3, name = $4, start_at = $5, end_at = $6,
 		workflow_state = $7, last_import_id = $8, updated_at = now() WHERE id = $1`,
-		old.id, course.id, integrationID, r.Name, start, end, r.Status, ru.job.ID); err != nil {
+		old.id, course.id, integrationID, r.Name, dates.start, dates.end, r.Status, ru.job.ID); err != nil {
 		return nil, fmt.Errorf("update section: %w", err)
 	}
 	if old.courseID != course.id {

@@ -29,25 +29,6 @@ func (r *termRow) fields() []*string {
 	return []*string{&r.TermID, &r.Name, &r.Status, &r.StartDate, &r.EndDate}
 }
 
-// isoLayouts are the ISO 8601 forms dates may take; a date without a zone is UTC.
-var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"}
-
-// parseDate reads an ISO 8601 date cell: "" keeps, <delete> clears.
-func parseDate(col, v string) (*time.Time, bool, *rowFailure) {
-	switch v {
-	case "":
-		return nil, false, nil
-	case deleteMarker:
-		return nil, true, nil
-	}
-	for _, l := range isoLayouts {
-		if t, err := time.Parse(l, v); err == nil {
-			return &t, true, nil
-		}
-	}
-	return nil, false, &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not an ISO 8601 date (2026-08-24 or 2026-08-24T08:00:00Z)", col, v)}
-}
-
 // importTerms applies a terms file, a row at a time: terms files are small.
 // Terms belong to the root account: an import posted to a sub-account may
 // list them only unchanged (SPEC §4.1).
@@ -77,11 +58,7 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 	if f := st.duplicate("term_id", r.TermID, rec.Line); f != nil {
 		return f, nil
 	}
-	start, setStart, f := parseDate("start_date", r.StartDate)
-	if f != nil {
-		return f, nil
-	}
-	end, setEnd, f := parseDate("end_date", r.EndDate)
+	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
 	}
@@ -94,26 +71,11 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("read term: %w", err)
 	}
-	if !setStart {
-		start = oldStart
-	}
-	if !setEnd {
-		end = oldEnd
-	}
 	changes := map[string][2]any{}
+	dates.over(oldStart, oldEnd, changes)
 	if exists {
-		if name != r.Name {
-			changes["name"] = [2]any{name, r.Name}
-		}
-		if state != r.Status {
-			changes["workflow_state"] = [2]any{state, r.Status}
-		}
-		if !sameTime(oldStart, start) {
-			changes["start_at"] = [2]any{oldStart, start}
-		}
-		if !sameTime(oldEnd, end) {
-			changes["end_at"] = [2]any{oldEnd, end}
-		}
+		diff(changes, "name", name, r.Name)
+		diff(changes, "workflow_state", state, r.Status)
 	}
 	inRoot := ru.account.ID == ru.account.RootAccountID
 	switch {
@@ -126,24 +88,17 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 		return &rowFailure{code: "out_of_scope", message: "terms belong to the root account: an import posted to a sub-account may list them only unchanged"}, nil
 	case !exists:
 		if err := ru.tx.QueryRow(ctx, `INSERT INTO terms (root_account_id, sis_term_id, name, start_at, end_at, last_import_id)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, ru.account.RootAccountID, r.TermID, r.Name, start, end, ru.job.ID).Scan(&res.ObjectID); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, ru.account.RootAccountID, r.TermID, r.Name, dates.start, dates.end, ru.job.ID).Scan(&res.ObjectID); err != nil {
 			return nil, fmt.Errorf("create term: %w", err)
 		}
 		res.Action = Created
 		return nil, nil
 	}
 	if _, err := ru.tx.Exec(ctx, `UPDATE terms SET name = $2, workflow_state = $3, start_at = $4, end_at = $5, updated_at = now(),
-		last_import_id = $6 WHERE id = $1`, id, r.Name, r.Status, start, end, ru.job.ID); err != nil {
+		last_import_id = $6 WHERE id = $1`, id, r.Name, r.Status, dates.start, dates.end, ru.job.ID); err != nil {
 		return nil, fmt.Errorf("update term: %w", err)
 	}
 	res.ObjectID, res.Changes = id, changes
 	res.Action = transitionAction(state, r.Status, true)
 	return nil, nil
-}
-
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Equal(*b)
 }
