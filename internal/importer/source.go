@@ -100,7 +100,8 @@ func (ru *run) openCSV(f source, announce bool) (*csvFile, csvread.Record, map[s
 	if err != nil {
 		return nil, csvread.Record{}, nil, &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the file cannot be read: %v", err)}
 	}
-	rd := &csvFile{Reader: csvread.NewReader(in, csvread.Options{Encoding: enc}), closer: in}
+	opt := csvread.Options{Encoding: enc, MaxFieldBytes: ru.MaxFieldBytes, MaxColumns: ru.MaxColumns, MaxRows: ru.MaxRowsPerFile}
+	rd := &csvFile{Reader: csvread.NewReader(in, opt), closer: in}
 	head, err := rd.Read()
 	var rowErr *csvread.RowError
 	switch {
