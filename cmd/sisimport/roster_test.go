@@ -174,6 +174,14 @@ func TestEnrollmentRules(t *testing.T) {
 	if n := len(s.results(imp.ID, "action[]=deleted&file=users.csv")); n != 4 {
 		t.Errorf("the user's deletion lists %d results, want 4: the user, 2 enrollments, 1 membership", n)
 	}
+	// A file that breaks down halfway applies none of its rows.
+	broken := s.importZip("1", "", "enrollments.csv", "course_id,user_id,role,status\nC1,U1,student,active\nC2,\"U2,student,active\n")
+	var u1 string
+	s.db.QueryRow(t.Context(), `SELECT e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id JOIN courses c ON c.id = e.course_id
+		WHERE u.sis_user_id = 'U1' AND c.sis_course_id = 'C1' AND e.role = 'student'`).Scan(&u1)
+	if broken.WorkflowState != "failed_with_messages" || u1 != "inactive" || len(s.results(broken.ID, "")) != 0 {
+		t.Errorf("a broken enrollments file: %s %v; U1 in C1 is %s", broken.WorkflowState, broken.ProcessingErrors, u1)
+	}
 	msgs := map[int]string{}
 	for _, r := range s.results(imp.ID, "action[]=failed") {
 		msgs[*r.Row] = str(r.Message)

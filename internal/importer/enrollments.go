@@ -54,14 +54,13 @@ type storedEnrollment struct {
 
 // enrollmentItem is a row on its way through a batch.
 type enrollmentItem struct {
-	res                Result
-	row                enrollmentRow
-	fields             []string
-	dates              dateRange
-	key                enrollmentKey
-	settled            bool // the result is known: nothing to write
-	old                *storedEnrollment
-	lastCompletedCheck bool
+	res     Result
+	row     enrollmentRow
+	fields  []string
+	dates   dateRange
+	key     enrollmentKey
+	settled bool // the result is known: nothing to write
+	old     *storedEnrollment
 }
 
 // importEnrollments applies an enrollments file a batch at a time: the
@@ -83,45 +82,68 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	if base != nil {
 		d = newDigester(head.Fields, base.seed, diffKeys[typeEnrollments])
 	}
-	batch := make([]enrollmentItem, 0, batchSize)
-	flush := func() error {
-		err := ru.applyEnrollments(ctx, batch)
-		batch = make([]enrollmentItem, 0, batchSize)
-		return err
-	}
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	// The file is read and parsed a batch ahead of the batch being written.
+	batches := make(chan []enrollmentItem, 1)
+	readErr := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(batches)
+		batch := make([]enrollmentItem, 0, batchSize)
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch = make([]enrollmentItem, 0, batchSize)
+				return true
+			case <-rctx.Done():
+				return false
+			}
 		}
-		it := enrollmentItem{res: Result{File: file, Entity: "enrollment"}}
-		var rowErr *csvread.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			f := malformed(rowErr)
-			it.res.Row, it.settled = rowErr.Line, true
-			it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
-		case err != nil:
-			return csvFileError(err)
-		default:
-			it.res.Row, it.fields = rec.Line, rec.Fields
-			if len(rec.Fields) != width {
-				ru.failEnrollment(&it, wrongWidth(len(rec.Fields), width), width)
+		for {
+			rec, err := rd.Read()
+			if errors.Is(err, io.EOF) {
 				break
 			}
-			ru.parseEnrollment(&it, rec, idx, st, width)
-			if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
-				it.settled, it.res.Action = true, Unchanged // as in the diffing base
+			it := enrollmentItem{res: Result{File: file, Entity: "enrollment"}}
+			var rowErr *csvread.RowError
+			switch {
+			case errors.As(err, &rowErr):
+				f := malformed(rowErr)
+				it.res.Row, it.settled = rowErr.Line, true
+				it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
+			case err != nil:
+				readErr <- csvFileError(err)
+				return
+			default:
+				it.res.Row, it.fields = rec.Line, rec.Fields
+				if len(rec.Fields) != width {
+					ru.failEnrollment(&it, wrongWidth(len(rec.Fields), width), width)
+					break
+				}
+				ru.parseEnrollment(&it, rec, idx, st, width)
+				if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
+					it.settled, it.res.Action = true, Unchanged // as in the diffing base
+				}
+			}
+			batch = append(batch, it)
+			if len(batch) == batchSize && !send() {
+				return
 			}
 		}
-		batch = append(batch, it)
-		if len(batch) == batchSize {
-			if err := flush(); err != nil {
-				return err
+		if len(batch) > 0 {
+			send()
+		}
+		readErr <- nil
+	}()
+	for batch := range batches {
+		if err := ru.applyEnrollments(ctx, batch); err != nil {
+			stop()
+			for range batches {
 			}
+			return err
 		}
 	}
-	if err := flush(); err != nil || base == nil {
+	if err := <-readErr; err != nil || base == nil {
 		return err
 	}
 	return ru.dropEnrollments(ctx, base, file)
