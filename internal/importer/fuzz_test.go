@@ -161,6 +161,89 @@ func FuzzZip(f *testing.F) {
 	})
 }
 
+// FuzzZipMembers builds well-formed zips that byte mutations rarely reach:
+// one member per line of names, each holding body, stored or deflated by
+// the bits of methods; the first member declares size and a CRC off by
+// crcXor instead of the true ones when size is not 0.
+func FuzzZipMembers(f *testing.F) {
+	const users = "user_id,login_id,status\nu1,l1,active\n"
+	f.Add("feed/users.csv\n__MACOSX/._users.csv\nfeed/.hidden.csv\nreadme.txt", []byte(users), uint64(0), uint32(0), uint8(1), uint32(1<<16))
+	f.Add("../../etc/passwd.csv\n/abs.csv\nC:\\x.csv\nok.csv\nok.csv", []byte(users), uint64(0), uint32(0), uint8(2), uint32(1<<16))
+	f.Add("short.csv\nnext.csv", []byte(users), uint64(5), uint32(0), uint8(0), uint32(1<<16))
+	f.Add("long.csv", []byte(users), uint64(len(users)+1), uint32(0), uint8(1), uint32(1<<16))
+	f.Add("crc.csv", []byte(users), uint64(len(users)), uint32(1), uint8(1), uint32(1<<16))
+	f.Add("\x82l\x8aves.csv\nnul\x00.csv", []byte("u,Jos\xe9\n"), uint64(0), uint32(0), uint8(3), uint32(1<<16))
+	f.Fuzz(func(t *testing.T, names string, body []byte, size uint64, crcXor uint32, methods uint8, limit uint32) {
+		lines := strings.Split(names, "\n")
+		if len(lines) > 8 {
+			lines = lines[:8]
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for i, name := range lines {
+			method := zip.Store
+			if methods>>i&1 == 1 {
+				method = zip.Deflate
+			}
+			if err := writeMember(zw, name, method, body, i == 0 && size != 0, size, crcXor); err != nil {
+				t.Skip(err) // archive/zip will not write it, e.g. a name over 64 KiB
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Skip(err)
+		}
+		zr, err := newZipReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatalf("a zip archive/zip wrote does not open: %v", err)
+		}
+		checkZip(t, zr, int64(limit%(1<<20))+1)
+	})
+}
+
+// writeMember adds a member to zw; with lie set it declares size and a
+// CRC xored with crcXor instead of the true ones.
+func writeMember(zw *zip.Writer, name string, method uint16, body []byte, lie bool, size uint64, crcXor uint32) error {
+	if strings.HasSuffix(name, "/") { // a folder holds nothing
+		_, err := zw.CreateHeader(&zip.FileHeader{Name: name})
+		return err
+	}
+	if !lie {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+		if err == nil {
+			_, err = w.Write(body)
+		}
+		return err
+	}
+	// Compress honestly, then copy the member raw under the lying header.
+	var tmp bytes.Buffer
+	tw := zip.NewWriter(&tmp)
+	w, err := tw.CreateHeader(&zip.FileHeader{Name: "x", Method: method})
+	if err == nil {
+		_, err = w.Write(body)
+	}
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		return err
+	}
+	tr, err := zip.NewReader(bytes.NewReader(tmp.Bytes()), int64(tmp.Len()))
+	if err != nil {
+		return err
+	}
+	raw, err := tr.File[0].OpenRaw()
+	if err != nil {
+		return err
+	}
+	h := tr.File[0].FileHeader
+	h.Name, h.UncompressedSize64, h.CRC32 = name, size, h.CRC32^crcXor
+	rw, err := zw.CreateRaw(&h)
+	if err == nil {
+		_, err = io.Copy(rw, raw)
+	}
+	return err
+}
+
 // checkZip lists zr and reads every listed member to its end, checking
 // that nothing unsafe is listed, that every label can be stored, and that
 // what is read is what archive/zip itself reads, never more than bound
