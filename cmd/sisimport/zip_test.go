@@ -79,15 +79,28 @@ func TestZipUploads(t *testing.T) {
 
 func TestZipBombIsRefused(t *testing.T) {
 	t.Parallel()
-	s := startService(t, func(c *config.Config) { c.MaxUnzippedBytes = 1 << 20 })
 	big := "user_id,login_id,status\n" + strings.Repeat("X,x,active\n", 200000) // 2.2 MB, compresses to a few KB
-	z := zipOf(t, "users.csv", big)
-	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=zip", bytes.NewReader(z), nil)
-	var up sisImport
-	decode(t, b, &up)
-	imp := s.wait("1", up.ID)
-	if code != 200 || imp.WorkflowState != "failed_with_messages" || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "SISIMPORT_MAX_UNZIPPED_BYTES") {
-		t.Errorf("zip bomb: %d %s %v", code, imp.WorkflowState, imp.ProcessingErrors)
+	for _, c := range []struct {
+		name  string
+		tweak func(*config.Config)
+		bound string
+	}{
+		{"expands past the size bound", func(c *config.Config) { c.MaxUnzippedBytes, c.MaxZipRatio = 1<<20, 1<<30 }, "SISIMPORT_MAX_UNZIPPED_BYTES"},
+		{"expands past the ratio bound", func(c *config.Config) { c.MaxZipRatio = 100 }, "SISIMPORT_MAX_ZIP_RATIO"},
+	} {
+		s := startService(t, c.tweak)
+		code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=zip", bytes.NewReader(zipOf(t, "users.csv", big)), nil)
+		var up sisImport
+		decode(t, b, &up)
+		imp := s.wait("1", up.ID)
+		if code != 200 || imp.WorkflowState != "failed_with_messages" || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), c.bound) {
+			t.Errorf("zip bomb that %s: %d %s %v", c.name, code, imp.WorkflowState, imp.ProcessingErrors)
+		}
+		var n int
+		s.db.QueryRow(t.Context(), `SELECT count(*) FROM users`).Scan(&n)
+		if n != 0 {
+			t.Errorf("zip bomb that %s: %d users created", c.name, n)
+		}
 	}
 }
 

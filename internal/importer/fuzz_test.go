@@ -250,7 +250,7 @@ func writeMember(zw *zip.Writer, name string, method uint16, body []byte, lie bo
 // bytes in all, and that a member it cannot read is a file error.
 func checkZip(t *testing.T, zr *zip.Reader, bound int64) {
 	t.Helper()
-	files, warnings, refused := listZip(zr, bound)
+	files, warnings, refused := listZip(zr, bound, 0)
 	for _, w := range warnings {
 		checkLabel(t, w[0])
 	}
@@ -417,7 +417,7 @@ func listBytes(t *testing.T, data []byte, bound int64) ([]source, [][2]string, *
 		t.Fatal(err)
 	}
 	checkZip(t, zr, bound)
-	return listZip(zr, bound)
+	return listZip(zr, bound, 0)
 }
 
 func names(files []source) []string {

@@ -216,7 +216,7 @@ func (f closerFunc) Close() error { return f() }
 
 // zipSources lists a zip's CSV members for the run: see listZip.
 func (ru *run) zipSources(zf *zipFile) ([]source, error) {
-	files, warnings, refused := listZip(zf.Reader, ru.maxUnzipped())
+	files, warnings, refused := listZip(zf.Reader, ru.maxUnzipped(), ru.MaxZipRatio)
 	for _, w := range warnings {
 		ru.total.warningCount++
 		ru.total.warn(w[0], w[1])
@@ -236,7 +236,7 @@ func (ru *run) zipSources(zf *zipFile) ([]source, error) {
 // (file, message) and are ignored too; members whose sizes add up past
 // maxUnzipped refuse the whole zip with a file error. Member names are only
 // labels: nothing is ever written to or read from a path they name.
-func listZip(zr *zip.Reader, maxUnzipped int64) (files []source, warnings [][2]string, refused *fileError) {
+func listZip(zr *zip.Reader, maxUnzipped int64, maxRatio int) (files []source, warnings [][2]string, refused *fileError) {
 	var total uint64
 	seen := map[string]bool{}
 	for _, m := range zr.File {
@@ -262,6 +262,10 @@ func listZip(zr *zip.Reader, maxUnzipped int64) (files []source, warnings [][2]s
 		if m.UncompressedSize64 > uint64(maxUnzipped)-total {
 			return nil, warnings, &fileError{Code: "file_unreadable",
 				Message: fmt.Sprintf("the zip expands to more than SISIMPORT_MAX_UNZIPPED_BYTES (%d bytes): nothing was imported", maxUnzipped)}
+		}
+		if maxRatio > 0 && m.UncompressedSize64 > uint64(maxRatio)*max(m.CompressedSize64, 1) {
+			return nil, warnings, &fileError{Code: "file_unreadable",
+				Message: fmt.Sprintf("%s expands to more than SISIMPORT_MAX_ZIP_RATIO (%d) times its compressed size: nothing was imported", name, maxRatio)}
 		}
 		total += m.UncompressedSize64
 		m := m
