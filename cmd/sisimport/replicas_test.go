@@ -171,6 +171,9 @@ func TestKilledReplicaImportIsFinishedByAnother(t *testing.T) {
 		t.Errorf("attempt %d: the import was not taken over", attempt)
 	}
 	s.checkComplete(t, imp.ID, rows)
+	// The directory equals a clean single run's: nothing of the killed
+	// attempt is left half-applied.
+	s.checkUsers(t, bigUsers(rows), imp.ID)
 }
 
 func TestSIGTERMHandsTheImportBackAndExitsZero(t *testing.T) {

@@ -25,6 +25,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	var dirty bool
 	err := s.db.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations`).Scan(&version, &dirty)
 	if err != nil {
+		// Load balancers and clients alike may come back shortly.
+		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 		return
 	}

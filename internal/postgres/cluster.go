@@ -70,13 +70,22 @@ func StartCluster(dir string) (*Cluster, error) {
 	if c.Port, err = FreePort(); err != nil {
 		return nil, err
 	}
-	opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB", c.Port, dir)
-	logFile := filepath.Join(dir, "server.log")
-	if out, err := c.run("pg_ctl", "-D", dir, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(logFile)
-		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, tail(log, 2000))
+	if err := c.Start(); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// Start starts the server of a cluster that Stop or Kill stopped, on the
+// same port and data directory, and waits until it accepts connections.
+func (c *Cluster) Start() error {
+	opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB", c.Port, c.Dir)
+	logFile := filepath.Join(c.Dir, "server.log")
+	if out, err := c.run("pg_ctl", "-D", c.Dir, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(logFile)
+		return fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, tail(log, 2000))
+	}
+	return nil
 }
 
 // Stop shuts the server down (fast mode).

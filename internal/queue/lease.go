@@ -47,7 +47,17 @@ type Job struct {
 // Claim takes the oldest runnable import: queued, or running under an expired
 // lease, with no live or older unfinished import of the same root account.
 // It returns nil when there is none.
+//
+// ctx only stops a claim from starting: a claim cut short (by SIGTERM) could
+// commit on the server and still report failure, which would leave the
+// import leased to a worker that never runs it. Once begun, a claim runs to
+// its end, within a lease, and the caller runs (or hands back) what it got.
 func Claim(ctx context.Context, db *pgxpool.Pool, worker string, lease time.Duration) (*Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
+	defer cancel()
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)

@@ -101,7 +101,12 @@ func (p *Pool) run(workCtx context.Context, job *Job) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := job.Heartbeat(ctx); errors.Is(err, ErrLost) {
+				// A renewal later than a lease is worthless: bound it, so that
+				// a database that hangs cannot stop the heartbeats for good.
+				hctx, hcancel := context.WithTimeout(ctx, p.Lease)
+				err := job.Heartbeat(hctx)
+				hcancel()
+				if errors.Is(err, ErrLost) {
 					cancel(ErrLost)
 					return
 				} else if err != nil && ctx.Err() == nil {
