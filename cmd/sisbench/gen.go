@@ -1,9 +1,12 @@
 package main
 
 import (
+	"archive/zip"
 	"bufio"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 )
 
 var firstNames = []string{"Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
@@ -43,6 +46,50 @@ func writeUsersFile(path string, n int, changed bool) error {
 		u := userAt(i, changed)
 		fmt.Fprintf(w, "%s,%s,%s,%s,%s,active\n", u.userID, u.login, u.first, u.last, u.email)
 	})
+}
+
+// isDropped says whether row i is left out of the batch-mode file (5 %).
+func isDropped(i int) bool { return i%20 == 7 }
+
+// writeUsersFileDropping writes the changed users file without the rows
+// that isDropped names.
+func writeUsersFileDropping(path string, n int) error {
+	return writeFile(path, "user_id,login_id,first_name,last_name,email,status\n", n, func(w *bufio.Writer, i int) {
+		if !isDropped(i) {
+			u := userAt(i, true)
+			fmt.Fprintf(w, "%s,%s,%s,%s,%s,active\n", u.userID, u.login, u.first, u.last, u.email)
+		}
+	})
+}
+
+// writeZip writes a zip of files (deflated), each under its base name.
+func writeZip(path string, files ...string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(f)
+	for _, name := range files {
+		in, err := os.Open(name)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		w, err := zw.Create(filepath.Base(name))
+		if err == nil {
+			_, err = io.Copy(w, in)
+		}
+		in.Close()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchCourses is how many courses the enrollments run spreads its rows over.

@@ -34,8 +34,9 @@ type importJSON struct {
 	ProcessingWarnings json.RawMessage `json:"processing_warnings"`
 }
 
-// upload POSTs the file as the raw body, streamed from disk.
-func (c *apiClient) upload(ctx context.Context, path string) (importJSON, error) {
+// upload POSTs the file as the raw body, streamed from disk, with the
+// import parameters params.
+func (c *apiClient) upload(ctx context.Context, path, params string) (importJSON, error) {
 	var imp importJSON
 	f, err := os.Open(path)
 	if err != nil {
@@ -46,12 +47,20 @@ func (c *apiClient) upload(ctx context.Context, path string) (importJSON, error)
 	if err != nil {
 		return imp, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/accounts/1/sis_imports?extension=csv", f)
+	ext, ctype := "csv", "text/csv"
+	if strings.HasSuffix(path, ".zip") {
+		ext, ctype = "zip", "application/zip"
+	}
+	url := c.base + "/api/v1/accounts/1/sis_imports?extension=" + ext
+	if params != "" {
+		url += "&" + params
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, f)
 	if err != nil {
 		return imp, err
 	}
 	req.ContentLength = st.Size()
-	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Content-Type", ctype)
 	return imp, c.do(req, &imp)
 }
 
@@ -85,10 +94,11 @@ func (c *apiClient) do(req *http.Request, v any) error {
 // runPlan is one import to measure: a file and the results it must give
 // (data.actions.total).
 type runPlan struct {
-	name string
-	file string
-	want map[string]int
-	base time.Duration // the baseline the run is held to
+	name   string
+	file   string
+	params string
+	want   map[string]int
+	base   time.Duration // the baseline the run is held to
 }
 
 // runResult is what one import measured.
@@ -117,7 +127,7 @@ func importOnce(ctx context.Context, c *apiClient, srv *server, db *database, p 
 	rss := sampleRSS(pid, 50*time.Millisecond)
 
 	start := time.Now()
-	imp, err := c.upload(ctx, p.file)
+	imp, err := c.upload(ctx, p.file, p.params)
 	r.upload = time.Since(start)
 	if err != nil {
 		rss.stop()

@@ -26,7 +26,7 @@ type latencyRun struct {
 // the sending), recording each answer's latency.
 func probeLatency(ctx context.Context, c *apiClient, file string, rate int) (latencyRun, error) {
 	r := latencyRun{rate: rate}
-	imp, err := c.upload(ctx, file)
+	imp, err := c.upload(ctx, file, "")
 	if err != nil {
 		return r, err
 	}

@@ -183,13 +183,30 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	changed := opts.rows / 10
+	batchFile, zipFile := filepath.Join(tmp, "users_batch.csv"), filepath.Join(tmp, "mixed.zip")
+	if err := writeUsersFileDropping(batchFile, opts.rows); err != nil {
+		return err
+	}
+	if err := writeZip(zipFile, coursesFile, batchFile, enrollmentsFile); err != nil {
+		return err
+	}
+
+	changed, dropped := opts.rows/10, 0
+	for i := 1; i <= opts.rows; i++ {
+		if isDropped(i) {
+			dropped++
+		}
+	}
 	plans := []runPlan{
 		{name: "new", file: newFile, want: map[string]int{"created": opts.rows}, base: base.total()},
 		{name: "unchanged", file: newFile, want: map[string]int{"unchanged": opts.rows}, base: base.total()},
 		{name: "10% changed", file: changedFile, want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}, base: base.total()},
+		{name: "batch, 5% dropped", file: batchFile, params: "remove_unlisted_users=true&change_threshold=10",
+			want: map[string]int{"unchanged": opts.rows - dropped, "deactivated": dropped}, base: base.total()},
 		{name: "courses (setup)", file: coursesFile, want: map[string]int{"created": benchCourses}},
 		{name: "enrollments", file: enrollmentsFile, want: map[string]int{"created": opts.rows}, base: base.enrollmentsTotal()},
+		{name: "mixed zip", file: zipFile, want: map[string]int{"unchanged": benchCourses + opts.rows - dropped + opts.rows},
+			base: base.total() + base.enrollmentsTotal()},
 	}
 	var results []runResult
 	for _, p := range plans {
