@@ -83,6 +83,7 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	// Workers serve /healthz, /readyz and /metrics too; the API only with the api half.
 	api := httpapi.New(db, log, m, cfg.MaxUploadBytes, cfg.Role != config.RoleWorker)
 	api.LimitRate(cfg.RateLimit, cfg.RateBurst)
+	api.BoundCSV(cfg.MaxFieldBytes, cfg.MaxColumns, cfg.MaxRowsPerFile)
 	if cfg.MetricsAddr != "" {
 		api.MetricsElsewhere = true
 		mux := http.NewServeMux()

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/metrics"
 )
 
@@ -26,6 +27,8 @@ type Server struct {
 	withAPI        bool
 	// limiter is the per-token rate limit (nil: none); see LimitRate.
 	limiter *limiter
+	// csvBounds are checked while a CSV upload streams in; see BoundCSV.
+	csvBounds csvread.Options
 	// MetricsElsewhere drops /metrics from this handler: it is served on a
 	// listener of its own (SISIMPORT_METRICS_ADDR).
 	MetricsElsewhere bool
@@ -35,6 +38,12 @@ type Server struct {
 // (a worker-only process).
 func New(db *pgxpool.Pool, log *slog.Logger, m *metrics.Metrics, maxUploadBytes int64, withAPI bool) *Server {
 	return &Server{db: db, log: log, metrics: m, maxUploadBytes: maxUploadBytes, withAPI: withAPI}
+}
+
+// BoundCSV makes CSV uploads that go past a bound a 400 (a field too long,
+// too many columns) or a 413 (too many rows) before anything is stored.
+func (s *Server) BoundCSV(maxFieldBytes, maxColumns, maxRows int) {
+	s.csvBounds = csvread.Options{MaxFieldBytes: maxFieldBytes, MaxColumns: maxColumns, MaxRows: maxRows, Unchecked: true}
 }
 
 type ctxKey int

@@ -175,7 +175,19 @@ func (s *Server) store(r *http.Request, up *queue.Upload, body io.Reader, name, 
 		}
 	}
 	var sniff csvread.Sniffer
-	if err := up.Write(r.Context(), io.TeeReader(br, &sniff)); err != nil {
+	var in io.Reader = io.TeeReader(br, &sniff)
+	var bounds *boundsCheck
+	if rec.FileType == "csv" {
+		bounds = s.checkBounds()
+		in = io.TeeReader(in, bounds)
+	}
+	err := up.Write(r.Context(), in)
+	if bounds != nil {
+		if berr := bounds.close(); berr != nil {
+			return rec, berr
+		}
+	}
+	if err != nil {
 		return rec, uploadReadError(err)
 	}
 	if up.Bytes == 0 {
@@ -211,4 +223,58 @@ func typOr(t, def string) string {
 		return def
 	}
 	return t
+}
+
+// boundsCheck reads a CSV upload as it streams in, on a goroutine of its
+// own, for the bounds of SPEC §4.1's reader: a field too long or too many
+// columns is a 400, too many rows a 413, each naming the setting. Anything
+// else wrong with the file is left for the import to report with its line.
+type boundsCheck struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+// boundSettings name the settings behind the reader's bounds.
+var boundSettings = map[string]string{
+	csvread.BoundFieldBytes: "SISIMPORT_MAX_FIELD_BYTES",
+	csvread.BoundColumns:    "SISIMPORT_MAX_COLUMNS",
+	csvread.BoundRows:       "SISIMPORT_MAX_ROWS_PER_FILE",
+}
+
+func (s *Server) checkBounds() *boundsCheck {
+	pr, pw := io.Pipe()
+	b := &boundsCheck{pw: pw, done: make(chan error, 1)}
+	go func() {
+		rd := csvread.NewReader(pr, s.csvBounds)
+		for {
+			_, err := rd.Read()
+			var fe *csvread.FileError
+			switch {
+			case err == nil, errors.As(err, new(*csvread.RowError)):
+				continue
+			case errors.As(err, &fe) && fe.Bound != "":
+				kind, code := errs.Invalid, "malformed_csv"
+				if fe.Bound == csvread.BoundRows {
+					kind, code = errs.TooLarge, "too_many_rows"
+				}
+				bound := errs.New(kind, code, "%s (the bound is %s); nothing was stored", fe.Error(), boundSettings[fe.Bound])
+				pr.CloseWithError(bound) // the upload stops here
+				b.done <- bound
+				return
+			}
+			// The end, or a problem the import reports: read on, unchecked.
+			io.Copy(io.Discard, pr)
+			b.done <- nil
+			return
+		}
+	}()
+	return b
+}
+
+func (b *boundsCheck) Write(p []byte) (int, error) { return b.pw.Write(p) }
+
+// close ends the check and returns the bound the upload went past, if any.
+func (b *boundsCheck) close() error {
+	b.pw.Close()
+	return <-b.done
 }
