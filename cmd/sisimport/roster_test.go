@@ -521,3 +521,35 @@ func TestRestoreOfARosterImport(t *testing.T) {
 		t.Errorf("enrollments after restore: %s", states)
 	}
 }
+
+func TestDeletedUsersTakeTheirEnrollmentsWithinTheThreshold(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	var users, enrollments, deleted strings.Builder
+	users.WriteString("user_id,login_id,status\n")
+	deleted.WriteString("user_id,login_id,status\n")
+	enrollments.WriteString("course_id,user_id,role,status\n")
+	for i := range 12 {
+		fmt.Fprintf(&users, "U%d,u%d,active\n", i, i)
+		fmt.Fprintf(&deleted, "U%d,u%d,deleted\n", i, i)
+		fmt.Fprintf(&enrollments, "C1,U%d,student,active\n", i)
+	}
+	s.importZip("1", "", "users.csv", users.String(), "courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"enrollments.csv", enrollments.String())
+	// Deleting every user would delete all 12 enrollments with them: that
+	// breaches, and nothing is applied.
+	imp := s.importCSV("", deleted.String())
+	if imp.WorkflowState != "aborted" || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "enrollments") {
+		t.Fatalf("deleting everyone: %s %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	var live int
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE workflow_state = 'active'`).Scan(&live)
+	if live != 12 {
+		t.Errorf("%d users are active after a breached import, want 12", live)
+	}
+	// Told that everyone goes, it applies.
+	imp = s.importCSV("change_threshold=100", deleted.String())
+	if imp.WorkflowState != "imported" || len(s.results(imp.ID, "entity=enrollment&action[]=deleted")) != 12 {
+		t.Errorf("deleting everyone with change_threshold=100: %s %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+}

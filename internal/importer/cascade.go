@@ -9,7 +9,8 @@ import (
 
 // Deleting a user deletes their live enrollments and group memberships, and
 // a deactivation row with remove_from_groups removes the user's memberships;
-// each is a result of its own, with row null (SPEC §4.5, §4.11).
+// each is a result of its own, with row null, counted in its type's
+// threshold (SPEC §4.5, §4.11).
 
 // cascadeDeletedUsers follows the users this import deleted.
 func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
@@ -25,11 +26,13 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := ru.cascade(ctx, file, typeEnrollments, "enrollment", `WITH old AS (
-			SELECT e.id, e.workflow_state, u.sis_user_id FROM enrollments e JOIN users u ON u.id = e.user_id
-			WHERE e.user_id = ANY($1) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e),
-		upd AS (UPDATE enrollments e SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() FROM old WHERE e.id = old.id)
-		SELECT id, workflow_state, sis_user_id FROM old`, ids); err != nil {
+	err = ru.cascade(ctx, file, typeEnrollments, "enrollment", `
+		SELECT e.id, e.workflow_state, u.sis_user_id FROM enrollments e JOIN users u ON u.id = e.user_id
+		WHERE e.user_id = ANY($1) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
+		SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
+		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND e.origin = 'sis' AND e.workflow_state <> 'deleted'`,
+		`UPDATE enrollments SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() WHERE id = ANY($1)`, ids)
+	if err != nil {
 		return err
 	}
 	return ru.removeMemberships(ctx, file, ids)
@@ -39,22 +42,26 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 // Memberships of groups created through the API stay: imports never change
 // those groups (SPEC §4.8).
 func (ru *run) removeMemberships(ctx context.Context, file string, users []int64) error {
-	return ru.cascade(ctx, file, typeGroupMemberships, "group_membership", `WITH old AS (
-			SELECT m.id, m.workflow_state, u.sis_user_id FROM group_memberships m JOIN groups g ON g.id = m.group_id
-			JOIN users u ON u.id = m.user_id
-			WHERE m.user_id = ANY($1) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m),
-		upd AS (UPDATE group_memberships m SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() FROM old WHERE m.id = old.id)
-		SELECT id, workflow_state, sis_user_id FROM old`, users)
+	return ru.cascade(ctx, file, typeGroupMemberships, "group_membership", `
+		SELECT m.id, m.workflow_state, u.sis_user_id FROM group_memberships m JOIN groups g ON g.id = m.group_id
+		JOIN users u ON u.id = m.user_id
+		WHERE m.user_id = ANY($1) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m`, `
+		SELECT count(*) FROM group_memberships m JOIN groups g ON g.id = m.group_id JOIN accounts a ON a.id = g.account_id
+		WHERE g.root_account_id = $1 AND $2 = ANY(a.path) AND g.origin = 'sis' AND m.workflow_state = 'accepted'`,
+		`UPDATE group_memberships SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() WHERE id = ANY($1)`, users)
 }
 
-// cascade runs a statement that deletes objects of the users and returns
-// (id, state before, user's SIS id) of each; it records one result each.
-func (ru *run) cascade(ctx context.Context, file, typ, entity, stmt string, users []int64) error {
-	rows, err := ru.tx.Query(ctx, stmt, users, ru.job.ID)
+// cascade deletes what find returns for the users — (id, state before,
+// user's SIS id) — by update, unless that breaches the type's threshold
+// against the eligible objects that count returns; it records one result
+// each.
+func (ru *run) cascade(ctx context.Context, file, typ, entity, find, count, update string, users []int64) error {
+	rows, err := ru.tx.Query(ctx, find, users)
 	if err != nil {
 		return fmt.Errorf("delete %ss of users: %w", entity, err)
 	}
 	var results []Result
+	var ids []int64
 	var id int64
 	var state string
 	var sis *string
@@ -64,9 +71,29 @@ func (ru *run) cascade(ctx context.Context, file, typ, entity, stmt string, user
 			r.SISID = *sis
 		}
 		results = append(results, r)
+		ids = append(ids, id)
 		return nil
 	})
 	if err != nil {
+		return fmt.Errorf("delete %ss of users: %w", entity, err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var eligible int
+	if err := ru.tx.QueryRow(ctx, count, ru.account.RootAccountID, ru.account.ID).Scan(&eligible); err != nil {
+		return fmt.Errorf("count %ss: %w", entity, err)
+	}
+	// The guard against removing everyone is about a type's own file; for
+	// what goes with deleted users it holds from 10 objects on, or with an
+	// explicit change_threshold.
+	msg := ""
+	if eligible >= everyoneGuardMin || ru.opts.ChangeThreshold != nil {
+		msg = ru.overThreshold(typ, len(ids), max(eligible, len(ids)), 100)
+	}
+	if msg != "" {
+		ru.breach(typ, len(ids), file, msg+" (with the users deleted)")
+	} else if _, err := ru.tx.Exec(ctx, update, ids, ru.job.ID); err != nil {
 		return fmt.Errorf("delete %ss of users: %w", entity, err)
 	}
 	for i := 0; i < len(results); i += batchSize {
