@@ -368,6 +368,9 @@ func TestBatchModeByTerm(t *testing.T) {
 	if live("F1") != 12 || live("F2") != 12 || live("S1") != 11 || live("S2") != 0 {
 		t.Errorf("active enrollments after spring's batch: F1 %d F2 %d S1 %d S2 %d", live("F1"), live("F2"), live("S1"), live("S2"))
 	}
+	if imp.Data.Counts["batch_enrollments_deleted"] != 13 || imp.Data.Counts["batch_courses_deleted"] != 1 {
+		t.Errorf("data.counts of the batch: %v", imp.Data.Counts)
+	}
 	removed := s.results(imp.ID, "entity=enrollment&action[]=deactivated")
 	if len(removed) != 13 || removed[0].Row != nil {
 		t.Errorf("batch removals: %d results (want 13: S1's U0 and S2's 12), first %+v", len(removed), removed)

@@ -170,6 +170,8 @@ func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string
 		ru.breach(typ, len(remove), file, msg+" (batch mode)")
 	} else if _, err := ru.tx.Exec(ctx, update, ids, target, ru.job.ID); err != nil {
 		return fmt.Errorf("remove unlisted %ss: %w", entity, err)
+	} else {
+		ru.file.counts["batch_"+typ+"_deleted"] += len(ids) // Canvas's data.counts
 	}
 	for i := 0; i < len(remove); i += batchSize {
 		ru.record(typ, remove[i:min(i+batchSize, len(remove))])
