@@ -222,6 +222,9 @@ func run(ctx context.Context) error {
 	}
 
 	printReport(os.Stdout, opts.rows, mach, base, results)
+	if err := printStorage(ctx, conn, os.Stdout); err != nil {
+		return err
+	}
 	if opts.cpuprofile {
 		fmt.Println("\n(-cpuprofile: nothing was fetched from the server; see the profiling notes printed at the start)")
 	}

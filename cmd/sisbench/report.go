@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SPEC §7's targets.
@@ -133,3 +136,22 @@ func ratio(d, base time.Duration) float64 {
 }
 
 func mb(kb int64) float64 { return float64(kb) / 1024 }
+
+// printStorage prints what the runs left in PostgreSQL, table by table with
+// their indexes, for the capacity note.
+func printStorage(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
+	fmt.Fprintln(w, "\nstorage after the runs (table with its indexes and TOAST):")
+	for _, table := range []string{"users", "enrollments", "sis_import_results", "sis_import_chunks"} {
+		var rows, bytes int64
+		err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+table+`), pg_total_relation_size($1::regclass)`, table).Scan(&rows, &bytes)
+		if err != nil {
+			return fmt.Errorf("storage of %s: %w", table, err)
+		}
+		per := 0.0
+		if rows > 0 {
+			per = float64(bytes) / float64(rows)
+		}
+		fmt.Fprintf(w, "  %-20s %12s rows %9.1f MB  %6.0f bytes/row\n", table, thousands(rows), float64(bytes)/(1<<20), per)
+	}
+	return nil
+}
