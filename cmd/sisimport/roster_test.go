@@ -264,12 +264,18 @@ func TestChangeSISID(t *testing.T) {
 			"C1,NEWC1,,,course\n"+ // 3
 			"U2,NEWU1,,,user\n"+ // 4 taken
 			"NOPE,X,,,course\n"+ // 5 unknown
-			"U2,U2B,,,planet\n", // 6 not a type
+			"U2,U2B,,,planet\n"+ // 6 not a type
+			"U2,U2C,NOPE,X,user\n", // 7 the integration id is unknown: neither id changes
 	)
 	sameOutcomes(t, "change_sis_id", outcomes(s.results(imp.ID, "")), map[string]string{
 		"change.csv:2": "updated/", "change.csv:3": "updated/", "change.csv:4": "failed/exists", "change.csv:5": "skipped/not_found",
-		"change.csv:6": "failed/invalid_value", "enrollments.csv:2": "unchanged/",
+		"change.csv:6": "failed/invalid_value", "change.csv:7": "skipped/not_found", "enrollments.csv:2": "unchanged/",
 	})
+	var u2 int
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE sis_user_id = 'U2'`).Scan(&u2)
+	if u2 != 1 {
+		t.Errorf("a change_sis_id row that was skipped changed U2's SIS id")
+	}
 	rs := s.results(imp.ID, "file=change.csv&action[]=updated")
 	if len(rs) != 2 || rs[0].Entity != "user" || str(rs[0].SISID) != "NEWU1" || fmt.Sprint(rs[0].Changes["sis_id"]) != "[U1 NEWU1]" ||
 		fmt.Sprint(rs[0].Changes["integration_id"]) != "[I1 NEWI1]" {

@@ -8,9 +8,9 @@ import (
 )
 
 // Deleting a user deletes their live enrollments and group memberships, and
-// a deactivation row with remove_from_groups removes the user's memberships;
-// each is a result of its own, with row null, counted in its type's
-// threshold (SPEC §4.5, §4.11).
+// a deactivation row with remove_from_groups removes the user's memberships,
+// inside the import's account; each is a result of its own, with row null,
+// counted in its type's threshold (SPEC §4.5, §4.11).
 
 // cascadeDeletedUsers follows the users this import deleted.
 func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
@@ -28,7 +28,8 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 	}
 	err = ru.cascade(ctx, file, typeEnrollments, "enrollment", `
 		SELECT e.id, e.workflow_state, u.sis_user_id FROM enrollments e JOIN users u ON u.id = e.user_id
-		WHERE e.user_id = ANY($1) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
+		JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
+		WHERE e.user_id = ANY($1) AND $2 = ANY(a.path) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
 		SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
 		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND e.origin = 'sis' AND e.workflow_state <> 'deleted'`,
 		`UPDATE enrollments SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() WHERE id = ANY($1)`, ids)
@@ -44,8 +45,8 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 func (ru *run) removeMemberships(ctx context.Context, file string, users []int64) error {
 	return ru.cascade(ctx, file, typeGroupMemberships, "group_membership", `
 		SELECT m.id, m.workflow_state, u.sis_user_id FROM group_memberships m JOIN groups g ON g.id = m.group_id
-		JOIN users u ON u.id = m.user_id
-		WHERE m.user_id = ANY($1) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m`, `
+		JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = g.account_id
+		WHERE m.user_id = ANY($1) AND $2 = ANY(a.path) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m`, `
 		SELECT count(*) FROM group_memberships m JOIN groups g ON g.id = m.group_id JOIN accounts a ON a.id = g.account_id
 		WHERE g.root_account_id = $1 AND $2 = ANY(a.path) AND g.origin = 'sis' AND m.workflow_state = 'accepted'`,
 		`UPDATE group_memberships SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() WHERE id = ANY($1)`, users)
@@ -56,7 +57,7 @@ func (ru *run) removeMemberships(ctx context.Context, file string, users []int64
 // against the eligible objects that count returns; it records one result
 // each.
 func (ru *run) cascade(ctx context.Context, file, typ, entity, find, count, update string, users []int64) error {
-	rows, err := ru.tx.Query(ctx, find, users)
+	rows, err := ru.tx.Query(ctx, find, users, ru.account.ID)
 	if err != nil {
 		return fmt.Errorf("delete %ss of users: %w", entity, err)
 	}
@@ -89,7 +90,7 @@ func (ru *run) cascade(ctx context.Context, file, typ, entity, find, count, upda
 	// explicit change_threshold.
 	msg := ""
 	if eligible >= everyoneGuardMin || ru.opts.ChangeThreshold != nil {
-		msg = ru.overThreshold(typ, len(ids), max(eligible, len(ids)), 100)
+		msg = ru.overThreshold(typ, len(ids), eligible, 100)
 	}
 	if msg != "" {
 		ru.breach(typ, len(ids), file, msg+" (with the users deleted)")

@@ -60,27 +60,46 @@ func (ru *run) importChangeSISID(ctx context.Context, file string, head csvread.
 			return f, nil
 		}
 		res.Entity = r.Type
-		t := idTargets[r.Type]
-		res.Changes = map[string][2]any{}
-		if r.OldID != "" {
-			if f, err := ru.changeID(ctx, t, t.sisColumn, "sis_id", r.Type, r.OldID, r.NewID, res); f != nil || err != nil {
-				return f, err
-			}
+		// A row changes both its ids or neither.
+		if _, err := ru.tx.Exec(ctx, "SAVEPOINT change_row"); err != nil {
+			return nil, fmt.Errorf("savepoint: %w", err)
 		}
-		if r.OldIntegrationID != "" {
-			if t.integrationColumn == "" {
-				return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column old_integration_id: a %s has no integration id", r.Type)}, nil
-			}
-			if f, err := ru.changeID(ctx, t, t.integrationColumn, "integration_id", r.Type, r.OldIntegrationID, r.NewIntegrationID, res); f != nil || err != nil {
-				return f, err
-			}
+		f, err := ru.applyChange(ctx, &r, res)
+		if err != nil {
+			return nil, err
 		}
-		res.Action = Updated
-		if len(res.Changes) == 0 {
-			res.Action = Unchanged
+		end := "RELEASE SAVEPOINT change_row"
+		if f != nil {
+			end, res.Changes, res.ObjectID = "ROLLBACK TO SAVEPOINT change_row", nil, 0
 		}
-		return nil, nil
+		if _, err := ru.tx.Exec(ctx, end); err != nil {
+			return nil, fmt.Errorf("savepoint: %w", err)
+		}
+		return f, nil
 	})
+}
+
+func (ru *run) applyChange(ctx context.Context, r *changeRow, res *Result) (*rowFailure, error) {
+	t := idTargets[r.Type]
+	res.Changes = map[string][2]any{}
+	if r.OldID != "" {
+		if f, err := ru.changeID(ctx, t, t.sisColumn, "sis_id", r.Type, r.OldID, r.NewID, res); f != nil || err != nil {
+			return f, err
+		}
+	}
+	if r.OldIntegrationID != "" {
+		if t.integrationColumn == "" {
+			return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column old_integration_id: a %s has no integration id", r.Type)}, nil
+		}
+		if f, err := ru.changeID(ctx, t, t.integrationColumn, "integration_id", r.Type, r.OldIntegrationID, r.NewIntegrationID, res); f != nil || err != nil {
+			return f, err
+		}
+	}
+	res.Action = Updated
+	if len(res.Changes) == 0 {
+		res.Action = Unchanged
+	}
+	return nil, nil
 }
 
 // changeID moves one id of an object from old to new, inside the import's
@@ -104,6 +123,9 @@ func (ru *run) changeID(ctx context.Context, t idTarget, column, field, typ, old
 		return nil, fmt.Errorf("read %s: %w", typ, err)
 	case !ok || (typ == "account" && id == ru.account.ID):
 		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("%s %q is outside the account this import was posted to", typ, old)}, nil
+	}
+	if res.ObjectID != 0 && res.ObjectID != id {
+		return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column old_integration_id: %q belongs to another %s than old_id", old, typ)}, nil
 	}
 	res.ObjectID = id
 	if old == new {

@@ -33,10 +33,13 @@ func (r *enrollmentRow) fields() []*string {
 	return []*string{&r.CourseID, &r.SectionID, &r.UserID, &r.Role, &r.Status, &r.StartDate, &r.EndDate}
 }
 
-// key is what identifies the row's enrollment in the file: course or
-// section, user and role.
+// key is what identifies the row's enrollment in the file: its section
+// (which names its course) or else its course, user and role.
 func (r *enrollmentRow) key() string {
-	return r.CourseID + "\x00" + r.SectionID + "\x00" + r.UserID + "\x00" + r.Role
+	if r.SectionID != "" {
+		return "s\x00" + r.SectionID + "\x00" + r.UserID + "\x00" + r.Role
+	}
+	return "c\x00" + r.CourseID + "\x00" + r.UserID + "\x00" + r.Role
 }
 
 // enrollmentKey identifies a stored enrollment; section 0 is the course as
@@ -241,6 +244,7 @@ func (ru *run) applyEnrollments(ctx context.Context, batch []enrollmentItem) err
 		return err
 	}
 	var keys []*enrollmentItem
+	first := map[enrollmentKey]int{} // two rows that resolve to one enrollment: the first wins
 	for i := range batch {
 		it := &batch[i]
 		if !it.settled {
@@ -248,6 +252,12 @@ func (ru *run) applyEnrollments(ctx context.Context, batch []enrollmentItem) err
 				ru.failEnrollment(it, f, len(it.fields))
 				continue
 			}
+			if line, dup := first[it.key]; dup {
+				ru.failEnrollment(it, &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("line %d already enrolls user %q as %s in this course and section; the first row wins",
+					line, it.row.UserID, it.row.Role)}, len(it.fields))
+				continue
+			}
+			first[it.key] = it.res.Row
 			keys = append(keys, it)
 		}
 	}
