@@ -448,6 +448,12 @@ func TestDiffingEnrollmentsAndCourses(t *testing.T) {
 	if state != "inactive" {
 		t.Errorf("U2's dropped enrollment is %s, want inactive (diffing_drop_status)", state)
 	}
+	// A night that lists other courses only drops the earlier ones: fewer
+	// than 10, and the file has valid rows, so no guard holds it.
+	other := s.importZip("1", set, "courses.csv", "course_id,short_name,long_name,status\nC7,G,G,active\nC8,H,H,active\n")
+	if len(other.ProcessingErrors) != 0 || len(s.results(other.ID, "entity=course&action[]=deleted")) != 2 {
+		t.Errorf("other courses: %s %v", other.WorkflowState, other.ProcessingErrors)
+	}
 	var against struct {
 		DiffedAgainst *int64 `json:"diffed_against_import_id"`
 	}

@@ -129,52 +129,31 @@ func (ru *run) finishBatchMode(ctx context.Context) error {
 
 // batchRemove gives target to the eligible objects that find returns
 // (id, SIS id, state, listed) and that were not listed — by the flag, or
-// by their SIS id in seen — unless that breaches the threshold.
+// by their SIS id in seen.
 func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keySet, find, update string, args ...any) error {
 	rows, err := ru.tx.Query(ctx, find, args...)
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
-	eligible := 0
-	var remove []Result
-	var ids []int64
-	var id int64
-	var sis *string
-	var state string
+	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, update: update}
+	var o removed
 	var listed bool
-	_, err = pgx.ForEachRow(rows, []any{&id, &sis, &state, &listed}, func() error {
-		eligible++
-		if listed || (seen != nil && sis != nil && seenKey(seen, *sis)) || state == target {
-			return nil
+	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.sis, &o.state, &listed}, func() error {
+		rm.eligible++
+		if !listed && !(seen != nil && o.sis != nil && seenKey(seen, *o.sis)) && o.state != target {
+			rm.objects = append(rm.objects, o)
 		}
-		r := Result{File: file, Entity: entity, ObjectID: id, Action: transitionAction(state, target, true),
-			Message: "not listed by the import (batch mode)", Changes: map[string][2]any{"workflow_state": {state, target}}}
-		if sis != nil {
-			r.SISID = *sis
-		}
-		remove = append(remove, r)
-		ids = append(ids, id)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
-	if len(remove) == 0 {
-		return nil
+	breached := ru.breached
+	if err := ru.apply(ctx, rm); err != nil {
+		return err
 	}
-	if target == "deleted" && ru.opts.SkipDeletes {
-		ru.warn(file, fmt.Sprintf("skip_deletes: %d %s that batch mode would remove were not deleted", len(remove), typ))
-		return nil
-	}
-	if msg := ru.overThreshold(typ, len(remove), eligible, 100); msg != "" {
-		ru.breach(typ, len(remove), file, msg+" (batch mode)")
-	} else if _, err := ru.tx.Exec(ctx, update, ids, target, ru.job.ID); err != nil {
-		return fmt.Errorf("remove unlisted %ss: %w", entity, err)
-	} else {
-		ru.file.counts["batch_"+typ+"_deleted"] += len(ids) // Canvas's data.counts
-	}
-	for i := 0; i < len(remove); i += batchSize {
-		ru.record(typ, remove[i:min(i+batchSize, len(remove))])
+	if ru.breached == breached && !(target == "deleted" && ru.opts.SkipDeletes) {
+		ru.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
 	}
 	return nil
 }

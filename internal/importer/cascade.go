@@ -27,12 +27,12 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 		return nil
 	}
 	err = ru.cascade(ctx, file, typeEnrollments, "enrollment", `
-		SELECT e.id, e.workflow_state, u.sis_user_id FROM enrollments e JOIN users u ON u.id = e.user_id
+		SELECT e.id, u.sis_user_id, e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id
 		JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
 		WHERE e.user_id = ANY($1) AND $2 = ANY(a.path) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
 		SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
 		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND e.origin = 'sis' AND e.workflow_state <> 'deleted'`,
-		`UPDATE enrollments SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() WHERE id = ANY($1)`, ids)
+		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 	if err != nil {
 		return err
 	}
@@ -44,61 +44,32 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 // those groups (SPEC §4.8).
 func (ru *run) removeMemberships(ctx context.Context, file string, users []int64) error {
 	return ru.cascade(ctx, file, typeGroupMemberships, "group_membership", `
-		SELECT m.id, m.workflow_state, u.sis_user_id FROM group_memberships m JOIN groups g ON g.id = m.group_id
+		SELECT m.id, u.sis_user_id, m.workflow_state FROM group_memberships m JOIN groups g ON g.id = m.group_id
 		JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = g.account_id
 		WHERE m.user_id = ANY($1) AND $2 = ANY(a.path) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m`, `
 		SELECT count(*) FROM group_memberships m JOIN groups g ON g.id = m.group_id JOIN accounts a ON a.id = g.account_id
 		WHERE g.root_account_id = $1 AND $2 = ANY(a.path) AND g.origin = 'sis' AND m.workflow_state = 'accepted'`,
-		`UPDATE group_memberships SET workflow_state = 'deleted', last_import_id = $2, updated_at = now() WHERE id = ANY($1)`, users)
+		`UPDATE group_memberships SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, users)
 }
 
-// cascade deletes what find returns for the users — (id, state before,
-// user's SIS id) — by update, unless that breaches the type's threshold
-// against the eligible objects that count returns; it records one result
-// each.
+// cascade deletes what find returns for the users, inside the import's
+// account — (id, user's SIS id, state before) — by update, counted against
+// the eligible objects that count returns.
 func (ru *run) cascade(ctx context.Context, file, typ, entity, find, count, update string, users []int64) error {
 	rows, err := ru.tx.Query(ctx, find, users, ru.account.ID)
 	if err != nil {
 		return fmt.Errorf("delete %ss of users: %w", entity, err)
 	}
-	var results []Result
-	var ids []int64
-	var id int64
-	var state string
-	var sis *string
-	_, err = pgx.ForEachRow(rows, []any{&id, &state, &sis}, func() error {
-		r := Result{File: file, Entity: entity, ObjectID: id, Action: Deleted, Changes: map[string][2]any{"workflow_state": {state, "deleted"}}}
-		if sis != nil {
-			r.SISID = *sis
-		}
-		results = append(results, r)
-		ids = append(ids, id)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("delete %ss of users: %w", entity, err)
+	rm := removal{typ: typ, entity: entity, file: file, target: "deleted", why: "deleted with the user", update: update}
+	if rm.objects, err = scanRemoved(rows, nil); err != nil || len(rm.objects) == 0 {
+		return err
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	var eligible int
-	if err := ru.tx.QueryRow(ctx, count, ru.account.RootAccountID, ru.account.ID).Scan(&eligible); err != nil {
+	if err := ru.tx.QueryRow(ctx, count, ru.account.RootAccountID, ru.account.ID).Scan(&rm.eligible); err != nil {
 		return fmt.Errorf("count %ss: %w", entity, err)
 	}
 	// The guard against removing everyone is about a type's own file; for
 	// what goes with deleted users it holds from 10 objects on, or with an
 	// explicit change_threshold.
-	msg := ""
-	if eligible >= everyoneGuardMin || ru.opts.ChangeThreshold != nil {
-		msg = ru.overThreshold(typ, len(ids), eligible, 100)
-	}
-	if msg != "" {
-		ru.breach(typ, len(ids), file, msg+" (with the users deleted)")
-	} else if _, err := ru.tx.Exec(ctx, update, ids, ru.job.ID); err != nil {
-		return fmt.Errorf("delete %ss of users: %w", entity, err)
-	}
-	for i := 0; i < len(results); i += batchSize {
-		ru.record(typ, results[i:min(i+batchSize, len(results))])
-	}
-	return nil
+	rm.guarded = rm.eligible >= everyoneGuardMin || ru.opts.ChangeThreshold != nil
+	return ru.apply(ctx, rm)
 }

@@ -102,7 +102,7 @@ func (ru *run) dropCourses(ctx context.Context, base *diffBase, file string) err
 	for i, k := range gone {
 		ids[i] = k[0]
 	}
-	return ru.diffDrop(ctx, typeCourses, "course", file, "deleted", len(gone), len(base.entries), `
+	return ru.diffDrop(ctx, typeCourses, "course", file, "deleted", len(base.entries), `
 		SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
 		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
 		  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,

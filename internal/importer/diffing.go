@@ -289,52 +289,23 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("drop users: %w", err)
 	}
-	for i := 0; i < len(results); i += batchSize {
-		ru.record(typeUsers, results[i:min(i+batchSize, len(results))])
-	}
+	ru.recordAll(typeUsers, results)
 	return nil
 }
 
 // diffDrop applies a diffed file's drops of one type: the objects that find
 // returns (id, SIS id, state; given root account, scope, target and keys)
-// become target, each a result with row null, unless the drops (n of the
-// base's rows) breach change_threshold.
-func (ru *run) diffDrop(ctx context.Context, typ, entity, file, target string, n, baseRows int, find, update string, keys ...any) error {
-	if target == "deleted" && ru.opts.SkipDeletes {
-		ru.warn(file, fmt.Sprintf("skip_deletes: %d %s of the diffing base that the file no longer lists were not deleted", n, typ))
-		return nil
-	}
-	if msg := ru.overThreshold(typ, n, baseRows, 100); msg != "" {
-		ru.breach(typ, n, file, msg+" (drops against the diffing base)")
-		return nil
-	}
+// become target, each a result with row null, counted against the base's
+// rows.
+func (ru *run) diffDrop(ctx context.Context, typ, entity, file, target string, baseRows int, find, update string, keys ...any) error {
 	rows, err := ru.tx.Query(ctx, find, append([]any{ru.account.RootAccountID, ru.account.ID, target}, keys...)...)
 	if err != nil {
 		return fmt.Errorf("find dropped %ss: %w", entity, err)
 	}
-	var results []Result
-	var ids []int64
-	var id int64
-	var sis *string
-	var state string
-	_, err = pgx.ForEachRow(rows, []any{&id, &sis, &state}, func() error {
-		r := Result{File: file, Entity: entity, ObjectID: id, Action: transitionAction(state, target, true),
-			Message: "not in the file, but in its diffing base: " + target, Changes: map[string][2]any{"workflow_state": {state, target}}}
-		if sis != nil {
-			r.SISID = *sis
-		}
-		results = append(results, r)
-		ids = append(ids, id)
-		return nil
-	})
+	objects, err := scanRemoved(rows, nil)
 	if err != nil {
 		return fmt.Errorf("find dropped %ss: %w", entity, err)
 	}
-	if _, err := ru.tx.Exec(ctx, update, ids, target, ru.job.ID); err != nil {
-		return fmt.Errorf("drop %ss: %w", entity, err)
-	}
-	for i := 0; i < len(results); i += batchSize {
-		ru.record(typ, results[i:min(i+batchSize, len(results))])
-	}
-	return nil
+	return ru.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
+		why: "not in the file, but in its diffing base: " + target, update: update, objects: objects})
 }

@@ -163,7 +163,7 @@ func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string)
 	for _, k := range gone {
 		courses, sections, users, roles = append(courses, k[0]), append(sections, k[1]), append(users, k[2]), append(roles, strings.ToLower(k[3]))
 	}
-	return ru.diffDrop(ctx, typeEnrollments, "enrollment", file, ru.opts.DiffingDropStatus, len(gone), len(base.entries), `
+	return ru.diffDrop(ctx, typeEnrollments, "enrollment", file, ru.opts.DiffingDropStatus, len(base.entries), `
 		SELECT e.id, u.sis_user_id, e.workflow_state
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(course, section, usr, role)
 		JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr

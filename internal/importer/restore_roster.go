@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,7 +80,7 @@ func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) err
 			if len(batch) == 0 {
 				break
 			}
-			if !ru.hasType(t.typ) {
+			if !slices.Contains(ru.types, t.typ) {
 				ru.types = append(ru.types, t.typ)
 			}
 			if err := ru.restoreRosterBatch(ctx, t, target, batch); err != nil {
@@ -91,15 +92,6 @@ func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) err
 		}
 	}
 	return nil
-}
-
-func (ru *run) hasType(typ string) bool {
-	for _, x := range ru.types {
-		if x == typ {
-			return true
-		}
-	}
-	return false
 }
 
 func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int64, batch []restoreItem) error {

@@ -31,7 +31,7 @@ func (ru *run) overThreshold(typ string, n, eligible, limit int) string {
 		limit, explicit = *t, true
 	}
 	pct := float64(n) * 100 / float64(eligible)
-	validRows := ru.total.counts[typ] > 0
+	validRows := ru.total.counts[typ]+ru.file.counts[typ] > 0 // the file being read counts too
 	everyone := n == eligible && (eligible >= everyoneGuardMin || !validRows)
 	switch {
 	case everyone && !(explicit && limit == 100):

@@ -53,9 +53,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
 	}
-	for i := 0; i < len(remove); i += batchSize {
-		ru.record(typeUsers, remove[i:min(i+batchSize, len(remove))])
-	}
+	ru.recordAll(typeUsers, remove)
 	return nil
 }
 

@@ -1,0 +1,85 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// An import removes objects by itself, not by a row: batch mode's unlisted
+// courses, sections and enrollments, diffing's drops, and what goes with a
+// deleted user. Each removal is a result with row null, counted against its
+// type's threshold before anything commits (SPEC §4.5, §4.6).
+
+// removal is one such set of objects of a type.
+type removal struct {
+	typ, entity, file string
+	target            string // the state the objects get
+	why               string // the results' message, and what a breach says
+	eligible          int    // the objects of the type that could have been removed
+	guarded           bool   // the threshold applies
+	update            string // UPDATE … WHERE id = ANY($1), with $2 the target and $3 the import
+	objects           []removed
+}
+
+// removed is an object to remove, as the queries that find them read it.
+type removed struct {
+	id    int64
+	sis   *string
+	state string
+}
+
+// scanRemoved reads (id, SIS id, state) rows; keep, when given, says which to keep.
+func scanRemoved(rows pgx.Rows, keep func(removed) bool) ([]removed, error) {
+	var out []removed
+	var r removed
+	_, err := pgx.ForEachRow(rows, []any{&r.id, &r.sis, &r.state}, func() error {
+		if keep == nil || keep(r) {
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// apply writes the removal, unless it breaches the threshold (then only the
+// plan is shown), and records a result for each object.
+func (ru *run) apply(ctx context.Context, rm removal) error {
+	n := len(rm.objects)
+	if n == 0 {
+		return nil
+	}
+	if rm.target == "deleted" && ru.opts.SkipDeletes {
+		ru.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
+		return nil
+	}
+	results := make([]Result, n)
+	ids := make([]int64, n)
+	for i, o := range rm.objects {
+		results[i] = Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: transitionAction(o.state, rm.target, true),
+			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
+		if o.sis != nil {
+			results[i].SISID = *o.sis
+		}
+		ids[i] = o.id
+	}
+	msg := ""
+	if rm.guarded {
+		msg = ru.overThreshold(rm.typ, n, max(rm.eligible, n), 100)
+	}
+	if msg != "" {
+		ru.breach(rm.typ, n, rm.file, msg+" ("+rm.why+")")
+	} else if _, err := ru.tx.Exec(ctx, rm.update, ids, rm.target, ru.job.ID); err != nil {
+		return fmt.Errorf("remove %ss: %w", rm.entity, err)
+	}
+	ru.recordAll(rm.typ, results)
+	return nil
+}
+
+// recordAll records results a batch at a time.
+func (ru *run) recordAll(typ string, results []Result) {
+	for i := 0; i < len(results); i += batchSize {
+		ru.record(typ, results[i:min(i+batchSize, len(results))])
+	}
+}
