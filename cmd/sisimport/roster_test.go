@@ -497,17 +497,17 @@ func TestRestoreOfARosterImport(t *testing.T) {
 		"enrollments.csv", "course_id,user_id,role,status\nC1,U1,student,active\nC1,U2,student,active\nC1,U3,student,active\n",
 	)
 	bad := s.importZip("1", "",
-		"change.csv", "old_id,new_id,type\nC1,C1-NEW,course\n",
-		"users.csv", "user_id,login_id,status\nU3,u3,deleted\n",
+		"change.csv", "old_id,new_id,type\nC1,C1-NEW,course\nU2,U2-NEW,user\n",
+		"users.csv", "user_id,login_id,first_name,status\nU3,u3,,deleted\nU2-NEW,u2,Renamed,active\n",
 		"courses.csv", "course_id,short_name,long_name,status\nC1-NEW,Bio 2,Biology,active\n",
 		"sections.csv", "section_id,course_id,name,status\nS1,C1-NEW,Section,active\n",
-		"enrollments.csv", "course_id,user_id,role,status\nC1-NEW,U1,student,inactive\nC1-NEW,U2,student,completed\n",
+		"enrollments.csv", "course_id,user_id,role,status\nC1-NEW,U1,student,inactive\nC1-NEW,U2-NEW,student,completed\n",
 	)
 	if len(bad.ProcessingErrors) != 0 {
 		t.Fatalf("the import to restore: %s %v", bad.WorkflowState, bad.ProcessingErrors)
 	}
 	// U2's enrollment is changed by hand afterwards: the restore leaves it.
-	if code, b, _ := s.do("PUT", "/api/v1/courses/sis_course_id:C1-NEW/enrollments/sis_user_id:U2/reactivate", nil, nil); code != 200 {
+	if code, b, _ := s.do("PUT", "/api/v1/courses/sis_course_id:C1-NEW/enrollments/sis_user_id:U2-NEW/reactivate", nil, nil); code != 200 {
 		t.Fatalf("manual reactivation: %d %s", code, b)
 	}
 	restored := s.restore(bad.ID)
@@ -520,14 +520,25 @@ func TestRestoreOfARosterImport(t *testing.T) {
 	}
 	sameOutcomes(t, "restore outcomes", got, map[string]string{
 		"user:U3:users.csv": "reactivated/", "course:C1-NEW:courses.csv": "updated/", "course:C1-NEW:change.csv": "updated/",
+		"user:U2-NEW:change.csv": "updated/", "user:U2-NEW:users.csv": "updated/",
 		"section:S1:sections.csv": "deleted/", "enrollment:U1:enrollments.csv": "reactivated/",
-		"enrollment:U2:enrollments.csv": "skipped/changed_since", "enrollment:U3:users.csv": "reactivated/",
+		"enrollment:U2-NEW:enrollments.csv": "skipped/changed_since", "enrollment:U3:users.csv": "reactivated/",
 	})
 	var short, sis, section string
 	s.db.QueryRow(t.Context(), `SELECT short_name, sis_course_id FROM courses`).Scan(&short, &sis)
 	s.db.QueryRow(t.Context(), `SELECT workflow_state FROM sections WHERE sis_section_id = 'S1'`).Scan(&section)
 	if short != "Bio" || sis != "C1" || section != "deleted" {
 		t.Errorf("after restore: course %q %q, section %s", sis, short, section)
+	}
+	var u2 string
+	s.db.QueryRow(t.Context(), `SELECT first_name FROM users WHERE sis_user_id = 'U2'`).Scan(&u2)
+	if u2 != "" {
+		t.Errorf("U2 after restore: first name %q, or not U2 again", u2)
+	}
+	var n2 int
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE sis_user_id = 'U2'`).Scan(&n2)
+	if n2 != 1 {
+		t.Errorf("U2's SIS id did not come back")
 	}
 	var states string
 	s.db.QueryRow(t.Context(), `SELECT string_agg(u.sis_user_id || ':' || e.workflow_state, ' ' ORDER BY u.sis_user_id)

@@ -144,5 +144,6 @@ func (ru *run) changeID(ctx context.Context, t idTarget, column, field, typ, old
 		return nil, fmt.Errorf("change %s id: %w", typ, err)
 	}
 	res.Changes[field] = [2]any{old, new}
+	ru.usersRenamed = ru.usersRenamed || typ == "user"
 	return nil, nil
 }

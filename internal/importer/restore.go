@@ -90,27 +90,41 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 	results := make([]Result, len(batch))
 	var writes []*storedUser
 	var planned []*Result // the result of each write, in order
+	// A user that two results changed (a change_sis_id row, then the users
+	// file) is written once: results come oldest first, so a field keeps
+	// the value the first result that changed it had before.
+	nexts := map[int64]*storedUser{}
+	restored := map[int64]map[string]bool{}
 	for i, it := range batch {
 		res := &results[i]
 		*res = Result{File: it.file, Entity: "user", SISID: it.sisID, ObjectID: it.userID}
 		cur, ok := current[it.userID]
-		if !ok || cur.lastImport != target {
+		if !ok || (cur.lastImport != target && cur.lastImport != a.ru.job.ID) {
 			res.Action, res.Code = Skipped, "changed_since"
 			res.Message = "changed since the import (by a later import or through the API): left as it is"
 			continue
 		}
-		next := cur.storedUser
+		next, again := nexts[it.userID]
+		if !again {
+			copied := cur.storedUser
+			next, restored[it.userID] = &copied, map[string]bool{}
+		}
+		before := *next
 		if it.action == Created {
 			next.State = "deleted"
 		} else {
 			for field, ch := range it.changes {
-				setUserField(&next, field, ch[0])
+				if !restored[it.userID][field] {
+					setUserField(next, field, ch[0])
+					restored[it.userID][field] = true
+				}
 			}
 		}
-		res.Changes = diffUsers(&cur.storedUser, &next)
-		res.Action = transitionAction(cur.State, next.State, len(res.Changes) > 0)
-		if len(res.Changes) > 0 {
-			writes = append(writes, &next)
+		res.Changes = diffUsers(&before, next)
+		res.Action = transitionAction(before.State, next.State, len(res.Changes) > 0)
+		if len(res.Changes) > 0 && !again {
+			nexts[it.userID] = next
+			writes = append(writes, next)
 			planned = append(planned, res)
 		}
 	}

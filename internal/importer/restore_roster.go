@@ -96,13 +96,18 @@ func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) err
 
 func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int64, batch []restoreItem) error {
 	results := make([]Result, len(batch))
-	// Rows with the same changed columns are written together.
-	groups := map[string][]int{}
-	befores := make([]map[string]any, len(batch))
+	// An object that two results changed (a change_sis_id row, then its own
+	// file) is written once, with the oldest value of each field: results
+	// come newest first, so older ones overwrite.
+	befores := map[int64]map[string]any{}
+	resultsOf := map[int64][]int{}
 	for i, it := range batch {
 		res := &results[i]
 		*res = Result{File: it.file, Entity: t.entity(), SISID: it.sisID, ObjectID: it.userID}
-		before := map[string]any{"id": it.userID}
+		before := befores[it.userID]
+		if before == nil {
+			before = map[string]any{"id": it.userID}
+		}
 		res.Changes = map[string][2]any{}
 		if it.action == Created {
 			before["workflow_state"] = "deleted"
@@ -123,7 +128,12 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 			res.Message = fmt.Sprintf("the import changed %s, which a restore cannot set back: left as it is", unrestorable)
 			continue
 		}
-		befores[i] = before
+		befores[it.userID] = before
+		resultsOf[it.userID] = append(resultsOf[it.userID], i)
+	}
+	// Objects with the same changed columns are written together.
+	groups := map[string][]int64{}
+	for id, before := range befores {
 		cols := make([]string, 0, len(before))
 		for c := range before {
 			if c != "id" {
@@ -132,17 +142,17 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 		}
 		sort.Strings(cols)
 		key := strings.Join(cols, ",")
-		groups[key] = append(groups[key], i)
+		groups[key] = append(groups[key], id)
 	}
-	for key, idx := range groups {
+	for key, objects := range groups {
 		cols := strings.Split(key, ",")
 		set := make([]string, len(cols))
 		for i, c := range cols {
 			set[i] = fmt.Sprintf("%s = r.%s", c, c)
 		}
-		rows := make([]map[string]any, len(idx))
-		for i, j := range idx {
-			rows[i] = befores[j]
+		rows := make([]map[string]any, len(objects))
+		for i, id := range objects {
+			rows[i] = befores[id]
 		}
 		doc, err := json.Marshal(rows)
 		if err != nil {
@@ -162,19 +172,21 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 		for _, id := range ids {
 			done[id] = true
 		}
-		for _, j := range idx {
-			res := &results[j]
-			if !done[res.ObjectID] {
-				res.Action, res.Code, res.Changes = Skipped, "changed_since", nil
-				res.Message = "changed since the import (by a later import or through the API): left as it is"
-				continue
+		for _, id := range objects {
+			for _, j := range resultsOf[id] {
+				res := &results[j]
+				if !done[id] {
+					res.Action, res.Code, res.Changes = Skipped, "changed_since", nil
+					res.Message = "changed since the import (by a later import or through the API): left as it is"
+					continue
+				}
+				from, to := "", ""
+				if ch, ok := res.Changes["workflow_state"]; ok {
+					from, _ = ch[0].(string)
+					to, _ = ch[1].(string)
+				}
+				res.Action = transitionAction(from, to, true)
 			}
-			from, to := "", ""
-			if ch, ok := res.Changes["workflow_state"]; ok {
-				from, _ = ch[0].(string)
-				to, _ = ch[1].(string)
-			}
-			res.Action = transitionAction(from, to, true)
 		}
 	}
 	ru.record(t.typ, results)

@@ -75,6 +75,7 @@ type run struct {
 	streams       map[string]*fileStream // of the other types, made on their first file
 	listedTerms   []int64                // the terms the terms files listed, for multi_term_batch_mode
 	secrets       bool                   // a file has a password column: the stored upload is scrubbed at the end
+	usersRenamed  bool                   // a change_sis_id row changed a user's ids in the import's transaction
 }
 
 // FileInfo is what data.files says of each file read: its type and header,

@@ -220,8 +220,12 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 				stop()
 			}
 		case <-keepAlive.C:
-			if werr == nil {
-				if _, err := ru.tx.Exec(ctx, "SELECT 1"); err != nil {
+			if werr == nil && (ap.inTx == nil || ap.inTx.TryLock()) {
+				_, err := ru.tx.Exec(ctx, "SELECT 1")
+				if ap.inTx != nil {
+					ap.inTx.Unlock()
+				}
+				if err != nil {
 					werr = fmt.Errorf("keep the import's transaction alive: %w", err)
 					stop()
 				}

@@ -55,6 +55,9 @@ type userApplier struct {
 	// the root account had no users as the first file began (empty), a
 	// first load skips every lookup.
 	stream *usersStream
+	// inTx, when set, makes matching read in the import's transaction,
+	// taking turns with the writes: a change_sis_id file renamed users.
+	inTx *sync.Mutex
 }
 
 // userBatch is a batch of rows with what the directory holds for them.
@@ -84,7 +87,11 @@ func (ru *run) newUserApplier(ctx context.Context, file string, secret []int, wi
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
 	st := ru.users
-	return &userApplier{ru: ru, file: file, secret: secret, width: width, claimed: st.claimed, stream: st}, nil
+	a := &userApplier{ru: ru, file: file, secret: secret, width: width, claimed: st.claimed, stream: st}
+	if ru.usersRenamed {
+		a.inTx = &sync.Mutex{}
+	}
+	return a, nil
 }
 
 // plan decides every row of the batch against what the directory holds,
@@ -161,6 +168,10 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 // write applies a planned batch in the import's transaction: new users by
 // COPY, changed ones by COPY into a stage and one UPDATE.
 func (a *userApplier) write(ctx context.Context, w userWrites) error {
+	if a.inTx != nil {
+		a.inTx.Lock()
+		defer a.inTx.Unlock()
+	}
 	if err := a.insert(ctx, a.ru.tx, w.inserts); err != nil {
 		return err
 	}

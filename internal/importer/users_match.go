@@ -10,22 +10,22 @@ import (
 
 // match looks up, for each batch, the stored users its rows match and the
 // owners of the ids they would take. It reads committed data on a pooled
-// connection: rows this import wrote earlier have other keys (duplicates
-// fail while reading), and the ids it claimed are in a.claimed.
+// connection, while the import's transaction writes the batch before:
+// rows this import wrote earlier have other keys (duplicates fail while
+// reading), and the ids it claimed are in a.claimed. When a change_sis_id
+// file of the import renamed users, it reads in the transaction instead,
+// taking turns with the writes (a.inTx).
 func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
 	for items := range in {
 		b := userBatch{items: items, old: make([]*storedUser, len(items)), fails: make([]*rowFailure, len(items))}
-		if !a.stream.empty {
-			if err := a.matchUsers(ctx, &b); err != nil {
-				return err
-			}
-			if err := a.fetchOwners(ctx, &b); err != nil {
-				return err
-			}
+		if a.inTx != nil {
+			a.inTx.Lock()
 		}
-		b.homes = a.stream.homes
-		var err error
-		if b.ids, err = a.allocateIDs(ctx, &b); err != nil {
+		err := a.matchBatch(ctx, &b)
+		if a.inTx != nil {
+			a.inTx.Unlock()
+		}
+		if err != nil {
 			return err
 		}
 		select {
@@ -35,6 +35,31 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 		}
 	}
 	return nil
+}
+
+func (a *userApplier) matchBatch(ctx context.Context, b *userBatch) error {
+	if !a.stream.empty {
+		if err := a.matchUsers(ctx, b); err != nil {
+			return err
+		}
+		if err := a.fetchOwners(ctx, b); err != nil {
+			return err
+		}
+	}
+	b.homes = a.stream.homes
+	var err error
+	b.ids, err = a.allocateIDs(ctx, b)
+	return err
+}
+
+// reader is where matching reads: the pool, or the import's transaction.
+func (a *userApplier) reader() interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+} {
+	if a.inTx != nil {
+		return a.ru.tx
+	}
+	return a.ru.DB
 }
 
 // keyColumns are the SQL expressions user_match_on compares with = ANY.
@@ -122,7 +147,7 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 	if name, ok := strings.CutPrefix(on, "property."); ok {
 		expr, args = "lower(u.properties->>$4)", append(args, name)
 	}
-	rows, err := a.ru.DB.Query(ctx, fmt.Sprintf(userSelect, expr), args...)
+	rows, err := a.reader().Query(ctx, fmt.Sprintf(userSelect, expr), args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 	}
@@ -168,7 +193,7 @@ func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
 	if len(logins)+len(integs)+len(emails) == 0 {
 		return nil
 	}
-	rows, err := a.ru.DB.Query(ctx, `
+	rows, err := a.reader().Query(ctx, `
 		SELECT 'l:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) = ANY($2)
 		UNION ALL
 		SELECT 'i:' || integration_id, id FROM users WHERE root_account_id = $1 AND integration_id = ANY($3)
@@ -217,7 +242,7 @@ func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, e
 	if n == 0 {
 		return nil, nil
 	}
-	rows, err := a.ru.DB.Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
+	rows, err := a.reader().Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
 	if err != nil {
 		return nil, fmt.Errorf("allocate user ids: %w", err)
 	}
