@@ -579,3 +579,29 @@ func TestDeletedUsersTakeTheirEnrollmentsWithinTheThreshold(t *testing.T) {
 		t.Errorf("deleting everyone with change_threshold=100: %s %v", imp.WorkflowState, imp.ProcessingErrors)
 	}
 }
+
+func TestMovingASectionMovesItsEnrollments(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\nC2,B,B,active\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\n",
+		"enrollments.csv", "section_id,user_id,role,status\nS1,U1,student,active\n")
+	imp := s.importZip("1", "", "sections.csv", "section_id,course_id,name,status\nS1,C2,One,active\n")
+	sameOutcomes(t, "a section moved", outcomes(s.results(imp.ID, "")), map[string]string{
+		"sections.csv:2": "updated/", "enrollment:U1": "updated/",
+	})
+	var course string
+	s.db.QueryRow(t.Context(), `SELECT c.sis_course_id FROM enrollments e JOIN courses c ON c.id = e.course_id`).Scan(&course)
+	if course != "C2" {
+		t.Errorf("the enrollment is in %s after its section moved to C2", course)
+	}
+	if r := s.restore(imp.ID); r.WorkflowState != "restored" {
+		t.Errorf("restoring the move: %s", r.WorkflowState)
+	}
+	s.db.QueryRow(t.Context(), `SELECT c.sis_course_id FROM enrollments e JOIN courses c ON c.id = e.course_id`).Scan(&course)
+	if course != "C1" {
+		t.Errorf("the enrollment is in %s after the move was restored", course)
+	}
+}

@@ -123,6 +123,9 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, 
 	default:
 		res.Action = Updated
 	}
+	if f := ru.skipDelete("account", old.state, r.Status); f != nil {
+		return f, nil
+	}
 	res.Changes = changes
 	if _, err := ru.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, updated_at = now(),
 		last_import_id = $5 WHERE id = $1`, old.id, r.Name, parent.id, r.Status, ru.job.ID); err != nil {

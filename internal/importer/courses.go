@@ -153,7 +153,7 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 			start_at, end_at, workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			ru.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, ru.job.ID).Scan(&res.ObjectID)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) && integrationID != nil {
 			return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
 		}
 		if err != nil {
@@ -185,7 +185,7 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 	if err != nil {
 		return nil, fmt.Errorf("update course: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if tag.RowsAffected() == 0 && integrationID != nil {
 		return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
 	}
 	res.Changes = changes

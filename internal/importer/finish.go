@@ -49,11 +49,6 @@ func (ru *run) finish(ctx context.Context) error {
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
 	}
-	if ru.secrets {
-		if _, err := tx.Exec(ctx, `UPDATE sis_imports SET file_secrets = true WHERE id = $1`, ru.job.ID); err != nil {
-			return fmt.Errorf("mark secrets: %w", err)
-		}
-	}
 	if err := ru.job.Finish(ctx, tx, o); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func fieldsOf(sis string, fields ...string) map[string]string {
 // rosterTables are restored after users, members before what they belong to.
 var rosterTables = []rosterTable{
 	{"group_memberships", typeGroupMemberships, fieldsOf("")},
-	{"enrollments", typeEnrollments, fieldsOf("", "start_at", "end_at")},
+	{"enrollments", typeEnrollments, fieldsOf("", "course_id", "start_at", "end_at")},
 	{"groups", typeGroups, fieldsOf("sis_group_id", "name", "account_id", "course_id")},
 	{"sections", typeSections, fieldsOf("sis_section_id", "course_id", "name", "integration_id", "start_at", "end_at")},
 	{"courses", typeCourses, fieldsOf("sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at")},

@@ -270,6 +270,14 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 		return err
 	}
 	defer rd.close()
+	if hasSecretColumn(cols) && !ru.secrets {
+		// Marked at once, outside the import's transaction, so that the
+		// scrubber finds the upload however the import ends.
+		ru.secrets = true
+		if _, err := ru.DB.Exec(ctx, `UPDATE sis_imports SET file_secrets = true WHERE id = $1`, ru.job.ID); err != nil {
+			return fmt.Errorf("mark secrets: %w", err)
+		}
+	}
 	switch {
 	case f.typ == "":
 		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}
@@ -280,7 +288,6 @@ func (ru *run) readCSV(ctx context.Context, f source) error {
 	if !slices.Contains(ru.types, f.typ) {
 		ru.types = append(ru.types, f.typ)
 	}
-	ru.secrets = ru.secrets || hasSecretColumn(cols)
 	ru.files = append(ru.files, FileInfo{File: f.name, Type: f.typ, Header: head.Fields})
 	switch f.typ {
 	case typeAccounts:

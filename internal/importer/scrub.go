@@ -91,7 +91,9 @@ func ScrubSecrets(ctx context.Context, db *pgxpool.Pool, id int64) error {
 // left out (their results keep them, secrets blanked); a file-level error
 // ends the copy there.
 func scrubCSV(in io.Reader, encoding string, out io.Writer) error {
-	opt := csvread.Options{}
+	// Any file that was stored is copied whole, whatever the bounds of the
+	// import that read it.
+	opt := csvread.Options{MaxFieldBytes: 1 << 30, MaxColumns: 1 << 20}
 	if encoding == "windows-1252" {
 		opt.Encoding = csvread.Windows1252
 	}

@@ -119,10 +119,29 @@ func (ru *run) applySection(ctx context.Context, r *sectionRow, res *Result) (*r
 		return nil, fmt.Errorf("update section: %w", err)
 	}
 	if old.courseID != course.id {
-		// The section's enrollments follow it to its new course.
-		if _, err := ru.tx.Exec(ctx, `UPDATE enrollments SET course_id = $2, updated_at = now() WHERE section_id = $1`, old.id, course.id); err != nil {
+		// The section's enrollments follow it to its new course, each a
+		// result of its own (row null), so that a restore moves them back.
+		rows, err := ru.tx.Query(ctx, `UPDATE enrollments e SET course_id = $2, last_import_id = $3, updated_at = now() FROM users u
+			WHERE e.section_id = $1 AND u.id = e.user_id RETURNING e.id, u.sis_user_id`, old.id, course.id, ru.job.ID)
+		if err != nil {
 			return nil, fmt.Errorf("move section enrollments: %w", err)
 		}
+		var moved []Result
+		var id int64
+		var sis *string
+		_, err = pgx.ForEachRow(rows, []any{&id, &sis}, func() error {
+			r := Result{File: res.File, Entity: "enrollment", ObjectID: id, Action: Updated, Message: "moved with its section",
+				Changes: map[string][2]any{"course_id": {old.courseID, course.id}}}
+			if sis != nil {
+				r.SISID = *sis
+			}
+			moved = append(moved, r)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("move section enrollments: %w", err)
+		}
+		ru.recordAll(typeEnrollments, moved)
 	}
 	res.Changes = changes
 	res.Action = transitionAction(old.state, r.Status, true)

@@ -104,11 +104,23 @@ func (ru *run) finishUsers(ctx context.Context) error {
 			}
 		}
 	}
-	if err := ru.cascadeDeletedUsers(ctx, st.files[0]); err != nil {
+	if err := ru.cascadeDeletedUsers(ctx, ru.appliedFile(&st.fileStream)); err != nil {
 		return err
 	}
 	ru.total.add(ru.file)
 	return nil
+}
+
+// appliedFile is the stream's first file without a file-level error, under
+// which the stream's own results (removals, cascades) are filed: results of
+// a failed file are dropped.
+func (ru *run) appliedFile(st *fileStream) string {
+	for _, f := range st.files {
+		if !ru.failedFiles[f] {
+			return f
+		}
+	}
+	return st.files[0]
 }
 
 // loadHomes reads the accounts a users file's account_id may name, in the

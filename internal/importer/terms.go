@@ -38,13 +38,19 @@ func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record
 	}
 	idx := positions(termColumns, cols)
 	st := ru.stream(typeTerms, file)
-	return ru.eachRow(ctx, file, typeTerms, "term", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	var listed []int64
+	err := ru.eachRow(ctx, file, typeTerms, "term", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
 		f, err := ru.applyTerm(ctx, rec, idx, st, res)
-		if ru.opts.MultiTermBatchMode && res.ObjectID != 0 {
-			ru.listedTerms = append(ru.listedTerms, res.ObjectID)
+		if res.ObjectID != 0 {
+			listed = append(listed, res.ObjectID)
 		}
 		return f, err
 	})
+	if err == nil {
+		// Only a file that applied lists terms for multi_term_batch_mode.
+		ru.listedTerms = append(ru.listedTerms, listed...)
+	}
+	return err
 }
 
 func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st *fileStream, res *Result) (*rowFailure, error) {
@@ -93,6 +99,9 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 		}
 		res.Action = Created
 		return nil, nil
+	}
+	if f := ru.skipDelete("term", state, r.Status); f != nil {
+		return f, nil
 	}
 	if _, err := ru.tx.Exec(ctx, `UPDATE terms SET name = $2, workflow_state = $3, start_at = $4, end_at = $5, updated_at = now(),
 		last_import_id = $6 WHERE id = $1`, id, r.Name, r.Status, dates.start, dates.end, ru.job.ID); err != nil {
