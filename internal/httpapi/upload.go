@@ -234,13 +234,6 @@ type boundsCheck struct {
 	done chan error
 }
 
-// boundSettings name the settings behind the reader's bounds.
-var boundSettings = map[string]string{
-	csvread.BoundFieldBytes: "SISIMPORT_MAX_FIELD_BYTES",
-	csvread.BoundColumns:    "SISIMPORT_MAX_COLUMNS",
-	csvread.BoundRows:       "SISIMPORT_MAX_ROWS_PER_FILE",
-}
-
 func (s *Server) checkBounds() *boundsCheck {
 	pr, pw := io.Pipe()
 	b := &boundsCheck{pw: pw, done: make(chan error, 1)}
@@ -257,7 +250,7 @@ func (s *Server) checkBounds() *boundsCheck {
 				if fe.Bound == csvread.BoundRows {
 					kind, code = errs.TooLarge, "too_many_rows"
 				}
-				bound := errs.New(kind, code, "%s (the bound is %s); nothing was stored", fe.Error(), boundSettings[fe.Bound])
+				bound := errs.New(kind, code, "%s (the bound is %s); nothing was stored", fe.Error(), importer.BoundSettings[fe.Bound])
 				pr.CloseWithError(bound) // the upload stops here
 				b.done <- bound
 				return

@@ -317,7 +317,7 @@ func csvFileError(err error) error {
 	var fe *csvread.FileError
 	if errors.As(err, &fe) {
 		msg := fe.Error()
-		if setting := boundSettings[fe.Bound]; setting != "" {
+		if setting := BoundSettings[fe.Bound]; setting != "" {
 			msg += " (the bound is " + setting + ")"
 		}
 		return &fileError{Code: fe.Code, Message: msg}
@@ -325,8 +325,8 @@ func csvFileError(err error) error {
 	return err
 }
 
-// boundSettings name the setting behind each bound of the CSV reader.
-var boundSettings = map[string]string{
+// BoundSettings name the setting behind each bound of the CSV reader.
+var BoundSettings = map[string]string{
 	csvread.BoundFieldBytes: "SISIMPORT_MAX_FIELD_BYTES",
 	csvread.BoundColumns:    "SISIMPORT_MAX_COLUMNS",
 	csvread.BoundRows:       "SISIMPORT_MAX_ROWS_PER_FILE",
