@@ -41,9 +41,6 @@ type Options struct {
 	// MaxRows bounds the records after the first (the header); 0 means no
 	// bound. The record past it is a FileError.
 	MaxRows int
-	// Unchecked reads UTF8 input without checking that it is valid UTF-8,
-	// for a pass that only checks the bounds.
-	Unchecked bool
 }
 
 // Record is one CSV record.
@@ -101,7 +98,7 @@ func NewReader(r io.Reader, opt Options) *Reader {
 	}
 	rd := &Reader{
 		br:       bufio.NewReaderSize(r, bufferSize),
-		validate: opt.Encoding != Windows1252 && !opt.Unchecked,
+		validate: opt.Encoding != Windows1252,
 		maxField: opt.MaxFieldBytes,
 		maxCols:  opt.MaxColumns,
 		maxRows:  opt.MaxRows,

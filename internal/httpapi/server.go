@@ -43,7 +43,7 @@ func New(db *pgxpool.Pool, log *slog.Logger, m *metrics.Metrics, maxUploadBytes 
 // BoundCSV makes CSV uploads that go past a bound a 400 (a field too long,
 // too many columns) or a 413 (too many rows) before anything is stored.
 func (s *Server) BoundCSV(maxFieldBytes, maxColumns, maxRows int) {
-	s.csvBounds = csvread.Options{MaxFieldBytes: maxFieldBytes, MaxColumns: maxColumns, MaxRows: maxRows, Unchecked: true}
+	s.csvBounds = csvread.Options{MaxFieldBytes: maxFieldBytes, MaxColumns: maxColumns, MaxRows: maxRows}
 }
 
 type ctxKey int

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -225,49 +226,127 @@ func typOr(t, def string) string {
 	return t
 }
 
-// boundsCheck reads a CSV upload as it streams in, on a goroutine of its
-// own, for the bounds of SPEC §4.1's reader: a field too long or too many
-// columns is a 400, too many rows a 413, each naming the setting. Anything
-// else wrong with the file is left for the import to report with its line.
+// boundsCheck scans a CSV upload as it streams in for the bounds of
+// SPEC §4.1's reader: a field too long or too many columns is a 400, too
+// many rows a 413, each naming the setting. It only splits records and
+// fields (quotes, separators, line ends), byte by byte without allocating;
+// anything else wrong with the file is left for the import, which reads it
+// again with the same bounds and reports it with its line.
 type boundsCheck struct {
-	pw   *io.PipeWriter
-	done chan error
+	maxField, maxCols, maxRows int
+
+	line, rows, cols, field int  // where the scan is; cols counts the fields of the record so far
+	inQuotes, quoteSeen     bool // inside a quoted field; a quote just closed it (or starts "")
+	content, prevCR         bool // the record has more than blanks; the last byte was CR
+	err                     error
 }
 
 func (s *Server) checkBounds() *boundsCheck {
-	pr, pw := io.Pipe()
-	b := &boundsCheck{pw: pw, done: make(chan error, 1)}
-	go func() {
-		rd := csvread.NewReader(pr, s.csvBounds)
-		for {
-			_, err := rd.Read()
-			var fe *csvread.FileError
-			switch {
-			case err == nil, errors.As(err, new(*csvread.RowError)):
-				continue
-			case errors.As(err, &fe) && fe.Bound != "":
-				kind, code := errs.Invalid, "malformed_csv"
-				if fe.Bound == csvread.BoundRows {
-					kind, code = errs.TooLarge, "too_many_rows"
-				}
-				bound := errs.New(kind, code, "%s (the bound is %s); nothing was stored", fe.Error(), importer.BoundSettings[fe.Bound])
-				pr.CloseWithError(bound) // the upload stops here
-				b.done <- bound
-				return
-			}
-			// The end, or a problem the import reports: read on, unchecked.
-			io.Copy(io.Discard, pr)
-			b.done <- nil
-			return
-		}
-	}()
+	b := &boundsCheck{maxField: s.csvBounds.MaxFieldBytes, maxCols: s.csvBounds.MaxColumns, maxRows: s.csvBounds.MaxRows, line: 1}
+	if b.maxField <= 0 {
+		b.maxField = 1 << 20 // csvread's defaults, when BoundCSV was not called
+	}
+	if b.maxCols <= 0 {
+		b.maxCols = 1000
+	}
 	return b
 }
 
-func (b *boundsCheck) Write(p []byte) (int, error) { return b.pw.Write(p) }
+func (b *boundsCheck) Write(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	for i, c := range p {
+		if b.inQuotes {
+			switch {
+			case c == '"':
+				b.inQuotes, b.quoteSeen = false, true
+			case c == '\n':
+				b.line++
+			}
+			b.field++
+			if b.field > b.maxField {
+				return i, b.fail(csvread.BoundFieldBytes, fmt.Sprintf("field is longer than %d bytes", b.maxField))
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			if b.quoteSeen || b.field == 0 {
+				b.inQuotes = true // an opening quote, or "" inside a quoted field
+			}
+			b.quoteSeen, b.content = false, true
+			b.field++
+		case ',':
+			b.quoteSeen, b.content = false, true
+			if err := b.endField(); err != nil {
+				return i, err
+			}
+		case '\n', '\r':
+			b.quoteSeen = false
+			if c == '\n' && b.prevCR {
+				b.prevCR = false
+				continue
+			}
+			b.prevCR = c == '\r'
+			if err := b.endRecord(); err != nil {
+				return i, err
+			}
+			b.line++
+			continue
+		default:
+			b.quoteSeen = false
+			if c != ' ' && c != '\t' {
+				b.content = true
+			}
+			b.field++
+			if b.field > b.maxField {
+				return i, b.fail(csvread.BoundFieldBytes, fmt.Sprintf("field is longer than %d bytes", b.maxField))
+			}
+		}
+		b.prevCR = false
+	}
+	return len(p), nil
+}
 
-// close ends the check and returns the bound the upload went past, if any.
+func (b *boundsCheck) endField() error {
+	b.cols++
+	b.field = 0
+	if b.cols >= b.maxCols { // the field after this one would be one too many
+		return b.fail(csvread.BoundColumns, fmt.Sprintf("record has more than %d columns", b.maxCols))
+	}
+	return nil
+}
+
+func (b *boundsCheck) endRecord() error {
+	if b.content {
+		b.rows++ // the header counts: maxRows bounds the records after it
+		if b.maxRows > 0 && b.rows > b.maxRows+1 {
+			return b.fail(csvread.BoundRows, fmt.Sprintf("the file has more than %d rows", b.maxRows))
+		}
+	}
+	b.cols, b.field, b.content = 0, 0, false
+	return nil
+}
+
+// fail is the answer for crossing bound, naming the setting.
+func (b *boundsCheck) fail(bound, msg string) error {
+	kind, code := errs.Invalid, "malformed_csv"
+	if bound == csvread.BoundRows {
+		kind, code = errs.TooLarge, "too_many_rows"
+	}
+	where := fmt.Sprintf("line %d", b.line)
+	if bound != csvread.BoundRows {
+		where += fmt.Sprintf(", column %d", b.cols+1)
+	}
+	b.err = errs.New(kind, code, "%s: %s (the bound is %s); nothing was stored", where, msg, importer.BoundSettings[bound])
+	return b.err
+}
+
+// close ends the scan and returns the bound the upload went past, if any.
 func (b *boundsCheck) close() error {
-	b.pw.Close()
-	return <-b.done
+	if b.err == nil {
+		b.err = b.endRecord() // a last record without a line end
+	}
+	return b.err
 }
