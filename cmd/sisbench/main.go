@@ -210,6 +210,11 @@ func run(ctx context.Context) error {
 	}
 	var results []runResult
 	for _, p := range plans {
+		// Each run starts with what came before flushed, so that PostgreSQL
+		// does not write the last run's (or the baseline's) pages during it.
+		if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
 		step(fmt.Sprintf("import %q", p.name))
 		r, err := importOnce(ctx, client, srv, db, p)
 		if err != nil {
