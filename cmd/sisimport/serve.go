@@ -84,6 +84,7 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	api := httpapi.New(db, log, m, cfg.MaxUploadBytes, cfg.Role != config.RoleWorker)
 	api.LimitRate(cfg.RateLimit, cfg.RateBurst)
 	api.BoundCSV(cfg.MaxFieldBytes, cfg.MaxColumns, cfg.MaxRowsPerFile)
+	api.BoundZip(cfg.MaxUnzippedBytes, cfg.MaxZipRatio)
 	if cfg.MetricsAddr != "" {
 		api.MetricsElsewhere = true
 		mux := http.NewServeMux()

@@ -29,6 +29,9 @@ type Server struct {
 	limiter *limiter
 	// csvBounds are checked while a CSV upload streams in; see BoundCSV.
 	csvBounds csvread.Options
+	// maxUnzipped and maxZipRatio are checked when a zip upload ends; see BoundZip.
+	maxUnzipped int64
+	maxZipRatio int
 	// MetricsElsewhere drops /metrics from this handler: it is served on a
 	// listener of its own (SISIMPORT_METRICS_ADDR).
 	MetricsElsewhere bool
@@ -44,6 +47,13 @@ func New(db *pgxpool.Pool, log *slog.Logger, m *metrics.Metrics, maxUploadBytes 
 // too many columns) or a 413 (too many rows) before anything is stored.
 func (s *Server) BoundCSV(maxFieldBytes, maxColumns, maxRows int) {
 	s.csvBounds = csvread.Options{MaxFieldBytes: maxFieldBytes, MaxColumns: maxColumns, MaxRows: maxRows}
+}
+
+// BoundZip makes zip uploads whose central directory says they expand past
+// maxUnzipped bytes, or have a CSV past maxRatio times its compressed size,
+// a 413 before anything is stored.
+func (s *Server) BoundZip(maxUnzipped int64, maxRatio int) {
+	s.maxUnzipped, s.maxZipRatio = maxUnzipped, maxRatio
 }
 
 type ctxKey int

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"errors"
@@ -182,6 +183,11 @@ func (s *Server) store(r *http.Request, up *queue.Upload, body io.Reader, name, 
 		bounds = s.checkBounds()
 		in = io.TeeReader(in, bounds)
 	}
+	var tail *tailBuffer
+	if rec.FileType == "zip" {
+		tail = &tailBuffer{keep: 1 << 20}
+		in = io.TeeReader(in, tail)
+	}
 	err := up.Write(r.Context(), in)
 	if bounds != nil {
 		if berr := bounds.close(); berr != nil {
@@ -190,6 +196,11 @@ func (s *Server) store(r *http.Request, up *queue.Upload, body io.Reader, name, 
 	}
 	if err != nil {
 		return rec, uploadReadError(err)
+	}
+	if tail != nil {
+		if err := s.checkZip(tail, up.Bytes); err != nil {
+			return rec, err
+		}
 	}
 	if up.Bytes == 0 {
 		return rec, errs.New(errs.Invalid, "malformed_csv", "the uploaded file is empty")
@@ -349,4 +360,63 @@ func (b *boundsCheck) close() error {
 		b.err = b.endRecord() // a last record without a line end
 	}
 	return b.err
+}
+
+// tailBuffer keeps the last bytes of an upload: a zip's central directory,
+// which lists its members and their sizes, is at its end.
+type tailBuffer struct {
+	keep int
+	buf  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.keep {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.keep:]...)
+	}
+	return len(p), nil
+}
+
+// tailReader reads the kept tail of a file of size bytes.
+type tailReader struct {
+	buf  []byte
+	size int64
+}
+
+func (t tailReader) ReadAt(p []byte, off int64) (int, error) {
+	base := t.size - int64(len(t.buf))
+	if off < base {
+		return 0, errors.New("before the kept tail")
+	}
+	n := copy(p, t.buf[off-base:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// checkZip refuses a zip upload whose central directory says it expands
+// past SISIMPORT_MAX_UNZIPPED_BYTES, or has a CSV that expands past
+// SISIMPORT_MAX_ZIP_RATIO times its compressed size: a 413 naming the
+// setting, nothing stored. A zip whose directory is not in the kept tail,
+// or that is no zip, is left to the import, which checks the same bounds.
+func (s *Server) checkZip(t *tailBuffer, size int64) error {
+	zr, err := zip.NewReader(tailReader{buf: t.buf, size: size}, size)
+	if err != nil {
+		return nil
+	}
+	var total uint64
+	for _, m := range zr.File {
+		if !strings.EqualFold(path.Ext(m.Name), ".csv") {
+			continue
+		}
+		if s.maxZipRatio > 0 && m.UncompressedSize64 > uint64(s.maxZipRatio)*max(m.CompressedSize64, 1) {
+			return errs.New(errs.TooLarge, "zip_bomb", "%s expands to more than SISIMPORT_MAX_ZIP_RATIO (%d) times its compressed size; nothing was stored", m.Name, s.maxZipRatio)
+		}
+		total += m.UncompressedSize64
+		if s.maxUnzipped > 0 && total > uint64(s.maxUnzipped) {
+			return errs.New(errs.TooLarge, "zip_bomb", "the zip expands to more than SISIMPORT_MAX_UNZIPPED_BYTES (%d bytes); nothing was stored", s.maxUnzipped)
+		}
+	}
+	return nil
 }
