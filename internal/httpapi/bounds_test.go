@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -39,6 +43,38 @@ func TestBoundsCheckSplitsAsTheReaderDoes(t *testing.T) {
 				t.Errorf("%s, written %d bytes at a time: %q, want %q", c.name, split, got, c.err)
 				break
 			}
+		}
+	}
+}
+
+// TestCheckZipReadsTheDirectoryFromTheTail writes a zip larger than the
+// kept tail through the tail buffer, in uneven pieces, and checks that its
+// directory is still read.
+func TestCheckZipReadsTheDirectoryFromTheTail(t *testing.T) {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, name := range []string{"users.csv", "enrollments.csv"} {
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		for range 3 << 20 / 8 {
+			fmt.Fprintf(w, "%08x", rnd.Uint32())
+		}
+	}
+	zw.Close()
+	for _, c := range []struct {
+		maxUnzipped int64
+		want        string
+	}{{10 << 20, ""}, {5 << 20, "SISIMPORT_MAX_UNZIPPED_BYTES"}} {
+		s := &Server{}
+		s.BoundZip(c.maxUnzipped, 1000)
+		tail := &tailBuffer{keep: 1 << 20}
+		data := b.Bytes()
+		for i := 0; i < len(data); i += 70001 {
+			tail.Write(data[i:min(i+70001, len(data))])
+		}
+		err := s.checkZip(tail, int64(len(data)))
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("maxUnzipped %d: %v, want %q", c.maxUnzipped, err, c.want)
 		}
 	}
 }
