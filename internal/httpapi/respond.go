@@ -46,6 +46,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) {
 		if isUnavailable(err) {
 			e = errs.New(errs.Unavailable, "unavailable", "The database is unavailable; try again shortly.")
+		} else if r.Context().Err() != nil {
+			// The client hung up (an upload cut off): nothing of ours failed.
+			s.log.InfoContext(r.Context(), "request abandoned by the client", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path))
+			e = errs.New(errs.Invalid, "malformed_request", "the request was cut off")
 		} else {
 			s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Any("err", err))
