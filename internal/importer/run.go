@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -141,6 +142,9 @@ func (t *tally) warn(file, msg string) {
 // Handle runs one attempt of job: the directory changes, the results and the
 // final state commit together or not at all.
 func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
+	// An import keeps tens of megabytes of keys; give them back to the
+	// system when it ends, as a worker may idle until the next night.
+	defer debug.FreeOSMemory()
 	ru := &run{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
 		total: newTally(), file: newTally(), failedFiles: map[string]bool{}}
 	if err := json.Unmarshal(job.Params, &ru.opts); err != nil {
