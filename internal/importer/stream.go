@@ -11,11 +11,11 @@ import (
 // removals run once, after every users file was read.
 type usersStream struct {
 	fileStream
-	seenKeys, listed, claimed *keySet
-	matched                   map[int64]bool
-	base                      *diffBase
-	empty                     bool
-	homes                     map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
+	seenKeys, claimed *keySet
+	matched           map[int64]bool
+	base              *diffBase
+	empty             bool
+	homes             map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
 }
 
 // fileStream is what the files of one type in an upload share: the keys
@@ -45,9 +45,6 @@ func (ru *run) stream(typ, file string) *fileStream {
 func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, error) {
 	if ru.users == nil {
 		st := &usersStream{fileStream: fileStream{seen: newKeySet()}, seenKeys: newKeySet(), claimed: newKeySet()}
-		if ru.opts.RemoveUnlistedUsers {
-			st.listed = newKeySet()
-		}
 		if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
 			st.matched = map[int64]bool{}
 		}
@@ -99,7 +96,7 @@ func (ru *run) finishUsers(ctx context.Context) error {
 			}
 		}
 		if ru.opts.RemoveUnlistedUsers && !ru.breached {
-			if err := a.removeUnlisted(ctx, st.listed); err != nil {
+			if err := a.removeUnlisted(ctx, st.seen); err != nil {
 				return err
 			}
 		}

@@ -33,7 +33,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 			return fmt.Errorf("find unlisted users: %w", err)
 		}
 		eligible++
-		if _, ok := listed.lookup(sis); ok || a.stream.matched[id] {
+		if listed.listed(sis) || a.stream.matched[id] {
 			continue
 		}
 		action := Deactivated

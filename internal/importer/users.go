@@ -290,9 +290,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	if len(rec.Fields) != p.width {
 		// The row fails, but a user_id it shows still counts as listed.
 		if id := strings.TrimSpace(cell(rec.Fields, p.idx[0])); id != "" {
-			if st.listed != nil {
-				st.listed.add(id, st.pos(rec.Line))
-			}
+			st.seen.list(id, st.pos(rec.Line))
 			if st.base != nil {
 				st.base.mark(id, 0)
 			}
@@ -304,8 +302,8 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 	for i, f := range r.fields() {
 		*f = cell(rec.Fields, p.idx[i])
 	}
-	if st.listed != nil && r.UserID != "" {
-		st.listed.add(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
+	if r.UserID != "" {
+		st.seen.list(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
 	}
 	sameAsBase := st.base != nil && r.UserID != "" && st.base.mark(strings.TrimSpace(r.UserID), p.digester.digest(rec.Fields))
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
