@@ -112,17 +112,11 @@ func (ru *run) applyAccount(ctx context.Context, rec csvread.Record, idx []int, 
 	if old.state != r.Status {
 		changes["workflow_state"] = [2]any{old.state, r.Status}
 	}
-	switch {
-	case len(changes) == 0:
+	if len(changes) == 0 {
 		res.Action = Unchanged
 		return nil, nil
-	case r.Status == "deleted" && old.state != "deleted":
-		res.Action = Deleted
-	case r.Status == "active" && old.state == "deleted":
-		res.Action = Reactivated
-	default:
-		res.Action = Updated
 	}
+	res.Action = transitionAction(old.state, r.Status, true)
 	if f := ru.skipDelete("account", old.state, r.Status); f != nil {
 		return f, nil
 	}

@@ -124,10 +124,7 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 		return nil, fmt.Errorf("update group: %w", err)
 	}
 	res.Changes = changes
-	res.Action = Updated
-	if old.state != r.Status {
-		res.Action = map[string]string{"deleted": Deleted, "available": Reactivated}[r.Status]
-	}
+	res.Action = transitionAction(old.state, r.Status, true)
 	return nil, nil
 }
 

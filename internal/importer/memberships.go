@@ -99,6 +99,6 @@ func (ru *run) applyMembership(ctx context.Context, r *membershipRow, res *Resul
 		return nil, fmt.Errorf("update membership: %w", err)
 	}
 	res.Changes = map[string][2]any{"workflow_state": {state, r.Status}}
-	res.Action = map[string]string{"deleted": Deleted, "accepted": Reactivated}[r.Status]
+	res.Action = transitionAction(state, r.Status, true)
 	return nil, nil
 }

@@ -22,12 +22,13 @@ const (
 )
 
 // transitionAction names a change of state from → to as an import's action
-// (restores, drops by diffing, terms).
+// (restores, drops, and every file type; "available" groups and "accepted"
+// memberships are those types' active state).
 func transitionAction(from, to string, changed bool) string {
 	switch {
 	case from != to && to == "deleted":
 		return Deleted
-	case from != to && to == "active":
+	case from != to && (to == "active" || to == "available" || to == "accepted"):
 		return Reactivated
 	case from != to && from != "deleted" && (to == "suspended" || to == "inactive"):
 		return Deactivated
