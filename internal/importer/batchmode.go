@@ -140,7 +140,7 @@ func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string
 	var listed bool
 	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.sis, &o.state, &listed}, func() error {
 		rm.eligible++
-		if !listed && !(seen != nil && o.sis != nil && seenKey(seen, *o.sis)) && o.state != target {
+		if !listed && !(seen != nil && o.sis != nil && seen.listed(*o.sis)) && o.state != target {
 			rm.objects = append(rm.objects, o)
 		}
 		return nil
@@ -156,9 +156,4 @@ func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string
 		ru.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
 	}
 	return nil
-}
-
-func seenKey(seen *keySet, key string) bool {
-	_, ok := seen.lookup(key)
-	return ok
 }
