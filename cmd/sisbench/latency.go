@@ -5,27 +5,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // latencyRun is what the -api probe measured: GET /sis_imports/:id at a
-// fixed rate while an import of the file runs (SPEC §7).
+// fixed rate while an import of the file runs (SPEC §7), and, as its
+// yardstick, a bare PostgreSQL round trip (SELECT 1) at the same rate at
+// the same time.
 type latencyRun struct {
 	rate      int
 	sent      int
 	errors    int64
 	latencies []time.Duration
+	dbErrors  int64
+	roundTrip []time.Duration
 	importDur time.Duration
 }
 
 // probeLatency uploads file and, until the import ends, sends GET requests
 // for it at rate per second on an open loop (a slow answer does not slow
-// the sending), recording each answer's latency.
-func probeLatency(ctx context.Context, c *apiClient, file string, rate int) (latencyRun, error) {
+// the sending), recording each answer's latency. With each GET it sends a
+// SELECT 1 to the database at dbURL.
+func probeLatency(ctx context.Context, c *apiClient, dbURL, file string, rate int) (latencyRun, error) {
 	r := latencyRun{rate: rate}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return r, err
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return r, err
+	}
 	imp, err := c.upload(ctx, file, "")
 	if err != nil {
 		return r, err
@@ -48,7 +63,21 @@ func probeLatency(ctx context.Context, c *apiClient, file string, rate int) (lat
 		case <-tick.C:
 		}
 		r.sent++
-		wg.Add(1)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			var one int
+			t0 := time.Now()
+			err := pool.QueryRow(ctx, `SELECT 1`).Scan(&one)
+			d := time.Since(t0)
+			if err != nil {
+				atomic.AddInt64(&r.dbErrors, 1)
+				return
+			}
+			mu.Lock()
+			r.roundTrip = append(r.roundTrip, d)
+			mu.Unlock()
+		}()
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -77,26 +106,37 @@ func probeLatency(ctx context.Context, c *apiClient, file string, rate int) (lat
 	}
 	wg.Wait()
 	r.importDur = time.Since(start)
-	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
+	slices.Sort(r.latencies)
+	slices.Sort(r.roundTrip)
 	return r, nil
 }
 
-func (r latencyRun) quantile(q float64) time.Duration {
-	if len(r.latencies) == 0 {
+// quantile is the q-quantile of sorted latencies.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	return r.latencies[int(q*float64(len(r.latencies)-1))]
+	return sorted[int(q*float64(len(sorted)-1))]
+}
+
+// summary is one distribution's line.
+func summary(sorted []time.Duration) string {
+	r := func(q float64) time.Duration { return quantile(sorted, q).Round(10 * time.Microsecond) }
+	return fmt.Sprintf("p50 %v  p90 %v  p99 %v  max %v", r(0.5), r(0.9), r(0.99), r(1))
 }
 
 func (r latencyRun) print() {
-	p99 := r.quantile(0.99)
+	p99 := quantile(r.latencies, 0.99)
 	verdict := "PASS"
 	if p99 >= 10*time.Millisecond || r.errors > 0 {
 		verdict = "MISS"
 	}
 	fmt.Printf("\nGET /api/v1/accounts/1/sis_imports/:id at %d requests/s while the import ran (%.1f s): %d sent, %d answered, %d errors\n",
 		r.rate, r.importDur.Seconds(), r.sent, len(r.latencies), r.errors)
-	fmt.Printf("latency p50 %v  p90 %v  p99 %v  max %v\n", r.quantile(0.5).Round(10*time.Microsecond),
-		r.quantile(0.9).Round(10*time.Microsecond), p99.Round(10*time.Microsecond), r.quantile(1).Round(10*time.Microsecond))
+	fmt.Printf("latency %s\n", summary(r.latencies))
 	fmt.Printf("SPEC §7: p99 < 10 ms at 500 requests/s during an import: %s\n", verdict)
+	fmt.Printf("\nyardstick, at the same time and rate: one PostgreSQL round trip (SELECT 1 from sisbench), %d answered, %d errors\n",
+		len(r.roundTrip), r.dbErrors)
+	fmt.Printf("latency %s\n", summary(r.roundTrip))
+	fmt.Println("(a GET makes three round trips: the token, the account, the import)")
 }

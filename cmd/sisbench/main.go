@@ -160,7 +160,7 @@ func run(ctx context.Context) error {
 	client := &apiClient{base: "http://" + srv.addr, token: token}
 	if opts.apiRate > 0 {
 		step(fmt.Sprintf("importing %d new users while sending GET /sis_imports/:id at %d/s", opts.rows, opts.apiRate))
-		lat, err := probeLatency(ctx, client, newFile, opts.apiRate)
+		lat, err := probeLatency(ctx, client, db.url, newFile, opts.apiRate)
 		if err != nil {
 			return err
 		}

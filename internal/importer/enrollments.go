@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/queue"
 )
 
 // enrollmentRow is one row of an enrollments file (Canvas's enrollments.csv).
@@ -91,6 +92,7 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
+		queue.Background()
 		defer close(batches)
 		batch := make([]enrollmentItem, 0, batchSize)
 		send := func() bool {

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package queue
+
+// Background lowers the calling goroutine's priority on Linux only.
+func Background() {}
