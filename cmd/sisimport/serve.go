@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -45,13 +44,6 @@ func serveConfig(ctx context.Context, cfg config.Config, ready func(addr string)
 		// twice that before collecting. At 35, an import of 1,000,000 users
 		// peaks under 150 MB for about a second more of CPU (make bench).
 		debug.SetGCPercent(35)
-	}
-	if os.Getenv("GOMAXPROCS") == "" && cfg.Role != config.RoleAPI {
-		// An import's busy goroutines run on threads of their own at
-		// background priority (queue.Background), and each holds one of
-		// Go's processors while it runs: four more per worker leave the
-		// API as many processors as the machine has cores.
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 4*cfg.Workers)
 	}
 
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, int32(4*cfg.Workers+16))

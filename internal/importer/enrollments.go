@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
-	"github.com/sisimport/sisimport/internal/queue"
 )
 
 // enrollmentRow is one row of an enrollments file (Canvas's enrollments.csv).
@@ -92,7 +91,6 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
-		queue.Background()
 		defer close(batches)
 		batch := make([]enrollmentItem, 0, batchSize)
 		send := func() bool {

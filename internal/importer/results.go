@@ -7,8 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/sisimport/sisimport/internal/queue"
 )
 
 // The actions a result can have (SPEC §4.2).
@@ -68,7 +66,6 @@ type resultWriter struct {
 func startResultWriter(ctx context.Context, db *pgxpool.Pool, importID int64, attempt int) *resultWriter {
 	w := &resultWriter{ch: make(chan []Result, 4), done: make(chan error, 1)}
 	go func() {
-		queue.Background()
 		src := &resultSource{ch: w.ch, importID: importID, attempt: attempt}
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"sis_import_results"},
 			[]string{"import_id", "attempt", "file", "row", "entity", "sis_id", "object_id", "action", "code", "message", "changes", "row_info"}, src)

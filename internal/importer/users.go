@@ -12,7 +12,6 @@ import (
 
 	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/directory"
-	"github.com/sisimport/sisimport/internal/queue"
 )
 
 // userRow is one row of a users file (Canvas's users.csv), as validated.
@@ -173,17 +172,14 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 		errs <- err
 	}
 	go func() {
-		queue.Background()
 		defer close(parsed)
 		stage(readUsers(sctx, rd, parse, parsed))
 	}()
 	go func() {
-		queue.Background()
 		defer close(matched)
 		stage(ap.match(sctx, parsed, matched))
 	}()
 	go func() {
-		queue.Background()
 		defer close(planned)
 		for b := range matched {
 			w, err := ap.plan(sctx, b)

@@ -14,8 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/sisimport/sisimport/internal/queue"
 )
 
 // storedUser is the part of a users row an import compares and writes.
@@ -611,7 +609,6 @@ func hashPasswords(ctx context.Context, users []*storedUser, passwords []string)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
-			queue.Background()
 			defer wg.Done()
 			for i := range work {
 				h, err := bcrypt.GenerateFromPassword([]byte(passwords[i]), bcrypt.DefaultCost)

@@ -141,21 +141,15 @@ func (p *Pool) run(workCtx context.Context, job *Job) {
 	}
 }
 
-// handle runs the handler on a goroutine of its own at background priority,
-// turning a panic into an error so that one bad import cannot take the
-// process and its other imports down.
-func (p *Pool) handle(ctx context.Context, job *Job) error {
-	done := make(chan error, 1)
-	go func() {
-		Background()
-		defer func() {
-			if v := recover(); v != nil {
-				done <- fmt.Errorf("panic: %v\n%s", v, debug.Stack())
-			}
-		}()
-		done <- p.Handle(ctx, job)
+// handle runs the handler, turning a panic into an error so that one bad
+// import cannot take the process and its other imports down.
+func (p *Pool) handle(ctx context.Context, job *Job) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		}
 	}()
-	return <-done
+	return p.Handle(ctx, job)
 }
 
 // listen wakes every worker when an import is queued or ends.
