@@ -311,8 +311,11 @@ func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enr
 	}
 	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}, users: map[string]int64{}}
 	root, scope := ru.account.RootAccountID, ru.account.ID
-	rows, err := ru.tx.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path) FROM courses c JOIN accounts a ON a.id = c.account_id
-		WHERE c.root_account_id = $1 AND c.sis_course_id = ANY($2)`, root, courses, scope)
+	// Each lookup goes a key at a time, as userSelect explains.
+	rows, err := ru.tx.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path)
+		FROM (SELECT c.* FROM unnest($2::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT * FROM courses c WHERE c.root_account_id = $1 AND c.sis_course_id = k.key OFFSET 0) c OFFSET 0) c
+		JOIN accounts a ON a.id = c.account_id`, root, distinct(courses), scope)
 	if err != nil {
 		return nil, fmt.Errorf("read courses: %w", err)
 	}
@@ -322,8 +325,9 @@ func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enr
 		return nil, fmt.Errorf("read courses: %w", err)
 	}
 	rows, err = ru.tx.Query(ctx, `SELECT s.sis_section_id, s.id, s.course_id, c.sis_course_id, $3 = ANY(a.path)
-		FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
-		WHERE s.root_account_id = $1 AND s.sis_section_id = ANY($2)`, root, sections, scope)
+		FROM (SELECT s.* FROM unnest($2::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT * FROM sections s WHERE s.root_account_id = $1 AND s.sis_section_id = k.key OFFSET 0) s OFFSET 0) s
+		JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id`, root, distinct(sections), scope)
 	if err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
@@ -331,7 +335,8 @@ func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enr
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
-	rows, err = ru.tx.Query(ctx, `SELECT sis_user_id, id FROM users WHERE root_account_id = $1 AND sis_user_id = ANY($2)`, root, users)
+	rows, err = ru.tx.Query(ctx, `SELECT u.sis_user_id, u.id FROM unnest($2::text[]) AS k(key)
+		CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND u.sis_user_id = k.key OFFSET 0) u`, root, distinct(users))
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
@@ -391,7 +396,8 @@ func (ru *run) readEnrollments(ctx context.Context, items []*enrollmentItem) err
 	}
 	rows, err := ru.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role, e.id, e.workflow_state, e.start_at, e.end_at
 		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS k(course, section, usr, role)
-		JOIN enrollments e ON e.course_id = k.course AND e.user_id = k.usr AND e.role = k.role AND e.section_id = k.section`,
+		CROSS JOIN LATERAL (SELECT * FROM enrollments e
+			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.role = k.role AND e.section_id = k.section OFFSET 0) e`,
 		courses, sections, users, roles)
 	if err != nil {
 		return fmt.Errorf("read enrollments: %w", err)

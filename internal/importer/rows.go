@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -139,4 +140,11 @@ func cell(fields []string, idx int) string {
 		return ""
 	}
 	return fields[idx]
+}
+
+// distinct is keys sorted, each once: a batch's references repeat (5,000
+// enrollments name about 1,000 courses), and each key sent costs a lookup.
+func distinct(keys []string) []string {
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }

@@ -62,9 +62,11 @@ func (a *userApplier) reader() interface {
 	return a.ru.DB
 }
 
-// keyColumns are the SQL expressions user_match_on compares with = ANY.
-var keyColumns = map[string]string{"user_id": "u.sis_user_id", "login_id": "lower(u.login_id)",
-	"email": "lower(u.email)", "integration_id": "u.integration_id"}
+// keyColumns are the SQL conditions that find a user by the key k.key
+// user_match_on names, each as its index has it (users_email leaves out
+// empty emails, and keys are never empty).
+var keyColumns = map[string]string{"user_id": "u.sis_user_id = k.key", "login_id": "lower(u.login_id) = k.key",
+	"email": "u.email <> '' AND lower(u.email) = k.key", "integration_id": "u.integration_id = k.key"}
 
 // matchUsers finds each row's user by the user_match_on column (SPEC §4.4):
 // two users with the value fail the row with ambiguous_match; with
@@ -125,11 +127,30 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 	return nil
 }
 
-const userSelect = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name, u.first_name,
-	u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
-	$2 = ANY(a.path), u.sticky_fields, u.updated_at, NULLIF(u.properties, '{}'), %[1]s
-	FROM users u JOIN accounts a ON a.id = u.account_id
-	WHERE u.root_account_id = $1 AND %[1]s = ANY($3)`
+// userSelect reads the users of root account $1 that %[1]s, a condition
+// on k.key, finds for one of the keys $3, with $2's scope, and the key.
+// It looks the keys up one at a time: with "= ANY($3)" PostgreSQL read
+// every user of the root account for a batch's 5,000 keys when its
+// statistics were missing (right after a big import), and a parallel scan
+// of them when they were fresh. At 300,000 users that took 63-95 ms a
+// batch against 18-23 ms this way (EXPLAIN ANALYZE). The OFFSET 0 fences
+// keep the planner from flattening the LATERAL subquery into a join, and
+// from joining accounts once per key.
+const userSelect = userSelectFrom + `(SELECT u.*, k.key FROM unnest($3::text[]) AS k(key)
+	CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND %[1]s OFFSET 0) u OFFSET 0) u
+	JOIN accounts a ON a.id = u.account_id`
+
+// userSelectUnindexed is userSelect for a key no index serves, %[1]s (a
+// user property): one scan of the root account's users for the batch.
+const userSelectUnindexed = userSelectFrom + `(SELECT u.*, %[1]s AS key FROM users u
+	WHERE u.root_account_id = $1 AND %[1]s = ANY($3)) u
+	JOIN accounts a ON a.id = u.account_id`
+
+// userSelectFrom is the columns of a storedUser and the key, up to FROM.
+const userSelectFrom = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name,
+	u.first_name, u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
+	$2 = ANY(a.path), u.sticky_fields, u.updated_at, NULLIF(u.properties, '{}'), u.key
+	FROM `
 
 // fetchBy reads the stored users whose column on equals the key of a row.
 func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, key func(*userItem) string) (map[string][]*storedUser, error) {
@@ -143,11 +164,11 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 	if len(keys) == 0 {
 		return out, nil
 	}
-	expr, args := keyColumns[on], []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
+	query, expr, args := userSelect, keyColumns[on], []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
 	if name, ok := strings.CutPrefix(on, "property."); ok {
-		expr, args = "lower(u.properties->>$4)", append(args, name)
+		query, expr, args = userSelectUnindexed, "lower(u.properties->>$4)", append(args, name)
 	}
-	rows, err := a.reader().Query(ctx, fmt.Sprintf(userSelect, expr), args...)
+	rows, err := a.reader().Query(ctx, fmt.Sprintf(query, expr), args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 	}
@@ -251,12 +272,16 @@ func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
 	if len(logins)+len(integs)+len(emails) == 0 {
 		return nil
 	}
+	// A key at a time, as userSelect explains.
 	rows, err := a.reader().Query(ctx, `
-		SELECT 'l:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) = ANY($2)
+		SELECT 'l:' || k.key, u.id FROM unnest($2::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND lower(login_id) = k.key OFFSET 0) u
 		UNION ALL
-		SELECT 'i:' || integration_id, id FROM users WHERE root_account_id = $1 AND integration_id = ANY($3)
+		SELECT 'i:' || k.key, u.id FROM unnest($3::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND integration_id = k.key OFFSET 0) u
 		UNION ALL
-		SELECT 'e:' || lower(email), id FROM users WHERE root_account_id = $1 AND email <> '' AND lower(email) = ANY($4)
+		SELECT 'e:' || k.key, u.id FROM unnest($4::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND email <> '' AND lower(email) = k.key OFFSET 0) u
 		UNION ALL
 		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`,
 		a.ru.account.RootAccountID, logins, integs, emails, nonNil(prefixes))
