@@ -138,5 +138,5 @@ func (r latencyRun) print() {
 	fmt.Printf("\nyardstick, at the same time and rate: one PostgreSQL round trip (SELECT 1 from sisbench), %d answered, %d errors\n",
 		len(r.roundTrip), r.dbErrors)
 	fmt.Printf("latency %s\n", summary(r.roundTrip))
-	fmt.Println("(a GET makes three round trips: the token, the account, the import)")
+	fmt.Println("(a GET makes two round trips: the token, then the account and the import)")
 }

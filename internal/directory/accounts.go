@@ -84,24 +84,31 @@ func GetAccount(ctx context.Context, db *pgxpool.Pool, id int64) (Account, error
 // caller's own account) or "sis_account_id:X" — among the accounts of the
 // subtree of reach. Anything outside that subtree is not found.
 func ResolveAccount(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (Account, error) {
-	var row pgx.Row
-	switch {
-	case ref == "self":
-		row = db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, reach)
-	case strings.HasPrefix(ref, "sis_account_id:"):
-		row = db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
-			WHERE root_account_id = $1 AND sis_account_id = $2 AND $3 = ANY(path)`,
-			root, strings.TrimPrefix(ref, "sis_account_id:"), reach)
-	default:
-		id, err := strconv.ParseInt(ref, 10, 64)
-		if err != nil {
-			return Account{}, errs.ErrNotFound
-		}
-		row = db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1 AND $2 = ANY(path)`, id, reach)
+	cond, args, err := AccountMatch(ref, reach, root, 1)
+	if err != nil {
+		return Account{}, err
 	}
-	a, err := scanAccount(row)
+	a, err := scanAccount(db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE `+cond, args...))
 	if err != nil && errs.KindOf(err) != errs.NotFound {
 		return a, fmt.Errorf("resolve account: %w", err)
 	}
 	return a, err
+}
+
+// AccountMatch is ResolveAccount's condition on "accounts a" and its
+// arguments, numbered from $first, for a query that reads something of
+// the account in the same round trip.
+func AccountMatch(ref string, reach, root int64, first int) (string, []any, error) {
+	switch {
+	case ref == "self":
+		return fmt.Sprintf("a.id = $%d", first), []any{reach}, nil
+	case strings.HasPrefix(ref, "sis_account_id:"):
+		return fmt.Sprintf("a.root_account_id = $%d AND a.sis_account_id = $%d AND $%d = ANY(a.path)", first, first+1, first+2),
+			[]any{root, strings.TrimPrefix(ref, "sis_account_id:"), reach}, nil
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
+		return "", nil, errs.ErrNotFound
+	}
+	return fmt.Sprintf("a.id = $%d AND $%d = ANY(a.path)", first, first+1), []any{id, reach}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/errs"
 	"github.com/sisimport/sisimport/internal/queue"
 )
@@ -28,17 +29,18 @@ func (s *Server) writeImport(w http.ResponseWriter, r *http.Request, i queue.Imp
 	writeJSON(w, http.StatusOK, sisImportView(i, blocked))
 }
 
-// importOf resolves {account_id} and {id} of the path.
+// importOf resolves {account_id} and {id} of the path, in one query.
 func (s *Server) importOf(r *http.Request) (queue.Import, error) {
-	acct, err := s.account(r)
-	if err != nil {
-		return queue.Import{}, err
-	}
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
 		return queue.Import{}, errs.ErrNotFound
 	}
-	return queue.Get(r.Context(), s.db, acct.ID, id)
+	t := tokenOf(r)
+	match, args, err := directory.AccountMatch(chi.URLParam(r, "account_id"), t.AccountID, t.RootAccountID, 2)
+	if err != nil {
+		return queue.Import{}, err
+	}
+	return queue.GetInAccount(r.Context(), s.db, id, match, args...)
 }
 
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {

@@ -65,6 +65,19 @@ func scanImport(row pgx.Row) (Import, error) {
 	return i, err
 }
 
+// GetInAccount reads import id of the account that accountMatch, a
+// condition on "accounts a" with arguments from $2 (directory.AccountMatch),
+// finds: one round trip for what clients poll.
+func GetInAccount(ctx context.Context, db *pgxpool.Pool, id int64, accountMatch string, args ...any) (Import, error) {
+	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports
+		WHERE id = $1 AND kind = 'import' AND account_id = (SELECT a.id FROM accounts a WHERE `+accountMatch+`)`,
+		append([]any{id}, args...)...))
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return i, fmt.Errorf("get import: %w", err)
+	}
+	return i, err
+}
+
 // Get reads import id of account.
 func Get(ctx context.Context, db *pgxpool.Pool, accountID, id int64) (Import, error) {
 	i, err := scanImport(db.QueryRow(ctx, `SELECT `+importColumns+` FROM sis_imports WHERE id = $1 AND account_id = $2 AND kind = 'import'`, id, accountID))
