@@ -32,6 +32,8 @@ func TestUserUploadTypesAndMatchKeys(t *testing.T) {
 			"user_id,login_id,integration_id,status\nSX,ann,I1,active\n", "2:failed/identity_mismatch"},
 		{"fallback to login id gives a manual user its SIS id", "user_match_fallback_login_id=true",
 			"user_id,login_id,status\nS4,dee,active\n", "2:updated"},
+		{"fallback: a login twice in one batch still finds one user", "user_match_fallback_login_id=true",
+			"user_id,login_id,status\nS5,dee,active\nS6,DEE,active\n", "2:failed/identity_mismatch 3:failed/identity_mismatch"},
 	}
 	for _, c := range cases {
 		imp := s.importCSV(c.params, c.csv)

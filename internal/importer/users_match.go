@@ -164,6 +164,7 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 	if len(keys) == 0 {
 		return out, nil
 	}
+	keys = distinct(keys) // a key sent twice would find its user twice
 	query, expr, args := userSelect, keyColumns[on], []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
 	if name, ok := strings.CutPrefix(on, "property."); ok {
 		query, expr, args = userSelectUnindexed, "lower(u.properties->>$4)", append(args, name)
