@@ -18,7 +18,7 @@ test:
 bench:
 	$(GO) run ./cmd/sisbench -rows $(ROWS)
 
-## bench-api: GET /sis_imports/:id at 500 requests/s while a new-users import of ROWS runs; p50/p99 latency, next to a bare SELECT 1 at the same rate
+## bench-api: GET /sis_imports/:id at 500 requests/s while a new-users import of ROWS runs; p50/p99 latency, next to a bare SELECT 1 at a fifth of the rate
 bench-api:
 	$(GO) run ./cmd/sisbench -api 500 -rows $(ROWS)
 

@@ -52,25 +52,28 @@ func compileRowCheck(t reflect.Type) *rowCheck {
 		f := t.Field(i)
 		tag, ok := f.Tag.Lookup("validate")
 		if !ok || tag == "" {
+			if f.Type.Kind() != reflect.String {
+				return nil // the validator would look inside a struct field
+			}
 			continue
 		}
-		if f.Type.Kind() != reflect.String {
-			return nil
+		if f.Type.Kind() != reflect.String || strings.ContainsAny(tag, "'\\") || strings.Contains(tag, "0x") {
+			return nil // quoting and escapes are the validator's business
 		}
 		fc := fieldCheck{index: i, max: -1, requiredWith: -1, requiredWithout: -1}
-		for _, rule := range strings.Split(tag, ",") {
+		for r, rule := range strings.Split(tag, ",") {
 			name, param, _ := strings.Cut(rule, "=")
 			switch {
 			case rule == "required":
 				fc.required = true
-			case rule == "omitempty":
+			case rule == "omitempty" && r == 0: // it counts only first
 				fc.omitempty = true
 			case name == "max":
-				n, err := strconv.Atoi(param)
+				n, err := strconv.ParseInt(param, 0, 64) // as the validator reads it
 				if err != nil {
 					return nil
 				}
-				fc.max = n
+				fc.max = int(n)
 			case name == "oneof":
 				fc.oneof = strings.Fields(param)
 			case name == "required_with" || name == "required_without":

@@ -285,7 +285,7 @@ func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
 			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND email <> '' AND lower(email) = k.key OFFSET 0) u
 		UNION ALL
 		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`,
-		a.ru.account.RootAccountID, logins, integs, emails, nonNil(prefixes))
+		a.ru.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails), nonNil(prefixes))
 	if err != nil {
 		return fmt.Errorf("fetch id owners: %w", err)
 	}
