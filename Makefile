@@ -29,7 +29,7 @@ lint:
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s), one after the other; plain `go test` replays their corpora in testdata/fuzz
 FUZZTIME ?= 30s
-FUZZ_TARGETS := csvread:FuzzRead csvread:FuzzSniffer importer:FuzzExpand importer:FuzzHeader importer:FuzzZip importer:FuzzZipMembers
+FUZZ_TARGETS := csvread:FuzzRead csvread:FuzzSniffer importer:FuzzExpand importer:FuzzHeader importer:FuzzZip importer:FuzzZipMembers importer:FuzzRowCheck
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
