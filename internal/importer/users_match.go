@@ -132,7 +132,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 // It looks the keys up one at a time: with "= ANY($3)" PostgreSQL read
 // every user of the root account for a batch's 5,000 keys when its
 // statistics were missing (right after a big import), and a parallel scan
-// of them when they were fresh. At 300,000 users that took 63-95 ms a
+// of them when they were fresh. At 300,000 users that took 55-122 ms a
 // batch against 18-23 ms this way (EXPLAIN ANALYZE). The OFFSET 0 fences
 // keep the planner from flattening the LATERAL subquery into a join, and
 // from joining accounts once per key.
