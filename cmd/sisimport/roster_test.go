@@ -192,6 +192,16 @@ func TestEnrollmentRules(t *testing.T) {
 			t.Errorf("line %d: message %q does not say %q", line, msgs[line], part)
 		}
 	}
+	// An enrollments file alone has its references resolved ahead, on a
+	// connection of its own: the same rules apply.
+	alone := s.importZip("1", "", "enrollments.csv", "course_id,section_id,user_id,role,status\n"+
+		"C1,,U9,student,active\n"+ // 2 unknown user
+		"C9,,U1,student,active\n"+ // 3 unknown course
+		"C1,S2,U1,student,active\n"+ // 4 S2 is C2's
+		"C1,,U2,student,active\n") // 5 completed before: reactivated
+	sameOutcomes(t, "an enrollments file alone", outcomes(s.results(alone.ID, "")), map[string]string{
+		"enrollments.csv:2": "failed/unknown_reference", "enrollments.csv:3": "failed/unknown_reference",
+		"enrollments.csv:4": "failed/invalid_value", "enrollments.csv:5": "reactivated/"})
 }
 
 func TestCanvasDocumentationExamples(t *testing.T) {

@@ -86,19 +86,35 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 		d = newDigester(head.Fields, base.seed, diffKeys[typeEnrollments])
 	}
 	// The file is read and parsed a batch ahead of the batch being written.
-	batches := make(chan []enrollmentItem, 1)
+	// When this import has written nothing yet (an enrollments file alone,
+	// as nightly feeds send it), the batch's courses, sections and users are
+	// also resolved ahead, on a connection of their own: the transaction,
+	// the import's critical path, then only reads and writes enrollments.
+	refsAhead := len(ru.total.actions["total"]) == 0
+	batches := make(chan enrollmentBatch, 1)
 	readErr := make(chan error, 1)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
-		defer close(batches)
+		var ferr error // what stopped the reading, told once it ended
+		defer func() {
+			readErr <- ferr
+			close(batches)
+		}()
 		batch := make([]enrollmentItem, 0, batchSize)
 		send := func() bool {
+			b := enrollmentBatch{items: batch}
+			if refsAhead {
+				if b.refs, ferr = ru.enrollmentRefs(rctx, ru.DB, batch); ferr != nil {
+					return false
+				}
+			}
 			select {
-			case batches <- batch:
+			case batches <- b:
 				batch = make([]enrollmentItem, 0, batchSize)
 				return true
 			case <-rctx.Done():
+				ferr = rctx.Err()
 				return false
 			}
 		}
@@ -115,7 +131,7 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 				it.res.Row, it.settled = rowErr.Line, true
 				it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
 			case err != nil:
-				readErr <- csvFileError(err)
+				ferr = csvFileError(err)
 				return
 			default:
 				it.res.Row, it.fields = rec.Line, rec.Fields
@@ -136,10 +152,9 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 		if len(batch) > 0 {
 			send()
 		}
-		readErr <- nil
 	}()
-	for batch := range batches {
-		if err := ru.applyEnrollments(ctx, batch); err != nil {
+	for b := range batches {
+		if err := ru.applyEnrollments(ctx, b); err != nil {
 			stop()
 			for range batches {
 			}
@@ -235,13 +250,16 @@ type sectionRef struct {
 
 // applyEnrollments resolves, plans and writes one batch, then records its
 // results in file order.
-func (ru *run) applyEnrollments(ctx context.Context, batch []enrollmentItem) error {
+func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
+	batch, refs := b.items, b.refs
 	if len(batch) == 0 {
 		return nil
 	}
-	refs, err := ru.enrollmentRefs(ctx, batch)
-	if err != nil {
-		return err
+	if refs == nil {
+		var err error
+		if refs, err = ru.enrollmentRefs(ctx, ru.tx, batch); err != nil {
+			return err
+		}
 	}
 	var keys []*enrollmentItem
 	first := map[enrollmentKey]int{} // two rows that resolve to one enrollment: the first wins
@@ -294,9 +312,17 @@ func (ru *run) applyEnrollments(ctx context.Context, batch []enrollmentItem) err
 	return ru.progress(ctx)
 }
 
+// enrollmentBatch is a batch of rows, and their references when they were
+// resolved ahead.
+type enrollmentBatch struct {
+	items []enrollmentItem
+	refs  *enrollmentRefs
+}
+
 // enrollmentRefs reads the batch's courses, sections and users by SIS id,
-// one query each, in the import's transaction.
-func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enrollmentRefs, error) {
+// one query each, through q: the import's transaction, or the pool when
+// the import has written nothing they could see.
+func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollmentItem) (*enrollmentRefs, error) {
 	var courses, sections, users []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
@@ -312,7 +338,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enr
 	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}, users: map[string]int64{}}
 	root, scope := ru.account.RootAccountID, ru.account.ID
 	// Each lookup goes a key at a time, as userSelect explains.
-	rows, err := ru.tx.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path)
+	rows, err := q.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path)
 		FROM (SELECT c.* FROM unnest($2::text[]) AS k(key)
 			CROSS JOIN LATERAL (SELECT * FROM courses c WHERE c.root_account_id = $1 AND c.sis_course_id = k.key OFFSET 0) c OFFSET 0) c
 		JOIN accounts a ON a.id = c.account_id`, root, distinct(courses), scope)
@@ -324,7 +350,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enr
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &c.id, &c.inScope}, func() error { refs.courses[sis] = c; return nil }); err != nil {
 		return nil, fmt.Errorf("read courses: %w", err)
 	}
-	rows, err = ru.tx.Query(ctx, `SELECT s.sis_section_id, s.id, s.course_id, c.sis_course_id, $3 = ANY(a.path)
+	rows, err = q.Query(ctx, `SELECT s.sis_section_id, s.id, s.course_id, c.sis_course_id, $3 = ANY(a.path)
 		FROM (SELECT s.* FROM unnest($2::text[]) AS k(key)
 			CROSS JOIN LATERAL (SELECT * FROM sections s WHERE s.root_account_id = $1 AND s.sis_section_id = k.key OFFSET 0) s OFFSET 0) s
 		JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id`, root, distinct(sections), scope)
@@ -335,7 +361,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, batch []enrollmentItem) (*enr
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
-	rows, err = ru.tx.Query(ctx, `SELECT u.sis_user_id, u.id FROM unnest($2::text[]) AS k(key)
+	rows, err = q.Query(ctx, `SELECT u.sis_user_id, u.id FROM unnest($2::text[]) AS k(key)
 		CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND u.sis_user_id = k.key OFFSET 0) u`, root, distinct(users))
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-playground/validator/v10"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
 )
@@ -147,4 +149,9 @@ func cell(fields []string, idx int) string {
 func distinct(keys []string) []string {
 	slices.Sort(keys)
 	return slices.Compact(keys)
+}
+
+// querier is where a lookup reads: the pool, or the import's transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }

@@ -53,9 +53,7 @@ func (a *userApplier) matchBatch(ctx context.Context, b *userBatch) error {
 }
 
 // reader is where matching reads: the pool, or the import's transaction.
-func (a *userApplier) reader() interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-} {
+func (a *userApplier) reader() querier {
 	if a.inTx != nil {
 		return a.ru.tx
 	}
