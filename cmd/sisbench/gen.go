@@ -112,6 +112,24 @@ func writeEnrollmentsFile(path string, n int) error {
 	})
 }
 
+// groupAt is the group of row i of the memberships file.
+func groupAt(i int) string { return fmt.Sprintf("G%04d", i%benchCourses) }
+
+// writeGroupsFile writes a groups.csv of as many groups as courses.
+func writeGroupsFile(path string) error {
+	return writeFile(path, "group_id,name,status\n", benchCourses, func(w *bufio.Writer, i int) {
+		fmt.Fprintf(w, "%s,Study group %d,available\n", groupAt(i), i)
+	})
+}
+
+// writeMembershipsFile writes a group_memberships.csv of n rows: user i is
+// a member of group i mod 1000.
+func writeMembershipsFile(path string, n int) error {
+	return writeFile(path, "group_id,user_id,status\n", n, func(w *bufio.Writer, i int) {
+		fmt.Fprintf(w, "%s,%s,accepted\n", groupAt(i), userAt(i, false).userID)
+	})
+}
+
 // writeFile writes a header and rows 1…n.
 func writeFile(path, header string, n int, row func(w *bufio.Writer, i int)) error {
 	f, err := os.Create(path)

@@ -182,6 +182,13 @@ func run(ctx context.Context) error {
 	if err := writeEnrollmentsFile(enrollmentsFile, opts.rows); err != nil {
 		return err
 	}
+	groupsFile, membershipsFile := filepath.Join(tmp, "groups.csv"), filepath.Join(tmp, "group_memberships.csv")
+	if err := writeGroupsFile(groupsFile); err != nil {
+		return err
+	}
+	if err := writeMembershipsFile(membershipsFile, opts.rows); err != nil {
+		return err
+	}
 
 	batchFile, zipFile := filepath.Join(tmp, "users_batch.csv"), filepath.Join(tmp, "mixed.zip")
 	if err := writeUsersFileDropping(batchFile, opts.rows); err != nil {
@@ -205,6 +212,8 @@ func run(ctx context.Context) error {
 			want: map[string]int{"unchanged": opts.rows - dropped, "deactivated": dropped}, base: base.total()},
 		{name: "courses (setup)", file: coursesFile, want: map[string]int{"created": benchCourses}},
 		{name: "enrollments", file: enrollmentsFile, want: map[string]int{"created": opts.rows}, base: base.enrollmentsTotal()},
+		{name: "groups (setup)", file: groupsFile, want: map[string]int{"created": benchCourses}},
+		{name: "memberships", file: membershipsFile, want: map[string]int{"created": opts.rows}},
 		{name: "mixed zip", file: zipFile, want: map[string]int{"unchanged": benchCourses + opts.rows - dropped + opts.rows},
 			base: base.total() + base.enrollmentsTotal()},
 	}

@@ -335,7 +335,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollment
 			users = append(users, it.row.UserID)
 		}
 	}
-	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}, users: map[string]int64{}}
+	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}}
 	root, scope := ru.account.RootAccountID, ru.account.ID
 	// Each lookup goes a key at a time, as userSelect explains.
 	rows, err := q.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path)
@@ -361,14 +361,8 @@ func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollment
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
-	rows, err = q.Query(ctx, `SELECT u.sis_user_id, u.id FROM unnest($2::text[]) AS k(key)
-		CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND u.sis_user_id = k.key OFFSET 0) u`, root, distinct(users))
-	if err != nil {
-		return nil, fmt.Errorf("read users: %w", err)
-	}
-	var id int64
-	if _, err := pgx.ForEachRow(rows, []any{&sis, &id}, func() error { refs.users[sis] = id; return nil }); err != nil {
-		return nil, fmt.Errorf("read users: %w", err)
+	if refs.users, err = ru.usersBySIS(ctx, q, users); err != nil {
+		return nil, err
 	}
 	return refs, nil
 }
