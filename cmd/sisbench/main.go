@@ -1,21 +1,23 @@
 // Command sisbench is the import benchmark of SPEC §7, run by `make bench`.
 //
 // It builds the service, gets a PostgreSQL, migrates it, makes an admin token,
-// starts `sisimport serve` as a child process and imports three users.csv
-// files of -rows rows through the HTTP API, as an SIS feed would:
+// starts `sisimport serve` as a child process and imports, through the HTTP
+// API as an SIS feed would, files of -rows rows one after another:
 //
-//  1. new:         every row a new user (all results "created");
-//  2. unchanged:   the same file again (all "unchanged");
-//  3. 10% changed: every 10th row's last_name changed (10 % "updated").
+//  1. new users, the same file again (unchanged), every 10th row changed,
+//     and a batch-mode run with every 20th user dropped;
+//  2. 1,000 courses, then -rows enrollments of the users in them;
+//  3. 1,000 groups, then -rows group memberships;
+//  4. a zip of the courses, the batch-mode users and the enrollments.
 //
 // Each import is timed from the POST until GET …/sis_imports/:id reads
 // progress 100 (end to end), and from started_at to ended_at (run). The
 // yardstick is PostgreSQL itself, measured once before the imports on the same
 // server: a plain COPY of the same users rows into a copy of the users table
 // (same columns and indexes) plus a COPY of as many rows into a copy of the
-// results table; their summed time is the baseline. The server's peak RSS is
-// sampled every 50 ms from /proc. The table printed at the end puts the
-// figures next to the SPEC §7 targets.
+// results table; their summed time is the baseline (and likewise for the
+// enrollments). The server's peak RSS is sampled every 50 ms from /proc. The
+// table printed at the end puts the figures next to the SPEC §7 targets.
 //
 // Database: with DATABASE_URL unset, sisbench starts a private cluster in its
 // temporary directory (initdb and pg_ctl from the machine's PostgreSQL, as
