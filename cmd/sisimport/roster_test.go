@@ -615,3 +615,41 @@ func TestMovingASectionMovesItsEnrollments(t *testing.T) {
 		t.Errorf("the enrollment is in %s after the move was restored", course)
 	}
 }
+
+// TestMembershipsAcrossBatches imports more memberships than one batch
+// holds: a duplicate in the second batch names the first batch's line,
+// every row has one result, and the same file again is all unchanged.
+func TestMembershipsAcrossBatches(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	const n = 5001 // one more than a batch
+	var users, members strings.Builder
+	users.WriteString("user_id,login_id,status\n")
+	members.WriteString("group_id,user_id,status\n")
+	for i := 1; i <= n+1; i++ {
+		fmt.Fprintf(&users, "U%d,u%d,active\n", i, i)
+	}
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&members, "G1,U%d,accepted\n", i)
+	}
+	members.WriteString("G1,U1,accepted\n")        // line n+2: a duplicate of line 2
+	fmt.Fprintf(&members, "G1,U%d,deleted\n", n+1) // line n+3: no such membership
+	s.importCSV("", users.String())
+	s.importCSV("", "group_id,name,status\nG1,Lab,available\n")
+	for _, want := range []string{"created", "unchanged"} {
+		imp := s.importCSV("", members.String())
+		got := imp.Data.Actions["group_memberships"]
+		if got[want] != n || got["failed"] != 1 || got["skipped"] != 1 {
+			t.Fatalf("memberships (%s expected): %v", want, got)
+		}
+		rs := s.results(imp.ID, "action[]=failed&action[]=skipped")
+		if len(rs) != 2 || *rs[0].Row != n+2 || !strings.Contains(str(rs[0].Message), "line 2") || str(rs[1].Code) != "not_found" {
+			t.Errorf("the duplicate and the missing membership: %+v", rs)
+		}
+	}
+	var count int
+	s.db.QueryRow(t.Context(), `SELECT count(*) FROM group_memberships WHERE workflow_state = 'accepted'`).Scan(&count)
+	if count != n {
+		t.Errorf("%d memberships stored, want %d", count, n)
+	}
+}
