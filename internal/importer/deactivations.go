@@ -2,9 +2,7 @@ package importer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/sisimport/sisimport/internal/csvread"
@@ -44,43 +42,23 @@ type deactivationItem struct {
 func (ru *run) importDeactivations(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
 	idx := positions(deactivationColumns, cols)
 	seen := newKeySet()
-	batch := make([]deactivationItem, 0, batchSize)
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	parse := func(rec csvread.Record, fail *rowFailure) deactivationItem {
+		it := deactivationItem{line: rec.Line, fields: rec.Fields, fail: fail}
+		if fail != nil {
+			return it
 		}
-		var rowErr *csvread.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			batch = append(batch, deactivationItem{line: rowErr.Line, fail: malformed(rowErr)})
-		case err != nil:
-			return csvFileError(err)
-		default:
-			it := deactivationItem{line: rec.Line, fields: rec.Fields}
-			if len(rec.Fields) != len(head.Fields) {
-				it.fail = wrongWidth(len(rec.Fields), len(head.Fields))
-			} else {
-				for i, f := range it.row.fields() {
-					*f = cell(rec.Fields, idx[i])
-				}
-				it.fail = validateRow(&it.row, deactivationColumnOf)
-				if it.fail == nil {
-					if first, dup := seen.add(strings.ToLower(it.row.Email), rec.Line); dup {
-						it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("email %q already appears on line %d; the first row wins", it.row.Email, first)}
-					}
-				}
+		for i, f := range it.row.fields() {
+			*f = cell(rec.Fields, idx[i])
+		}
+		it.fail = validateRow(&it.row, deactivationColumnOf)
+		if it.fail == nil {
+			if first, dup := seen.add(strings.ToLower(it.row.Email), rec.Line); dup {
+				it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("email %q already appears on line %d; the first row wins", it.row.Email, first)}
 			}
-			batch = append(batch, it)
 		}
-		if len(batch) == batchSize {
-			if err := ru.applyDeactivations(ctx, file, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
+		return it
 	}
-	return ru.applyDeactivations(ctx, file, batch)
+	return readBatches(rd, len(head.Fields), parse, func(batch []deactivationItem) error { return ru.applyDeactivations(ctx, file, batch) })
 }
 
 type deactivationTarget struct {

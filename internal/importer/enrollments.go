@@ -2,9 +2,7 @@ package importer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -95,63 +93,39 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	readErr := make(chan error, 1)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
+	parse := func(rec csvread.Record, fail *rowFailure) enrollmentItem {
+		it := enrollmentItem{res: Result{File: file, Entity: "enrollment", Row: rec.Line}, fields: rec.Fields}
+		if fail != nil {
+			ru.failEnrollment(&it, fail, width)
+			return it
+		}
+		ru.parseEnrollment(&it, rec, idx, st, width)
+		if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
+			it.settled, it.res.Action = true, Unchanged // as in the diffing base
+		}
+		return it
+	}
+	send := func(batch []enrollmentItem) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b := enrollmentBatch{items: batch}
+		if refsAhead {
+			var err error
+			if b.refs, err = ru.enrollmentRefs(rctx, ru.DB, batch); err != nil {
+				return err
+			}
+		}
+		select {
+		case batches <- b:
+			return nil
+		case <-rctx.Done():
+			return rctx.Err()
+		}
+	}
 	go func() {
-		var ferr error // what stopped the reading, told once it ended
-		defer func() {
-			readErr <- ferr
-			close(batches)
-		}()
-		batch := make([]enrollmentItem, 0, batchSize)
-		send := func() bool {
-			b := enrollmentBatch{items: batch}
-			if refsAhead {
-				if b.refs, ferr = ru.enrollmentRefs(rctx, ru.DB, batch); ferr != nil {
-					return false
-				}
-			}
-			select {
-			case batches <- b:
-				batch = make([]enrollmentItem, 0, batchSize)
-				return true
-			case <-rctx.Done():
-				ferr = rctx.Err()
-				return false
-			}
-		}
-		for {
-			rec, err := rd.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			it := enrollmentItem{res: Result{File: file, Entity: "enrollment"}}
-			var rowErr *csvread.RowError
-			switch {
-			case errors.As(err, &rowErr):
-				f := malformed(rowErr)
-				it.res.Row, it.settled = rowErr.Line, true
-				it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
-			case err != nil:
-				ferr = csvFileError(err)
-				return
-			default:
-				it.res.Row, it.fields = rec.Line, rec.Fields
-				if len(rec.Fields) != width {
-					ru.failEnrollment(&it, wrongWidth(len(rec.Fields), width), width)
-					break
-				}
-				ru.parseEnrollment(&it, rec, idx, st, width)
-				if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
-					it.settled, it.res.Action = true, Unchanged // as in the diffing base
-				}
-			}
-			batch = append(batch, it)
-			if len(batch) == batchSize && !send() {
-				return
-			}
-		}
-		if len(batch) > 0 {
-			send()
-		}
+		readErr <- readBatches(rd, width, parse, send) // told once, before the batches end
+		close(batches)
 	}()
 	for b := range batches {
 		if err := ru.applyEnrollments(ctx, b); err != nil {

@@ -2,9 +2,7 @@ package importer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -59,49 +57,28 @@ func (ru *run) importMemberships(ctx context.Context, file string, head csvread.
 	idx := positions(membershipColumns, cols)
 	st := ru.stream(typeGroupMemberships, file)
 	width := len(head.Fields)
-	batch := make([]membershipItem, 0, batchSize)
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	parse := func(rec csvread.Record, fail *rowFailure) membershipItem {
+		it := membershipItem{res: Result{File: file, Entity: "group_membership", Row: rec.Line}, fields: rec.Fields}
+		if fail != nil {
+			it.fail(fail, width)
+			return it
 		}
-		it := membershipItem{res: Result{File: file, Entity: "group_membership"}}
-		var rowErr *csvread.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			it.res.Row = rowErr.Line
-			it.fail(malformed(rowErr), width)
-		case err != nil:
-			return csvFileError(err)
-		default:
-			it.res.Row, it.fields = rec.Line, rec.Fields
-			if len(rec.Fields) != width {
-				it.fail(wrongWidth(len(rec.Fields), width), width)
-				break
-			}
-			r := &it.row
-			fillRow(r.fields(), rec, idx)
-			r.Status = strings.ToLower(r.Status)
-			it.res.SISID = r.UserID
-			if r.GroupID != "" && r.UserID != "" {
-				if where, dup := st.firstSeen(r.GroupID+"\x00"+r.UserID, rec.Line); dup {
-					it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user %q in group %q already appears on %s; the first row wins", r.UserID, r.GroupID, where)}, width)
-					break
-				}
-			}
-			if f := validateRow(r, membershipColumnOf); f != nil {
-				it.fail(f, width)
+		r := &it.row
+		fillRow(r.fields(), rec, idx)
+		r.Status = strings.ToLower(r.Status)
+		it.res.SISID = r.UserID
+		if r.GroupID != "" && r.UserID != "" {
+			if where, dup := st.firstSeen(r.GroupID+"\x00"+r.UserID, rec.Line); dup {
+				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user %q in group %q already appears on %s; the first row wins", r.UserID, r.GroupID, where)}, width)
+				return it
 			}
 		}
-		batch = append(batch, it)
-		if len(batch) == batchSize {
-			if err := ru.applyMemberships(ctx, batch, width); err != nil {
-				return err
-			}
-			batch = batch[:0]
+		if f := validateRow(r, membershipColumnOf); f != nil {
+			it.fail(f, width)
 		}
+		return it
 	}
-	return ru.applyMemberships(ctx, batch, width)
+	return readBatches(rd, width, parse, func(batch []membershipItem) error { return ru.applyMemberships(ctx, batch, width) })
 }
 
 // applyMemberships resolves, decides and writes a batch, then records its

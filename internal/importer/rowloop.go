@@ -66,6 +66,39 @@ func (ru *run) eachRow(ctx context.Context, file, typ, entity string, width int,
 	return ru.progress(ctx)
 }
 
+// readBatches reads a file to its end and hands apply its rows a batch at
+// a time, the last batch even when empty: the way of the big files
+// (enrollments, memberships, deactivations). item makes a row of a record;
+// fail is set when the record could not be split (its Fields are nil) or
+// has another field count than the header. apply may keep the batch.
+func readBatches[T any](rd *csvread.Reader, width int, item func(rec csvread.Record, fail *rowFailure) T, apply func([]T) error) error {
+	batch := make([]T, 0, batchSize)
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *csvread.RowError
+		switch {
+		case errors.As(err, &rowErr):
+			batch = append(batch, item(csvread.Record{Line: rowErr.Line}, malformed(rowErr)))
+		case err != nil:
+			return csvFileError(err)
+		case len(rec.Fields) != width:
+			batch = append(batch, item(rec, wrongWidth(len(rec.Fields), width)))
+		default:
+			batch = append(batch, item(rec, nil))
+		}
+		if len(batch) == batchSize {
+			if err := apply(batch); err != nil {
+				return err
+			}
+			batch = make([]T, 0, batchSize)
+		}
+	}
+	return apply(batch)
+}
+
 // checkColumns makes sure a file has its type's required columns, and warns
 // once about columns the type does not use (Canvas ignores them too).
 func (ru *run) checkColumns(file, typ string, head csvread.Record, cols map[string]int, known, required []string) error {
