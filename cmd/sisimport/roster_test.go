@@ -653,3 +653,22 @@ func TestMembershipsAcrossBatches(t *testing.T) {
 		t.Errorf("%d memberships stored, want %d", count, n)
 	}
 }
+
+// TestDeletedLastCompleted checks both outcomes of Canvas's
+// deleted_last_completed: an enrollment with another live one of the user
+// in the course is deleted; the last one is concluded.
+func TestDeletedLastCompleted(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\n",
+		"enrollments.csv", "course_id,section_id,user_id,role,status\nC1,,U1,student,active\nC1,S1,U1,student,active\nC1,,U2,student,active\n",
+	)
+	imp := s.importZip("1", "", "enrollments.csv", "course_id,section_id,user_id,role,status\n"+
+		"C1,,U1,student,deleted_last_completed\n"+ // 2 U1 is also in S1: deleted
+		"C1,,U2,student,deleted_last_completed\n") // 3 U2's only one: concluded
+	sameOutcomes(t, "deleted_last_completed", outcomes(s.results(imp.ID, "")), map[string]string{
+		"enrollments.csv:2": "deleted/", "enrollments.csv:3": "updated/"})
+}

@@ -256,11 +256,12 @@ func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 	if err := ru.readEnrollments(ctx, keys); err != nil {
 		return err
 	}
+	if err := ru.lastInCourse(ctx, keys); err != nil {
+		return err
+	}
 	var inserts, updates []*enrollmentItem
 	for _, it := range keys {
-		if err := ru.decideEnrollment(ctx, it); err != nil {
-			return err
-		}
+		ru.decideEnrollment(it)
 		switch {
 		case it.settled:
 		case it.old == nil:
@@ -412,27 +413,15 @@ func (ru *run) readEnrollments(ctx context.Context, items []*enrollmentItem) err
 }
 
 // decideEnrollment sets the row's action by SPEC §4.2's table.
-func (ru *run) decideEnrollment(ctx context.Context, it *enrollmentItem) error {
+func (ru *run) decideEnrollment(it *enrollmentItem) {
 	r, old := &it.row, it.old
-	if r.Status == "deleted_last_completed" {
-		// Canvas: delete the enrollment, unless it is the user's last one in
-		// the course, which is concluded instead.
-		last, err := ru.lastInCourse(ctx, it.key, old)
-		if err != nil {
-			return err
-		}
-		r.Status = "deleted"
-		if last {
-			r.Status = "completed"
-		}
-	}
-	skip := func(f *rowFailure) error { ru.failEnrollment(it, f, len(it.fields)); return nil }
 	if old == nil {
 		if r.Status == "deleted" {
-			return skip(notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())))
+			ru.failEnrollment(it, notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())), len(it.fields))
+			return
 		}
 		it.res.Action = Created
-		return nil
+		return
 	}
 	it.res.ObjectID = old.id
 	changes := map[string][2]any{}
@@ -440,30 +429,55 @@ func (ru *run) decideEnrollment(ctx context.Context, it *enrollmentItem) error {
 	it.dates.over(old.start, old.end, changes)
 	if len(changes) == 0 {
 		it.res.Action, it.settled = Unchanged, true
-		return nil
+		return
 	}
 	if f := ru.skipDelete("enrollment", old.state, r.Status); f != nil {
-		return skip(f)
+		ru.failEnrollment(it, f, len(it.fields))
+		return
 	}
 	it.res.Changes = changes
 	it.res.Action = transitionAction(old.state, r.Status, true)
-	return nil
 }
 
-// lastInCourse reports whether the user has no other live enrollment in
-// the course than the one the row names.
-func (ru *run) lastInCourse(ctx context.Context, k enrollmentKey, old *storedEnrollment) (bool, error) {
-	var self int64
-	if old != nil {
-		self = old.id
+// lastInCourse turns each deleted_last_completed row into what Canvas
+// does: delete the enrollment, unless it is the user's last live one in
+// the course, which is concluded instead. One query for the batch, which
+// sees the directory as the batch found it (its writes come after).
+func (ru *run) lastInCourse(ctx context.Context, items []*enrollmentItem) error {
+	var which []*enrollmentItem
+	var courses, users, selves []int64
+	for _, it := range items {
+		if it.row.Status != "deleted_last_completed" {
+			continue
+		}
+		var self int64
+		if it.old != nil {
+			self = it.old.id
+		}
+		which = append(which, it)
+		courses, users, selves = append(courses, it.key.course), append(users, it.key.user), append(selves, self)
 	}
-	var others bool
-	err := ru.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enrollments WHERE course_id = $1 AND user_id = $2 AND id <> $3
-		AND workflow_state <> 'deleted')`, k.course, k.user, self).Scan(&others)
+	if len(which) == 0 {
+		return nil
+	}
+	rows, err := ru.tx.Query(ctx, `SELECT NOT EXISTS (SELECT 1 FROM enrollments e
+			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.id <> k.self AND e.workflow_state <> 'deleted')
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS k(course, usr, self, n) ORDER BY k.n`,
+		courses, users, selves)
 	if err != nil {
-		return false, fmt.Errorf("read enrollments: %w", err)
+		return fmt.Errorf("read enrollments: %w", err)
 	}
-	return !others, nil
+	last, err := pgx.CollectRows(rows, pgx.RowTo[bool])
+	if err != nil {
+		return fmt.Errorf("read enrollments: %w", err)
+	}
+	for i, it := range which {
+		it.row.Status = "deleted"
+		if last[i] {
+			it.row.Status = "completed"
+		}
+	}
+	return nil
 }
 
 // insertEnrollments writes new enrollments with COPY; their ids are
