@@ -74,66 +74,54 @@ func measureBaseline(ctx context.Context, conn *pgx.Conn, n int) (baseline, erro
 	userCols := []string{"id", "root_account_id", "account_id", "sis_user_id", "integration_id", "login_id", "name",
 		"first_name", "last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin",
 		"password_hash", "last_import_id"}
-	i := 0
-	start := time.Now()
-	got, err := conn.CopyFrom(ctx, pgx.Identifier{scratchSchema, "bench_users"}, userCols, pgx.CopyFromFunc(func() ([]any, error) {
-		if i == n {
-			return nil, nil
-		}
-		i++
+	var err error
+	if b.users, err = timedCopy(ctx, conn, "bench_users", userCols, n, func(i int) []any {
 		u := userAt(i, false)
 		name := u.first + " " + u.last
 		return []any{int64(i), int64(1), int64(1), u.userID, nil, u.login, name, u.first, u.last,
-			u.last + ", " + u.first, name, u.email, "", "active", "sis", nil, int64(1)}, nil
-	}))
-	b.users = time.Since(start)
-	if err != nil {
-		return b, fmt.Errorf("baseline COPY users: %w", err)
+			u.last + ", " + u.first, name, u.email, "", "active", "sis", nil, int64(1)}
+	}); err != nil {
+		return b, err
 	}
-	if got != int64(n) {
-		return b, fmt.Errorf("baseline COPY users: %d rows, want %d", got, n)
-	}
-
 	// The same columns the importer writes for a new enrollment; user i in
 	// course i mod 1000, as the enrollments file has it.
 	enrollmentCols := []string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "start_at", "end_at",
 		"workflow_state", "last_import_id"}
-	i = 0
-	start = time.Now()
-	got, err = conn.CopyFrom(ctx, pgx.Identifier{scratchSchema, "bench_enrollments"}, enrollmentCols, pgx.CopyFromFunc(func() ([]any, error) {
-		if i == n {
-			return nil, nil
-		}
-		i++
-		return []any{int64(i), int64(1), int64(i%benchCourses + 1), int64(0), int64(i), "student", nil, nil, "active", int64(1)}, nil
-	}))
-	b.enrollments = time.Since(start)
-	if err != nil {
-		return b, fmt.Errorf("baseline COPY enrollments: %w", err)
+	if b.enrollments, err = timedCopy(ctx, conn, "bench_enrollments", enrollmentCols, n, func(i int) []any {
+		return []any{int64(i), int64(1), int64(i%benchCourses + 1), int64(0), int64(i), "student", nil, nil, "active", int64(1)}
+	}); err != nil {
+		return b, err
 	}
-	if got != int64(n) {
-		return b, fmt.Errorf("baseline COPY enrollments: %d rows, want %d", got, n)
-	}
-
 	// A result per row, as the importer writes for a created user.
 	resultCols := []string{"import_id", "attempt", "file", "row", "entity", "sis_id", "object_id", "action"}
-	i = 0
-	start = time.Now()
-	got, err = conn.CopyFrom(ctx, pgx.Identifier{scratchSchema, "bench_results"}, resultCols, pgx.CopyFromFunc(func() ([]any, error) {
+	if b.results, err = timedCopy(ctx, conn, "bench_results", resultCols, n, func(i int) []any {
+		return []any{int64(1), int32(1), "users.csv", int32(i + 1), "user", fmt.Sprintf("U%07d", i), int64(i), "created"}
+	}); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// timedCopy COPYs rows 1…n, made by row, into the scratch table and says
+// how long PostgreSQL took.
+func timedCopy(ctx context.Context, conn *pgx.Conn, table string, cols []string, n int, row func(i int) []any) (time.Duration, error) {
+	i := 0
+	start := time.Now()
+	got, err := conn.CopyFrom(ctx, pgx.Identifier{scratchSchema, table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
 		if i == n {
 			return nil, nil
 		}
 		i++
-		return []any{int64(1), int32(1), "users.csv", int32(i + 1), "user", fmt.Sprintf("U%07d", i), int64(i), "created"}, nil
+		return row(i), nil
 	}))
-	b.results = time.Since(start)
+	took := time.Since(start)
 	if err != nil {
-		return b, fmt.Errorf("baseline COPY results: %w", err)
+		return took, fmt.Errorf("baseline COPY %s: %w", table, err)
 	}
 	if got != int64(n) {
-		return b, fmt.Errorf("baseline COPY results: %d rows, want %d", got, n)
+		return took, fmt.Errorf("baseline COPY %s: %d rows, want %d", table, got, n)
 	}
-	return b, nil
+	return took, nil
 }
 
 // sameIndexes checks that the copy has the indexes of the original (LIKE
