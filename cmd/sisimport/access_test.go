@@ -333,24 +333,14 @@ func TestAccessEveryRoute(t *testing.T) {
 		t.Fatalf("routes without a token: %v, want %v", open, openRoutes)
 	}
 
-	one := int64(1)
 	seedExec(t, s, `UPDATE accounts SET sis_account_id = 'rone' WHERE id = 1`)
 	root1, err := directory.ResolveAccount(ctx, s.db, "1", 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	east, err := directory.CreateAccount(ctx, s.db, "East School", &one, "east")
-	if err != nil {
-		t.Fatal(err)
-	}
-	west, err := directory.CreateAccount(ctx, s.db, "West School", &one, "west")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := directory.CreateAccount(ctx, s.db, "Other District", nil, "rtwo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	east := s.account("East School", 1, "east")
+	west := s.account("West School", 1, "west")
+	other := s.account("Other District", 0, "rtwo")
 	r1 := seedTenant(t, s, root1, "rone")
 	a := seedTenant(t, s, east, "east")
 	b := seedTenant(t, s, west, "west")

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/config"
-	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
@@ -21,13 +20,9 @@ func TestTokensAndAccountReach(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := context.Background()
-	one := int64(1)
-	schoolA, err := directory.CreateAccount(ctx, s.db, "School A", &one, "A")
-	if err != nil {
-		t.Fatal(err)
-	}
-	schoolB, _ := directory.CreateAccount(ctx, s.db, "School B", &one, "B")
-	other, _ := directory.CreateAccount(ctx, s.db, "Other district", nil, "")
+	schoolA := s.account("School A", 1, "A")
+	schoolB := s.account("School B", 1, "B")
+	other := s.account("Other district", 0, "")
 	aToken := s.newToken(schoolA.ID, auth.Admin)
 	readOnly := s.newToken(1, auth.ReadOnly)
 	revokedTok, revoked, _ := auth.Create(ctx, s.db, 1, "old", auth.Admin, nil)

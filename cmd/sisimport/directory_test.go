@@ -128,10 +128,9 @@ func TestUsersHomeAccounts(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := t.Context()
-	one := int64(1)
-	north, _ := directory.CreateAccount(ctx, s.db, "North", &one, "north")
-	school, _ := directory.CreateAccount(ctx, s.db, "North High", &north.ID, "north-high")
-	directory.CreateAccount(ctx, s.db, "South", &one, "south")
+	north := s.account("North", 1, "north")
+	school := s.account("North High", north.ID, "north-high")
+	s.account("South", 1, "south")
 	tok := s.newToken(north.ID, auth.SISImport)
 	code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", north.ID),
 		strings.NewReader("user_id,login_id,account_id,status\nU1,u1,north-high,active\nU2,u2,,active\nU3,u3,south,active\nU4,u4,nowhere,active\n"),
@@ -164,8 +163,7 @@ func TestProvisioningReportImportsBackUnchanged(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := t.Context()
-	one := int64(1)
-	directory.CreateAccount(ctx, s.db, "West", &one, "west")
+	s.account("West", 1, "west")
 	directory.CreateProperty(ctx, s.db, 1, directory.Property{Name: "clubs", Type: "multiple_choice", Options: []string{"Chess", "Drama"}})
 	s.importCSV("", "user_id,login_id,first_name,last_name,email,pronouns,integration_id,account_id,property.clubs,status\n"+
 		"R1,r1,Ann,Able,r1@example.edu,she/her,I-1,west,chess;drama,active\n"+

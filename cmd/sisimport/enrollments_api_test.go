@@ -50,16 +50,8 @@ func enrollmentKeys(list []dirEnrollment) string {
 // last written by import 42 a day ago.
 func seedCourses(t *testing.T, s *service) (east, west directory.Account) {
 	t.Helper()
-	ctx := t.Context()
-	one := int64(1)
-	east, err := directory.CreateAccount(ctx, s.db, "East", &one, "east")
-	if err != nil {
-		t.Fatal(err)
-	}
-	west, err = directory.CreateAccount(ctx, s.db, "West", &one, "west")
-	if err != nil {
-		t.Fatal(err)
-	}
+	east = s.account("East", 1, "east")
+	west = s.account("West", 1, "west")
 	seedExec(t, s, `INSERT INTO terms (root_account_id, sis_term_id, name) VALUES (1, 'F26', 'Fall 2026')`)
 	seedExec(t, s, `INSERT INTO users (root_account_id, account_id, sis_user_id, login_id, name, sortable_name) VALUES
 		(1, 1, 'S1', 's1', 'Ann Able', 'Able, Ann'), (1, 1, 'S2', 's2', 'Ben Baker', 'Baker, Ben'),
@@ -293,12 +285,7 @@ func enrollmentID(t *testing.T, s *service, course, user, role string) int64 {
 func TestCoursesAndEnrollmentsReports(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
-	ctx := t.Context()
-	one := int64(1)
-	east, err := directory.CreateAccount(ctx, s.db, "East", &one, "east")
-	if err != nil {
-		t.Fatal(err)
-	}
+	east := s.account("East", 1, "east")
 	seedExec(t, s, `INSERT INTO terms (root_account_id, sis_term_id, name) VALUES (1, 'F26', 'Fall 2026')`)
 	seedExec(t, s, `INSERT INTO users (root_account_id, account_id, sis_user_id, login_id, name) VALUES
 		(1, 1, 'S1', 's1', 'Ann Able'), (1, $1, 'S2', 's2', 'Ben Baker'), (1, 1, NULL, 'nosis', 'No SIS')`, east.ID)
@@ -377,14 +364,8 @@ func TestCoursesAndEnrollmentsReportsImportBackUnchanged(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := t.Context()
-	one := int64(1)
-	east, err := directory.CreateAccount(ctx, s.db, "East", &one, "east")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := directory.CreateAccount(ctx, s.db, "East High", &east.ID, "east-high"); err != nil {
-		t.Fatal(err)
-	}
+	east := s.account("East", 1, "east")
+	s.account("East High", east.ID, "east-high")
 	s.importCSV("", "term_id,name,status\nF26,Fall 2026,active\n")
 	s.importCSV("", "user_id,login_id,status\nS1,s1,active\nS2,s2,active\nS3,s3,active\n")
 	eastRef := fmt.Sprint(east.ID)
@@ -409,10 +390,7 @@ func TestCoursesAndEnrollmentsReportsImportBackUnchanged(t *testing.T) {
 	}
 	// A course of an account without an SIS id reads with an empty
 	// account_id, which keeps an existing course's account.
-	annex, err := directory.CreateAccount(ctx, s.db, "Annex", &east.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	annex := s.account("Annex", east.ID, "")
 	seedExec(t, s, `UPDATE courses SET account_id = $1 WHERE sis_course_id = 'OLD1'`, annex.ID)
 	for _, c := range []struct {
 		typ  string

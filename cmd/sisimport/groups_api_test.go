@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/auth"
-	"github.com/sisimport/sisimport/internal/directory"
 )
 
 // dirGroup is a group as the API shows it.
@@ -33,15 +32,8 @@ func TestGroups(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := t.Context()
-	one := int64(1)
-	east, err := directory.CreateAccount(ctx, s.db, "East", &one, "east")
-	if err != nil {
-		t.Fatal(err)
-	}
-	west, err := directory.CreateAccount(ctx, s.db, "West", &one, "west")
-	if err != nil {
-		t.Fatal(err)
-	}
+	east := s.account("East", 1, "east")
+	west := s.account("West", 1, "west")
 	seedExec(t, s, `INSERT INTO users (root_account_id, account_id, sis_user_id, login_id, name, sortable_name) VALUES
 		(1, 1, 'S1', 's1', 'Cy Cole', 'Cole, Cy'), (1, 1, 'S2', 's2', 'Ben Baker', 'Baker, Ben'),
 		(1, $1, 'S3', 's3', 'Ann Able', 'Able, Ann')`, east.ID)

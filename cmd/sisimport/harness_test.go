@@ -17,6 +17,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
@@ -86,6 +87,21 @@ func (s *service) newToken(account int64, role auth.Role) string {
 		s.t.Fatal(err)
 	}
 	return secret
+}
+
+// account makes an account under parent (0: a root account) with an SIS
+// id (none when empty).
+func (s *service) account(name string, parent int64, sis string) directory.Account {
+	s.t.Helper()
+	var p *int64
+	if parent != 0 {
+		p = &parent
+	}
+	a, err := directory.CreateAccount(context.Background(), s.db, name, p, sis)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return a
 }
 
 // do sends a request with the admin token and returns status and body.

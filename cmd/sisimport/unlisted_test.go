@@ -7,16 +7,14 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/auth"
-	"github.com/sisimport/sisimport/internal/directory"
 )
 
 func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := context.Background()
-	one := int64(1)
-	north, _ := directory.CreateAccount(ctx, s.db, "North", &one, "north")
-	south, _ := directory.CreateAccount(ctx, s.db, "South", &one, "south")
+	north := s.account("North", 1, "north")
+	south := s.account("South", 1, "south")
 	northTok, southTok := s.newToken(north.ID, auth.SISImport), s.newToken(south.ID, auth.SISImport)
 	post := func(token string, account int64, params, csv string) sisImport {
 		t.Helper()
@@ -126,9 +124,8 @@ func TestHoldThenApprove(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	ctx := context.Background()
-	one := int64(1)
-	north, _ := directory.CreateAccount(ctx, s.db, "North", &one, "north")
-	south, _ := directory.CreateAccount(ctx, s.db, "South", &one, "south")
+	north := s.account("North", 1, "north")
+	south := s.account("South", 1, "south")
 	var all strings.Builder
 	all.WriteString("user_id,login_id,account_id,status\n")
 	for i := 0; i < 10; i++ {

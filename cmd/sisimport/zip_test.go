@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/config"
-	"github.com/sisimport/sisimport/internal/directory"
 )
 
 func zipOf(t *testing.T, files ...string) []byte {
@@ -179,9 +178,7 @@ func TestTermsFile(t *testing.T) {
 		t.Errorf("term change: %+v", rs)
 	}
 	// A sub-account may list terms only unchanged.
-	ctx := context.Background()
-	one := int64(1)
-	sub, _ := directory.CreateAccount(ctx, s.db, "Sub", &one, "sub")
+	sub := s.account("Sub", 1, "sub")
 	s.token = s.newToken(sub.ID, "admin")
 	code, b, _ := s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", sub.ID),
 		strings.NewReader("term_id,name,status\nF26b,Fall B,active\nNEW,New,active\n"), nil)
