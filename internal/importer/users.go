@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -251,46 +250,26 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 
 // readUsers parses and validates rows and sends them in batches.
 func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<- []userItem) error {
-	batch := make([]userItem, 0, batchSize)
-	send := func() bool {
+	return readBatches(rd, p.width, p.parse, func(batch []userItem) error {
+		if len(batch) == 0 {
+			return nil
+		}
 		select {
 		case out <- batch:
-			batch = make([]userItem, 0, batchSize)
-			return true
+			return nil
 		case <-ctx.Done():
-			return false
-		}
-	}
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var rowErr *csvread.RowError
-		switch {
-		case errors.As(err, &rowErr):
-			batch = append(batch, userItem{line: rowErr.Line, fail: malformed(rowErr)})
-		case err != nil:
-			return csvFileError(err)
-		default:
-			batch = append(batch, p.parse(rec))
-		}
-		if len(batch) == batchSize && !send() {
 			return ctx.Err()
 		}
-	}
-	if len(batch) > 0 && !send() {
-		return ctx.Err()
-	}
-	return nil
+	})
 }
 
 // parse fills a row from a record: defaults, standardised login ids,
-// validation, duplicates.
-func (p *userParse) parse(rec csvread.Record) userItem {
+// validation, duplicates. A record that failed to read (readBatches) only
+// lists the user_id it shows.
+func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	it := userItem{line: rec.Line, fields: rec.Fields}
 	st := p.stream
-	if len(rec.Fields) != p.width {
+	if fail != nil {
 		// The row fails, but a user_id it shows still counts as listed.
 		if id := strings.TrimSpace(cell(rec.Fields, p.idx[0])); id != "" {
 			st.seen.list(id, st.pos(rec.Line))
@@ -298,7 +277,7 @@ func (p *userParse) parse(rec csvread.Record) userItem {
 				st.base.mark(id, 0)
 			}
 		}
-		it.fail = wrongWidth(len(rec.Fields), p.width)
+		it.fail = fail
 		return it
 	}
 	r := &it.row
