@@ -120,12 +120,7 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 			}
 		}
 		if f != nil {
-			res.Action, res.Code, res.Message = Failed, f.code, f.message
-			if f.skip {
-				res.Action = Skipped
-			} else if it.fields != nil {
-				res.RowInfo = rowInfo(it.fields, nil, len(it.fields))
-			}
+			res.fail(f, it.fields, nil, len(it.fields))
 			continue
 		}
 		res.SISID, res.ObjectID = t.sis, t.id

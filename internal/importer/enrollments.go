@@ -196,12 +196,7 @@ func (r *enrollmentRow) place() string {
 
 func (ru *run) failEnrollment(it *enrollmentItem, f *rowFailure, width int) {
 	it.settled = true
-	it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
-	if f.skip {
-		it.res.Action = Skipped
-	} else {
-		it.res.RowInfo = rowInfo(it.fields, nil, width)
-	}
+	it.res.fail(f, it.fields, nil, width)
 }
 
 // enrollmentRefs are the courses, sections and users a batch names.

@@ -38,12 +38,7 @@ type membershipItem struct {
 // fail gives the row its failure; a skip keeps no copy of the row.
 func (it *membershipItem) fail(f *rowFailure, width int) {
 	it.settled = true
-	it.res.Action, it.res.Code, it.res.Message = Failed, f.code, f.message
-	if f.skip {
-		it.res.Action = Skipped
-	} else if it.fields != nil {
-		it.res.RowInfo = rowInfo(it.fields, nil, width)
-	}
+	it.res.fail(f, it.fields, nil, width)
 }
 
 // importMemberships applies a group memberships file a batch at a time: a

@@ -32,26 +32,19 @@ func (ru *run) eachRow(ctx context.Context, file, typ, entity string, width int,
 		var f *rowFailure
 		switch {
 		case errors.As(err, &rowErr):
-			res.Row, f = rowErr.Line, malformed(rowErr)
+			res.Row, f, rec.Fields = rowErr.Line, malformed(rowErr), nil
 		case err != nil:
 			return csvFileError(err)
 		case len(rec.Fields) != width:
 			res.Row, f = rec.Line, wrongWidth(len(rec.Fields), width)
-			res.RowInfo = rowInfo(rec.Fields, nil, width)
 		default:
 			res.Row = rec.Line
 			if f, err = apply(ctx, rec, &res); err != nil {
 				return err
 			}
-			if f != nil && !f.skip {
-				res.RowInfo = rowInfo(rec.Fields, nil, width)
-			}
 		}
 		if f != nil {
-			res.Action, res.Code, res.Message = Failed, f.code, f.message
-			if f.skip {
-				res.Action = Skipped
-			}
+			res.fail(f, rec.Fields, nil, width)
 		}
 		results = append(results, res)
 		if len(results) == batchSize {

@@ -92,6 +92,20 @@ func validateRow(row any, columnOf map[string]string) *rowFailure {
 	return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not valid (%s)", col, val, fe.Tag())}
 }
 
+// fail gives the result a row's failure and, unless it is a skip, the row
+// as CSV text with its secret cells blanked (none for a record that did
+// not read: its fields are nil).
+func (r *Result) fail(f *rowFailure, fields []string, secret []int, width int) {
+	r.Action, r.Code, r.Message = Failed, f.code, f.message
+	if f.skip {
+		r.Action = Skipped
+		return
+	}
+	if fields != nil {
+		r.RowInfo = rowInfo(fields, secret, width)
+	}
+}
+
 // rowInfo is the row as CSV text for errors, with secret cells blanked.
 // A row whose field count differs from the header's may have its secret
 // anywhere from the first secret column on: all of those are blanked.

@@ -110,7 +110,7 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 			it.fail = b.fails[i]
 		}
 		if it.fail != nil {
-			a.fail(res, it, it.fail)
+			res.fail(it.fail, it.fields, a.secret, a.width)
 			continue
 		}
 		if it.diffUnchanged {
@@ -133,7 +133,7 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 			note, f = a.checkUnique(next, old, &b, it.line)
 		}
 		if f != nil {
-			a.fail(res, it, f)
+			res.fail(f, it.fields, a.secret, a.width)
 			continue
 		}
 		res.Action, res.Changes, res.Message = action, changes, note
@@ -176,17 +176,6 @@ func (a *userApplier) write(ctx context.Context, w userWrites) error {
 		return err
 	}
 	return a.update(ctx, a.ru.tx, w.updates)
-}
-
-func (a *userApplier) fail(res *Result, it *userItem, f *rowFailure) {
-	res.Action, res.Code, res.Message = Failed, f.code, f.message
-	if f.skip {
-		res.Action = Skipped
-		return
-	}
-	if it.fields != nil {
-		res.RowInfo = rowInfo(it.fields, a.secret, a.width)
-	}
 }
 
 // decide applies the row to the stored user (nil: none) by the status
