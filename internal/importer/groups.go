@@ -2,11 +2,8 @@ package importer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
 )
@@ -128,16 +125,8 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 	return nil, nil
 }
 
+// groupBySIS is the root account's group with the SIS id, or nil.
 func (ru *run) groupBySIS(ctx context.Context, sis string) (*storedGroup, error) {
-	g := &storedGroup{}
-	err := ru.tx.QueryRow(ctx, `SELECT g.id, g.account_id, g.course_id, g.name, g.workflow_state, g.origin, $3 = ANY(a.path)
-		FROM groups g JOIN accounts a ON a.id = g.account_id WHERE g.root_account_id = $1 AND g.sis_group_id = $2`,
-		ru.account.RootAccountID, sis, ru.account.ID).Scan(&g.id, &g.accountID, &g.courseID, &g.name, &g.state, &g.origin, &g.inScope)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read group: %w", err)
-	}
-	return g, nil
+	groups, err := ru.groupsBySIS(ctx, []string{sis})
+	return groups[sis], err
 }
