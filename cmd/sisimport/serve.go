@@ -70,7 +70,8 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	defer stopWork()
 	if cfg.Role != config.RoleAPI {
 		runner := &importer.Runner{DB: db, Log: log, Metrics: m, Lease: cfg.Lease, MaxUnzippedBytes: cfg.MaxUnzippedBytes,
-			MaxZipRatio: cfg.MaxZipRatio, MaxFieldBytes: cfg.MaxFieldBytes, MaxColumns: cfg.MaxColumns, MaxRowsPerFile: cfg.MaxRowsPerFile}
+			MaxZipRatio: cfg.MaxZipRatio, MaxFieldBytes: cfg.MaxFieldBytes, MaxColumns: cfg.MaxColumns, MaxRowsPerFile: cfg.MaxRowsPerFile,
+			KeysInMemory: cfg.KeysInMemory}
 		pool := &queue.Pool{DB: db, Log: log, Workers: cfg.Workers, Lease: cfg.Lease, Poll: cfg.Poll,
 			Handle: runner.Handle, Busy: m.WorkersBusy.Add}
 		wg.Add(1)

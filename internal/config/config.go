@@ -38,6 +38,10 @@ type Config struct {
 	MaxFieldBytes  int
 	MaxColumns     int
 	MaxRowsPerFile int
+	// KeysInMemory is how many keys (ids seen, logins claimed) one key set
+	// of an import keeps in memory; past it they move to PostgreSQL, so an
+	// import's memory does not grow with its file.
+	KeysInMemory int
 	// RateLimit is the requests per second a token may make on average, with
 	// bursts of RateBurst; 0 turns rate limiting off.
 	RateLimit     float64
@@ -72,6 +76,7 @@ func Load(environ []string) (Config, error) {
 		MaxFieldBytes:    1 << 20,
 		MaxColumns:       1000,
 		MaxRowsPerFile:   20_000_000,
+		KeysInMemory:     200_000,
 		RateLimit:        1000,
 		RateBurst:        2000,
 		LogLevel:         slog.LevelInfo,
@@ -99,6 +104,7 @@ func Load(environ []string) (Config, error) {
 		"SISIMPORT_MAX_FIELD_BYTES":    intVar(&c.MaxFieldBytes, 1, 1<<30),
 		"SISIMPORT_MAX_COLUMNS":        intVar(&c.MaxColumns, 1, 1<<20),
 		"SISIMPORT_MAX_ROWS_PER_FILE":  intVar(&c.MaxRowsPerFile, 1, 1<<31-1),
+		"SISIMPORT_KEYS_IN_MEMORY":     intVar(&c.KeysInMemory, 1, 1<<30),
 		"SISIMPORT_RATE_LIMIT": func(v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 0 {
@@ -152,7 +158,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("role", string(c.Role)), slog.Int("workers", c.Workers),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.Int64("max_unzipped_bytes", c.MaxUnzippedBytes),
 		slog.Int("max_zip_ratio", c.MaxZipRatio), slog.Int("max_field_bytes", c.MaxFieldBytes), slog.Int("max_columns", c.MaxColumns),
-		slog.Int("max_rows_per_file", c.MaxRowsPerFile), slog.Float64("rate_limit", c.RateLimit), slog.Int("rate_burst", c.RateBurst),
+		slog.Int("max_rows_per_file", c.MaxRowsPerFile), slog.Int("keys_in_memory", c.KeysInMemory), slog.Float64("rate_limit", c.RateLimit), slog.Int("rate_burst", c.RateBurst),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("retention_days", c.RetentionDays), slog.Duration("lease", c.Lease),
 		slog.Duration("poll", c.Poll), slog.Duration("shutdown_grace", c.ShutdownGrace),

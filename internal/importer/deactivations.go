@@ -41,7 +41,7 @@ type deactivationItem struct {
 // memberships.
 func (ru *run) importDeactivations(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
 	idx := positions(deactivationColumns, cols)
-	seen := newKeySet()
+	seen := ru.newKeySet()
 	parse := func(rec csvread.Record, fail *rowFailure) deactivationItem {
 		it := deactivationItem{line: rec.Line, fields: rec.Fields, fail: fail}
 		if fail != nil {

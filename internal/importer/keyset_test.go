@@ -1,6 +1,13 @@
 package importer
 
-import "testing"
+import (
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
+)
 
 // TestKeySetListsAndSees checks that a key only listed (on a row that
 // failed) counts for removal but not for duplicate_in_file.
@@ -23,4 +30,95 @@ func TestKeySetListsAndSees(t *testing.T) {
 	if k.listed("B") {
 		t.Fatal("an unknown key is listed")
 	}
+}
+
+// TestKeySetSpills checks that a key set past its budget answers as one
+// kept whole in memory: duplicates name the first line, a listed key seen
+// later is not a duplicate, and the entries left in memory stay under the
+// budget.
+func TestKeySetSpills(t *testing.T) {
+	pool, _ := pgtest.New(t)
+	sp := &keySpill{db: pool, budget: 3}
+	k := newKeySet()
+	k.spill = sp
+	for i := range 10 {
+		if _, dup := k.add(fmt.Sprintf("A%d", i), i+1); dup {
+			t.Fatalf("A%d: a duplicate on first sight", i)
+		}
+	}
+	k.list("B", 20)
+	for i := range 5 {
+		k.add(fmt.Sprintf("C%d", i), 21+i)
+	}
+	if len(k.filters) == 0 || len(k.m) >= sp.budget {
+		t.Fatalf("%d filters, %d entries in memory: nothing spilled", len(k.filters), len(k.m))
+	}
+	if first, dup := k.add("A0", 40); !dup || first != 1 {
+		t.Errorf("A0 again: dup %v, first %d, want line 1 (from the spill)", dup, first)
+	}
+	if line, ok := k.lookup("A5"); !ok || line != 6 {
+		t.Errorf("lookup A5: %d %v, want line 6", line, ok)
+	}
+	if _, ok := k.lookup("B"); ok || !k.listed("B") {
+		t.Errorf("B, only listed: lookup %v, listed %v", ok, k.listed("B"))
+	}
+	if _, dup := k.add("B", 41); dup {
+		t.Error("B, listed by a failed row and spilled, then seen: a duplicate")
+	}
+	for i := range 5 { // B's seen entry joins its listed one in the spill
+		k.add(fmt.Sprintf("D%d", i), 50+i)
+	}
+	if first, dup := k.add("B", 60); !dup || first != 41 {
+		t.Errorf("B seen twice: dup %v, first %d, want line 41", dup, first)
+	}
+	if k.listed("nowhere") {
+		t.Error("an unknown key is listed")
+	}
+	if err := sp.failed(); err != nil {
+		t.Fatal(err)
+	}
+
+	sp.close() // gives the connection back, or the pool would wait for it
+
+	// A spill that cannot write keeps the entries in memory and fails the run.
+	pool.Close()
+	broken := &keySpill{db: pool, budget: 2}
+	k = newKeySet()
+	k.spill = broken
+	for i := range 4 {
+		k.add(fmt.Sprintf("E%d", i), i+1)
+	}
+	if broken.failed() == nil {
+		t.Fatal("a spill on a closed pool reported no error")
+	}
+	if first, dup := k.add("E0", 9); !dup || first != 1 {
+		t.Errorf("after a failed spill, E0 again: dup %v, first %d, want line 1", dup, first)
+	}
+}
+
+// TestKeyFilterFalsePositives checks the filter never misses a key it holds
+// and wrongly holds few others.
+func TestKeyFilterFalsePositives(t *testing.T) {
+	const n = 100_000
+	k := newKeySet()
+	f := newKeyFilter(n)
+	hc := func(key string) (uint64, uint32) {
+		return maphash.String(k.seed, key), uint32(maphash.String(k.check, key))
+	}
+	for i := range n {
+		f.add(hc(strconv.Itoa(i)))
+	}
+	wrong := 0
+	for i := range n {
+		if !f.mayHold(hc(strconv.Itoa(i))) {
+			t.Fatalf("key %d added but not held", i)
+		}
+		if f.mayHold(hc("x" + strconv.Itoa(i))) {
+			wrong++
+		}
+	}
+	if wrong > n/200 {
+		t.Errorf("%d of %d absent keys may be held: more than 0.5%%", wrong, n)
+	}
+	t.Logf("false positives: %d of %d", wrong, n)
 }

@@ -37,6 +37,9 @@ type Runner struct {
 	// MaxFieldBytes, MaxColumns and MaxRowsPerFile bound one CSV file; 0
 	// leaves csvread's defaults (no bound on rows).
 	MaxFieldBytes, MaxColumns, MaxRowsPerFile int
+	// KeysInMemory is how many keys a key set keeps in memory before it
+	// spills them to PostgreSQL; 0 is defaultKeysInMemory.
+	KeysInMemory int
 }
 
 // fileError is a file-level error: nothing of that file is applied.
@@ -55,6 +58,7 @@ type run struct {
 	account directory.Account
 	tx      pgx.Tx
 	results *resultWriter
+	spill   *keySpill // the key sets' entries past the budget
 	start   time.Time
 
 	bytesRead atomic.Int64
@@ -146,7 +150,8 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	// system when it ends, as a worker may idle until the next night.
 	defer debug.FreeOSMemory()
 	ru := &run{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
-		total: newTally(), file: newTally(), failedFiles: map[string]bool{}}
+		total: newTally(), file: newTally(), failedFiles: map[string]bool{}, spill: r.newKeySpill()}
+	defer ru.spill.close()
 	if err := json.Unmarshal(job.Params, &ru.opts); err != nil {
 		return fmt.Errorf("decode import options: %w", err)
 	}
@@ -179,6 +184,9 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	resultsErr := ru.results.close()
 	if importErr == nil {
 		importErr = resultsErr
+	}
+	if importErr == nil {
+		importErr = ru.spill.failed()
 	}
 	if importErr == nil {
 		importErr = ru.dropResultsOfFailedFiles(ctx)
@@ -406,6 +414,9 @@ func (ru *run) dropResultsOfFailedFiles(ctx context.Context) error {
 // progress publishes how far the import is, renewing the lease; it fails
 // when the import was aborted or taken over.
 func (ru *run) progress(ctx context.Context) error {
+	if err := ru.spill.failed(); err != nil {
+		return err
+	}
 	total := ru.job.FileBytes
 	done := ru.bytesRead.Load()
 	elapsed := time.Since(ru.start).Seconds()

@@ -34,7 +34,7 @@ func (ru *run) stream(typ, file string) *fileStream {
 	}
 	st := ru.streams[typ]
 	if st == nil {
-		st = &fileStream{seen: newKeySet()}
+		st = &fileStream{seen: ru.newKeySet()}
 		ru.streams[typ] = st
 	}
 	st.files = append(st.files, file)
@@ -44,7 +44,7 @@ func (ru *run) stream(typ, file string) *fileStream {
 // usersStream returns the import's users stream, made on the first file.
 func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, error) {
 	if ru.users == nil {
-		st := &usersStream{fileStream: fileStream{seen: newKeySet()}, seenKeys: newKeySet(), claimed: newKeySet()}
+		st := &usersStream{fileStream: fileStream{seen: ru.newKeySet()}, seenKeys: ru.newKeySet(), claimed: ru.newKeySet()}
 		if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
 			st.matched = map[int64]bool{}
 		}

@@ -23,27 +23,42 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
+	type user struct {
+		id         int64
+		sis, state string
+	}
 	var eligible int
 	var remove []Result
+	var chunk []user
+	// A chunk at a time, so that listed keys moved to PostgreSQL are asked
+	// for together.
+	decide := func() {
+		for _, u := range notListed(listed, chunk, func(u user) *string { return &u.sis }) {
+			if a.stream.matched[u.id] {
+				continue
+			}
+			action := Deactivated
+			if target == "deleted" {
+				action = Deleted
+			}
+			remove = append(remove, Result{File: a.file, Entity: "user", SISID: u.sis, ObjectID: u.id, Action: action,
+				Message: "not listed by the file (remove_unlisted_users)",
+				Changes: map[string][2]any{"workflow_state": {u.state, target}}})
+		}
+		chunk = chunk[:0]
+	}
 	for rows.Next() {
-		var id int64
-		var sis, state string
-		if err := rows.Scan(&id, &sis, &state); err != nil {
+		var u user
+		if err := rows.Scan(&u.id, &u.sis, &u.state); err != nil {
 			rows.Close()
 			return fmt.Errorf("find unlisted users: %w", err)
 		}
 		eligible++
-		if listed.listed(sis) || a.stream.matched[id] {
-			continue
+		if chunk = append(chunk, u); len(chunk) == batchSize {
+			decide()
 		}
-		action := Deactivated
-		if target == "deleted" {
-			action = Deleted
-		}
-		remove = append(remove, Result{File: a.file, Entity: "user", SISID: sis, ObjectID: id, Action: action,
-			Message: "not listed by the file (remove_unlisted_users)",
-			Changes: map[string][2]any{"workflow_state": {state, target}}})
 	}
+	decide()
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)

@@ -1,8 +1,8 @@
 // Package pgtest gives every test its own PostgreSQL database, cloned from a
 // migrated template, so tests run in parallel against a real server.
 //
-// With TEST_DATABASE_URL unset, Main starts a private cluster in a temporary
-// directory for the test binary and removes it afterwards.
+// With TEST_DATABASE_URL unset, the first New starts a private cluster in a temporary
+// directory for the test binary, and Main removes it afterwards.
 package pgtest
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,43 +25,48 @@ var (
 	adminURL string // a database of the server where CREATE DATABASE runs
 	template string
 	counter  atomic.Int64
-	// Cluster is the private cluster Main started, nil when TEST_DATABASE_URL is set.
+	// Cluster is the private cluster the first New started, nil when TEST_DATABASE_URL is set.
 	Cluster *postgres.Cluster
 )
 
-// Main wraps testing.M.Run for packages whose tests use New.
+// Main wraps testing.M.Run for packages whose tests use New. The server
+// starts on the first New, so a run of tests that need none (a fuzz
+// worker, say) starts nothing.
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
 }
 
-func run(m *testing.M) int {
+var (
+	started  sync.Once
+	startErr error
+	cleanups []func()
+)
+
+// start finds or starts the server and makes the migrated template.
+func start() error {
 	adminURL = os.Getenv("TEST_DATABASE_URL")
 	if adminURL == "" {
 		dir, err := os.MkdirTemp("", "sisimport-pg-")
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "pgtest:", err)
-			return 1
+			return err
 		}
-		defer os.RemoveAll(dir)
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 		if err := os.Chmod(dir, 0o700); err != nil {
-			fmt.Fprintln(os.Stderr, "pgtest:", err)
-			return 1
+			return err
 		}
-		Cluster, err = postgres.StartCluster(dir)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "pgtest:", err)
-			return 1
+		if Cluster, err = postgres.StartCluster(dir); err != nil {
+			return err
 		}
-		defer Cluster.Stop()
+		cleanups = append(cleanups, func() { Cluster.Stop() })
 		adminURL = Cluster.URL("postgres")
 	}
 	template = fmt.Sprintf("sisimport_tmpl_%d", os.Getpid())
-	if err := makeTemplate(); err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		return 1
-	}
-	defer exec(context.Background(), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)")
-	return m.Run()
+	cleanups = append(cleanups, func() { exec(context.Background(), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)") })
+	return makeTemplate()
 }
 
 func makeTemplate() error {
@@ -84,6 +90,9 @@ func makeTemplate() error {
 // New returns a pool on a fresh migrated database of its own, and its URL.
 func New(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
+	if started.Do(func() { startErr = start() }); startErr != nil {
+		t.Fatalf("pgtest: %v", startErr)
+	}
 	ctx := context.Background()
 	name := fmt.Sprintf("sisimport_t%d_%d", os.Getpid(), counter.Add(1))
 	if err := exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/config"
+)
+
+// TestKeysPastTheBudgetAnswerTheSame runs the same imports with every key
+// kept in memory and with a budget of one key, so that each key set moves
+// its keys to PostgreSQL on every row: duplicates, claimed logins and
+// integration ids, ids only listed by failed rows, removal of unlisted
+// users and duplicate enrollments give the same results and messages.
+func TestKeysPastTheBudgetAnswerTheSame(t *testing.T) {
+	t.Parallel()
+	users := "user_id,login_id,integration_id,status\n" +
+		"U1,u1,I1,active\n" +
+		"U2,u2,I2,active\n" +
+		"U3,u3,,retired\n" + // fails, but lists U3
+		"U4,u4,,active\n" +
+		"U5,u5,,active\n" +
+		"U1,u1b,,active\n" + // a duplicate of line 2
+		"U3,u3,,active\n" + // listed by a failed row, then seen: created
+		"U6,U1,,active\n" + // the login the user on line 2 claimed
+		"U7,u7,I2,active\n" + // the integration id the user on line 3 claimed
+		"U3,u3c,,active\n" + // a duplicate of line 8
+		"U8,u8,,active\n"
+	unlisted := "user_id,login_id,status\nU1,u1,active\nU2,u2,active\nU3,u3,retired\nU8,u8,active\n"
+	imports := func(s *service) []string {
+		var out []string
+		for _, imp := range []sisImport{
+			s.importCSV("", users),
+			s.importCSV("remove_unlisted_users=true&change_threshold=100", unlisted),
+			s.importZip("1", "", rosterZip...),
+		} {
+			for _, r := range s.results(imp.ID, "") {
+				row := "null"
+				if r.Row != nil {
+					row = fmt.Sprint(*r.Row)
+				}
+				out = append(out, fmt.Sprintf("%d %s %s:%s %s/%s %s", len(out), r.File, row, str(r.SISID), r.Action, str(r.Code), str(r.Message)))
+			}
+		}
+		return out
+	}
+	whole := imports(startService(t, nil))
+	spilled := imports(startService(t, func(c *config.Config) { c.KeysInMemory = 1 }))
+	if len(whole) != len(spilled) {
+		t.Fatalf("%d results with the keys in memory, %d with them spilled", len(whole), len(spilled))
+	}
+	for i := range whole {
+		if whole[i] != spilled[i] {
+			t.Errorf("in memory: %s\n   spilled: %s", whole[i], spilled[i])
+		}
+	}
+	for _, want := range []string{
+		`users.csv 7:U1 failed/duplicate_in_file user_id "U1" already appears on line 2; the first row wins`,
+		`users.csv 8:U3 created/ `,
+		`users.csv 9:U6 failed/login_taken column login_id: "U1" is already the login of the user on line 2`,
+		`users.csv 10:U7 failed/integration_id_taken column integration_id: "I2" belongs to the user on line 3`,
+		`users.csv 11:U3 failed/duplicate_in_file user_id "U3" already appears on line 8; the first row wins`,
+		`users.csv null:U4 deactivated/ not listed by the file (remove_unlisted_users)`,
+		`users.csv null:U5 deactivated/ not listed by the file (remove_unlisted_users)`,
+		`5_enrollments.csv 6:U1 failed/duplicate_in_file`,
+	} {
+		if !containsPrefix(spilled, want) {
+			t.Errorf("no result %q among\n%s", want, strings.Join(spilled, "\n"))
+		}
+	}
+}
+
+// containsPrefix reports whether a line, after its index, starts with want.
+func containsPrefix(lines []string, want string) bool {
+	for _, l := range lines {
+		if _, rest, _ := strings.Cut(l, " "); strings.HasPrefix(rest, want) {
+			return true
+		}
+	}
+	return false
+}
