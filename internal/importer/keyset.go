@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
-	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -18,22 +17,38 @@ import (
 // key is its 64-bit hash plus a second, independent 32-bit check, so two
 // different keys are taken for one only with a chance of about 2^-96 a pair.
 //
-// Memory does not grow with the file: past the spill's budget, the set
-// moves its entries to PostgreSQL (keySpill) and keeps of them only a
-// filter of 2 bytes a key that says which keys may be there; a key the
-// filter may hold is looked up there, about one key in a thousand that
-// is not.
+// Memory does not grow with the file: each time the set reaches the
+// spill's budget, it moves its entries to a table in PostgreSQL (keySpill)
+// and keeps of them only a filter of 2 bytes a key that says which keys
+// may be there. A key a filter may hold is looked up in that table: the
+// keys that are, and about one in a thousand of the others. The move runs
+// in the background, while the rows go on; until it is done, its entries
+// are looked up in memory.
 type keySet struct {
 	seed, check maphash.Seed
 	m           map[uint64]keyEntry
-	spill       *keySpill // nil: everything stays in memory
-	id          int       // the set's number in the spill, from its first flush
-	filters     []keyFilter
+	spill       *keySpill   // nil: everything stays in memory
+	moving      *movingKeys // the entries being moved, if any
+	spilled     []spilledKeys
+}
+
+// movingKeys are entries on their way to the spill.
+type movingKeys struct {
+	m    map[uint64]keyEntry // read, not written, until done
+	done chan struct{}
+	to   spilledKeys // when done without error
+	err  error
 }
 
 type keyEntry struct {
 	line  int32
 	check uint32
+}
+
+// spilledKeys is one move of a key set's entries: its table and its filter.
+type spilledKeys struct {
+	table  string
+	filter keyFilter
 }
 
 func newKeySet() *keySet {
@@ -47,20 +62,29 @@ func (ru *run) newKeySet() *keySet {
 	return k
 }
 
-// find looks key up in memory, then in the spill.
+// find looks key up in memory, then in the tables its filters may hold it
+// in. A key listed by a failed row and seen later can be in two tables;
+// the seen entry wins.
 func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
 	h = maphash.String(k.seed, key)
 	c = uint32(maphash.String(k.check, key))
 	if e, found := k.m[h]; found {
 		return h, c, e, e.check == c
 	}
-	for _, f := range k.filters {
-		if f.mayHold(h, c) {
-			line, ok := k.spill.lookup(k.id, h, c)
-			return h, c, keyEntry{line: line, check: c}, ok
+	if k.moving != nil {
+		if e, found := k.moving.m[h]; found && e.check == c {
+			return h, c, e, true
 		}
 	}
-	return h, c, keyEntry{}, false
+	for _, sk := range k.spilled {
+		if !sk.filter.mayHold(h, c) {
+			continue
+		}
+		if line, found := k.spill.lookup(sk.table, h, c); found && (!ok || line > e.line) {
+			e, ok = keyEntry{line: line, check: c}, true
+		}
+	}
+	return h, c, e, ok
 }
 
 // lookup reports the line that showed key, if any (a key only listed
@@ -91,11 +115,14 @@ func (k *keySet) listed(key string) bool {
 }
 
 // notListed returns the items whose key (nil: none) the set does not
-// list, asking the spill once for all the keys its filters may hold.
+// list, asking each table once for all the keys its filter may hold.
 func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
-	var ask []int
-	var hs []int64
-	var cs []int32
+	type ask struct {
+		idx []int
+		hs  []int64
+		cs  []int32
+	}
+	asks := make([]ask, len(k.spilled))
 	listed := make([]bool, len(items))
 	for i, it := range items {
 		p := key(it)
@@ -107,13 +134,24 @@ func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
 			listed[i] = e.check == c
 			continue
 		}
-		if slices.ContainsFunc(k.filters, func(f keyFilter) bool { return f.mayHold(h, c) }) {
-			ask, hs, cs = append(ask, i), append(hs, int64(h)), append(cs, int32(c))
+		if k.moving != nil {
+			if e, found := k.moving.m[h]; found && e.check == c {
+				listed[i] = true
+				continue
+			}
+		}
+		for j, sk := range k.spilled {
+			if sk.filter.mayHold(h, c) {
+				a := &asks[j]
+				a.idx, a.hs, a.cs = append(a.idx, i), append(a.hs, int64(h)), append(a.cs, int32(c))
+			}
 		}
 	}
-	if len(ask) > 0 {
-		for _, j := range k.spill.holds(k.id, hs, cs) {
-			listed[ask[j]] = true
+	for j, a := range asks {
+		if len(a.idx) > 0 {
+			for _, n := range k.spill.holds(k.spilled[j].table, a.hs, a.cs) {
+				listed[a.idx[n]] = true
+			}
 		}
 	}
 	out := items[:0:0]
@@ -129,7 +167,7 @@ func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
 func (k *keySet) add(key string, line int) (first int, dup bool) {
 	h, c, e, found := k.find(key)
 	if found {
-		if e.line < 0 { // listed only: now seen (in memory, over what the spill holds)
+		if e.line < 0 { // listed only: now seen (in memory, over what a table holds)
 			k.put(h, keyEntry{line: int32(line), check: c})
 			return 0, false
 		}
@@ -143,43 +181,68 @@ func (k *keySet) add(key string, line int) (first int, dup bool) {
 	return 0, false
 }
 
-// put stores an entry in memory, and moves memory to the spill when it
-// reaches the budget.
+// put stores an entry in memory and, when memory reaches the budget,
+// starts moving it to the spill (after the move before it ends).
 func (k *keySet) put(h uint64, e keyEntry) {
 	k.m[h] = e
 	if k.spill == nil || len(k.m) < k.spill.budget {
 		return
 	}
-	id, err := k.spill.write(k.id, k.m)
-	if err != nil {
-		return // the entries stay in memory; the run fails on the spill's error
+	var free map[uint64]keyEntry
+	if mv := k.moving; mv != nil {
+		<-mv.done
+		if mv.err != nil { // the run fails; until then, memory answers
+			for h, e := range k.m {
+				mv.m[h] = e
+			}
+			k.m, k.moving = mv.m, nil
+			return
+		}
+		k.spilled = append(k.spilled, mv.to)
+		free = mv.m
+		clear(free)
 	}
-	k.id = id
-	f := newKeyFilter(len(k.m))
-	for h, e := range k.m {
-		f.add(h, e.check)
+	mv := &movingKeys{m: k.m, done: make(chan struct{})}
+	k.m, k.moving = free, mv
+	if k.m == nil {
+		k.m = make(map[uint64]keyEntry, k.spill.budget)
 	}
-	k.filters = append(k.filters, f)
-	clear(k.m)
+	k.spill.moves.Add(1)
+	go func() {
+		defer k.spill.moves.Done()
+		defer close(mv.done)
+		if mv.to.table, mv.err = k.spill.write(mv.m); mv.err != nil {
+			return
+		}
+		mv.to.filter = newKeyFilter(len(mv.m))
+		for h, e := range mv.m {
+			mv.to.filter.add(h, e.check)
+		}
+	}()
 }
 
 // keySpill keeps the entries of a run's key sets that are past the budget,
-// in a temporary table on a connection of its own, taken from the pool on
-// the first spill and given back when the run ends. A temporary table
-// goes with its connection: a worker that dies leaves nothing behind.
+// in temporary tables on a connection of its own, taken from the pool on
+// the first spill and given back when the run ends. Temporary tables go
+// with their connection: a worker that dies leaves nothing behind.
+//
+// Each move is a table of its own, indexed after it is filled: that costs
+// PostgreSQL a fifth of what adding to one indexed table does, and a key a
+// filter may hold is looked up only in the table of that filter.
 //
 // Key sets are used by several stages at once, so the connection is
-// locked; it is used only to move entries out and for the rare key the
-// filters may hold. An error is kept, and fails the run (failed), as a key
+// locked; it is used only to move entries out and for the rare key a
+// filter may hold. An error is kept, and fails the run (failed), as a key
 // set cannot return one.
 type keySpill struct {
 	db     *pgxpool.Pool
 	budget int // entries a key set keeps in memory
 
-	mu   sync.Mutex
-	conn *pgxpool.Conn
-	sets int
-	err  error
+	moves  sync.WaitGroup // the moves under way
+	mu     sync.Mutex
+	conn   *pgxpool.Conn
+	tables int
+	err    error
 }
 
 // defaultKeysInMemory is the budget when the Runner names none: about 7 MB
@@ -194,33 +257,25 @@ func (r *Runner) newKeySpill() *keySpill {
 	return &keySpill{db: r.DB, budget: budget}
 }
 
-// write copies entries to the spill under set id, numbering the set on
-// its first write.
-func (s *keySpill) write(id int, entries map[uint64]keyEntry) (int, error) {
+// write copies entries to a new table and returns its name.
+func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return id, s.err
+		return "", s.err
 	}
 	ctx := context.Background()
 	if s.conn == nil {
-		conn, err := s.db.Acquire(ctx)
-		if err == nil {
-			_, err = conn.Exec(ctx, `CREATE TEMPORARY TABLE import_keys (set int NOT NULL, h bigint NOT NULL, c int NOT NULL, pos int NOT NULL);
-				CREATE INDEX ON import_keys (set, h)`)
-			if err != nil {
-				conn.Release()
-			}
+		if s.conn, s.err = s.db.Acquire(ctx); s.err != nil {
+			s.err = fmt.Errorf("spill keys: %w", s.err)
+			return "", s.err
 		}
-		if err != nil {
-			s.err = fmt.Errorf("spill keys: %w", err)
-			return id, s.err
-		}
-		s.conn = conn
 	}
-	if id == 0 {
-		s.sets++
-		id = s.sets
+	s.tables++
+	table := fmt.Sprintf("import_keys_%d", s.tables)
+	if _, err := s.conn.Exec(ctx, `CREATE TEMPORARY TABLE `+table+` (h bigint NOT NULL, c int NOT NULL, pos int NOT NULL)`); err != nil {
+		s.err = fmt.Errorf("spill keys: %w", err)
+		return "", s.err
 	}
 	// One row at a time from the map: a copy of the entries would cost as
 	// much memory again as the budget.
@@ -232,31 +287,34 @@ func (s *keySpill) write(id int, entries map[uint64]keyEntry) (int, error) {
 		}
 	})
 	defer stop()
-	row := make([]any, 4)
+	row := make([]any, 3)
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		h, e, ok := next()
 		if !ok {
 			return nil, nil
 		}
-		row[0], row[1], row[2], row[3] = id, int64(h), int32(e.check), e.line
+		row[0], row[1], row[2] = int64(h), int32(e.check), e.line
 		return row, nil
 	})
-	if _, err := s.conn.CopyFrom(ctx, pgx.Identifier{"import_keys"}, []string{"set", "h", "c", "pos"}, src); err != nil {
+	_, err := s.conn.CopyFrom(ctx, pgx.Identifier{table}, []string{"h", "c", "pos"}, src)
+	if err == nil {
+		_, err = s.conn.Exec(ctx, `CREATE INDEX ON `+table+` (h)`)
+	}
+	if err != nil {
 		s.err = fmt.Errorf("spill keys: %w", err)
 	}
-	return id, s.err
+	return table, s.err
 }
 
-// lookup finds a key's entry in the spill. A key seen after a row that
-// only listed it has both entries there; the seen one wins.
-func (s *keySpill) lookup(id int, h uint64, c uint32) (line int32, ok bool) {
+// lookup finds a key's entry in table.
+func (s *keySpill) lookup(table string, h uint64, c uint32) (line int32, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil || s.conn == nil {
+	if s.err != nil {
 		return 0, false
 	}
-	err := s.conn.QueryRow(context.Background(), `SELECT max(pos) FROM import_keys WHERE set = $1 AND h = $2 AND c = $3 HAVING count(*) > 0`,
-		id, int64(h), int32(c)).Scan(&line)
+	err := s.conn.QueryRow(context.Background(), `SELECT max(pos) FROM `+table+` WHERE h = $1 AND c = $2 HAVING count(*) > 0`,
+		int64(h), int32(c)).Scan(&line)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false
 	}
@@ -267,15 +325,17 @@ func (s *keySpill) lookup(id int, h uint64, c uint32) (line int32, ok bool) {
 	return line, true
 }
 
-// holds says which of the keys (h, c) the spill holds, by their index.
-func (s *keySpill) holds(id int, hs []int64, cs []int32) []int {
+// holds says which of the keys (h, c) table holds, by their index.
+func (s *keySpill) holds(table string, hs []int64, cs []int32) []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil || s.conn == nil {
+	if s.err != nil {
 		return nil
 	}
-	rows, err := s.conn.Query(context.Background(), `SELECT k.i - 1 FROM unnest($2::bigint[], $3::int[]) WITH ORDINALITY k(h, c, i)
-		WHERE EXISTS (SELECT 1 FROM import_keys s WHERE s.set = $1 AND s.h = k.h AND s.c = k.c)`, id, hs, cs)
+	// One index probe a key: the temporary table has no statistics, and
+	// without the LATERAL the planner may scan all of it for each batch.
+	rows, err := s.conn.Query(context.Background(), `SELECT k.i - 1 FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
+		CROSS JOIN LATERAL (SELECT FROM `+table+` s WHERE s.h = k.h AND s.c = k.c LIMIT 1) s`, hs, cs)
 	var held []int
 	if err == nil {
 		held, err = pgx.CollectRows(rows, pgx.RowTo[int])
@@ -294,15 +354,16 @@ func (s *keySpill) failed() error {
 	return s.err
 }
 
-// close drops the table and gives the connection back; a connection whose
-// table could not be dropped is closed instead.
+// close drops the tables and gives the connection back; a connection
+// whose tables could not be dropped is closed instead.
 func (s *keySpill) close() {
+	s.moves.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn == nil {
 		return
 	}
-	if _, err := s.conn.Exec(context.Background(), `DROP TABLE import_keys`); err != nil {
+	if _, err := s.conn.Exec(context.Background(), `DISCARD TEMP`); err != nil {
 		s.conn.Conn().Close(context.Background())
 	}
 	s.conn.Release()

@@ -50,8 +50,8 @@ func TestKeySetSpills(t *testing.T) {
 	for i := range 5 {
 		k.add(fmt.Sprintf("C%d", i), 21+i)
 	}
-	if len(k.filters) == 0 || len(k.m) >= sp.budget {
-		t.Fatalf("%d filters, %d entries in memory: nothing spilled", len(k.filters), len(k.m))
+	if len(k.spilled) == 0 || len(k.m) >= sp.budget {
+		t.Fatalf("%d tables, %d entries in memory: nothing spilled", len(k.spilled), len(k.m))
 	}
 	if first, dup := k.add("A0", 40); !dup || first != 1 {
 		t.Errorf("A0 again: dup %v, first %d, want line 1 (from the spill)", dup, first)
@@ -73,6 +73,10 @@ func TestKeySetSpills(t *testing.T) {
 	}
 	if k.listed("nowhere") {
 		t.Error("an unknown key is listed")
+	}
+	keys := []string{"A3", "B", "nowhere", "C4", "D4", "A9"}
+	if got := notListed(k, keys, func(s string) *string { return &s }); len(got) != 1 || got[0] != "nowhere" {
+		t.Errorf("not listed among %v: %v, want [nowhere]", keys, got)
 	}
 	if err := sp.failed(); err != nil {
 		t.Fatal(err)
