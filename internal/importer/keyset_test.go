@@ -1,10 +1,13 @@
 package importer
 
 import (
+	"context"
 	"fmt"
 	"hash/maphash"
 	"strconv"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/pgtest"
 )
@@ -82,11 +85,17 @@ func TestKeySetSpills(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sp.close() // gives the connection back, or the pool would wait for it
+	sp.close()
 
 	// A spill that cannot write keeps the entries in memory and fails the run.
-	pool.Close()
-	broken := &keySpill{db: pool, budget: 2}
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.Database = "no_such_database"
+	nowhere, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nowhere.Close()
+	broken := &keySpill{db: nowhere, budget: 2}
 	k = newKeySet()
 	k.spill = broken
 	for i := range 4 {
