@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -120,13 +121,8 @@ func (k *keySet) listed(key string) bool {
 // notListed returns the items whose key (nil: none) the set does not
 // list, asking each table once for all the keys its filter may hold.
 func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
-	type ask struct {
-		idx []int
-		hs  []int64
-		cs  []int32
-	}
 	k.settle(false)
-	asks := make([]ask, len(k.spilled))
+	asks := make([][]spillKey, len(k.spilled))
 	listed := make([]bool, len(items))
 	for i, it := range items {
 		p := key(it)
@@ -146,16 +142,13 @@ func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
 		}
 		for j, sk := range k.spilled {
 			if sk.filter.mayHold(h, c) {
-				a := &asks[j]
-				a.idx, a.hs, a.cs = append(a.idx, i), append(a.hs, int64(h)), append(a.cs, int32(c))
+				asks[j] = append(asks[j], spillKey{h: int64(h), c: int32(c), item: i})
 			}
 		}
 	}
-	for j, a := range asks {
-		if len(a.idx) > 0 {
-			for _, n := range k.spill.holds(k.spilled[j].table, a.hs, a.cs) {
-				listed[a.idx[n]] = true
-			}
+	for j, keys := range asks {
+		for _, i := range k.spill.holds(k.spilled[j].table, keys) {
+			listed[i] = true
 		}
 	}
 	out := items[:0:0]
@@ -293,6 +286,9 @@ func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 			cfg.RuntimeParams = map[string]string{}
 		}
 		cfg.RuntimeParams["temp_buffers"] = "32MB"
+		// Without statistics, the planner takes a bitmap scan to find one
+		// row by its index; a plain index scan costs less.
+		cfg.RuntimeParams["enable_bitmapscan"] = "off"
 		if s.conn, s.err = pgx.ConnectConfig(ctx, cfg); s.err != nil {
 			s.err = fmt.Errorf("spill keys: %w", s.err)
 			return "", s.err
@@ -377,8 +373,25 @@ func (s *keySpill) lookup(table string, h uint64, c uint32) (line int32, ok bool
 	return line, true
 }
 
-// holds says which of the keys (h, c) table holds, by their index.
-func (s *keySpill) holds(table string, hs []int64, cs []int32) []int {
+// spillKey is a key to look for in a table, and the item it is the key of.
+type spillKey struct {
+	h    int64
+	c    int32
+	item int
+}
+
+// holds returns the items whose keys table holds. The keys go in the
+// order of the table (its rows were written by hash), so that PostgreSQL
+// reads each of its pages once.
+func (s *keySpill) holds(table string, keys []spillKey) []int {
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b spillKey) int { return cmp.Compare(a.h, b.h) })
+	hs, cs := make([]int64, len(keys)), make([]int32, len(keys))
+	for i, k := range keys {
+		hs[i], cs[i] = k.h, k.c
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -390,7 +403,11 @@ func (s *keySpill) holds(table string, hs []int64, cs []int32) []int {
 		CROSS JOIN LATERAL (SELECT FROM `+table+` s WHERE s.h = k.h AND s.c = k.c LIMIT 1) s`, hs, cs)
 	var held []int
 	if err == nil {
-		held, err = pgx.CollectRows(rows, pgx.RowTo[int])
+		held, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (int, error) {
+			var i int
+			err := row.Scan(&i)
+			return keys[i].item, err
+		})
 	}
 	if err != nil {
 		s.err = fmt.Errorf("look up spilled keys: %w", err)
