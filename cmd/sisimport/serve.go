@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -38,14 +37,6 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 func serveConfig(ctx context.Context, cfg config.Config, ready func(addr string)) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", slog.Any("config", cfg))
-	if os.Getenv("GOGC") == "" {
-		// Imports keep tens of megabytes of keys live (pointer-free maps,
-		// cheap to collect); the default GOGC=100 would let the heap grow to
-		// twice that before collecting. At 35, an import of 1,000,000 users
-		// peaks under 150 MB for about a second more of CPU (make bench).
-		debug.SetGCPercent(35)
-	}
-
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, int32(4*cfg.Workers+16))
 	if err != nil {
 		return err
