@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,10 +21,10 @@ import (
 // key is its 64-bit hash plus a second, independent 32-bit check, so two
 // different keys are taken for one only with a chance of about 2^-96 a pair.
 //
-// Memory does not grow with the file: each time the set reaches the
-// spill's budget, it moves its entries to a table in PostgreSQL (keySpill)
-// and keeps of them only a filter of 2 bytes a key that says which keys
-// may be there. A key a filter may hold is looked up in that table: the
+// Past the spill's budget, the set moves its entries to a table in
+// PostgreSQL (keySpill) and keeps of them only a filter of 2 bytes a key
+// that says which keys may be there, so its memory grows by those 2 bytes
+// a key, not 35. A key a filter may hold is looked up in that table: the
 // keys that are, and about one in a thousand of the others. The move runs
 // in the background, while the rows go on; until it is done, its entries
 // are looked up in memory.
@@ -58,37 +59,51 @@ func newKeySet() *keySet {
 	return &keySet{seed: maphash.MakeSeed(), check: maphash.MakeSeed(), m: map[uint64]keyEntry{}}
 }
 
-// newKeySet makes a key set that spills past the run's budget.
+// newKeySet makes a key set that spills past the run's budget, if any.
 func (ru *run) newKeySet() *keySet {
 	k := newKeySet()
-	k.spill = ru.spill
+	if ru.KeysInMemory > 0 {
+		k.spill = ru.spill
+	}
 	return k
 }
 
-// find looks key up in memory, then in the tables its filters may hold it
-// in. A key listed by a failed row and seen later can be in two tables;
-// the seen entry wins.
-func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
-	h = maphash.String(k.seed, key)
-	c = uint32(maphash.String(k.check, key))
-	if e, found := k.m[h]; found {
-		return h, c, e, e.check == c
-	}
+func (k *keySet) hash(key string) (uint64, uint32) {
+	return maphash.String(k.seed, key), uint32(maphash.String(k.check, key))
+}
+
+// inMemory looks a key up in memory and among the entries being moved.
+func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 	k.settle(false)
+	if e, found := k.m[h]; found && e.check == c {
+		return e, true
+	}
 	if k.moving != nil {
 		if e, found := k.moving.m[h]; found && e.check == c {
-			return h, c, e, true
+			return e, true
 		}
 	}
-	for _, sk := range k.spilled {
+	return keyEntry{}, false
+}
+
+// find looks key up in memory, then in the tables its filters may hold it
+// in, newest first: a key's newest entry is the one that counts, as a
+// seen entry may follow a listed one but never the other way round.
+func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
+	h, c = k.hash(key)
+	if e, ok = k.inMemory(h, c); ok {
+		return h, c, e, true
+	}
+	for i := len(k.spilled) - 1; i >= 0; i-- {
+		sk := k.spilled[i]
 		if !sk.filter.mayHold(h, c) {
 			continue
 		}
-		if line, found := k.spill.lookup(sk.table, h, c); found && (!ok || line > e.line) {
-			e, ok = keyEntry{line: line, check: c}, true
+		if line, found := k.spill.lookup(sk.table, h, c); found {
+			return h, c, keyEntry{line: line, check: c}, true
 		}
 	}
-	return h, c, e, ok
+	return h, c, keyEntry{}, false
 }
 
 // lookup reports the line that showed key, if any (a key only listed
@@ -121,7 +136,6 @@ func (k *keySet) listed(key string) bool {
 // notListed returns the items whose key (nil: none) the set does not
 // list, asking each table once for all the keys its filter may hold.
 func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
-	k.settle(false)
 	asks := make([][]spillKey, len(k.spilled))
 	listed := make([]bool, len(items))
 	for i, it := range items {
@@ -129,16 +143,9 @@ func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
 		if p == nil {
 			continue
 		}
-		h, c := maphash.String(k.seed, *p), uint32(maphash.String(k.check, *p))
-		if e, found := k.m[h]; found {
-			listed[i] = e.check == c
+		h, c := k.hash(*p)
+		if _, listed[i] = k.inMemory(h, c); listed[i] {
 			continue
-		}
-		if k.moving != nil {
-			if e, found := k.moving.m[h]; found && e.check == c {
-				listed[i] = true
-				continue
-			}
 		}
 		for j, sk := range k.spilled {
 			if sk.filter.mayHold(h, c) {
@@ -179,18 +186,18 @@ func (k *keySet) add(key string, line int) (first int, dup bool) {
 }
 
 // put stores an entry in memory and, when memory reaches the budget,
-// starts moving it to the spill (after the move before it ends).
+// starts moving it to the spill (once the move before it has ended). Once
+// the spill has failed, everything stays in memory until the run fails.
 func (k *keySet) put(h uint64, e keyEntry) {
 	k.m[h] = e
 	if k.spill == nil || len(k.m) < k.spill.budget {
 		return
 	}
-	if k.settle(true); len(k.m) < k.spill.budget { // a failed move came back
+	if k.settle(true) != nil || !k.spill.begin() {
 		return
 	}
 	mv := &movingKeys{m: k.m, done: make(chan struct{})}
 	k.m, k.moving = make(map[uint64]keyEntry, k.spill.budget), mv
-	k.spill.moves.Add(1)
 	go func() {
 		defer k.spill.moves.Done()
 		defer close(mv.done)
@@ -206,11 +213,12 @@ func (k *keySet) put(h uint64, e keyEntry) {
 
 // settle ends a move that is done (with wait, once it is): its table and
 // filter join the set's, and its entries leave memory. A move that failed
-// gives its entries back to memory; the run fails on the spill's error.
-func (k *keySet) settle(wait bool) {
+// gives its entries back to memory and returns its error; the run fails
+// on the spill's.
+func (k *keySet) settle(wait bool) error {
 	mv := k.moving
 	if mv == nil {
-		return
+		return nil
 	}
 	if wait {
 		<-mv.done
@@ -218,19 +226,20 @@ func (k *keySet) settle(wait bool) {
 		select {
 		case <-mv.done:
 		default:
-			return
+			return nil
 		}
 	}
 	k.moving = nil
 	if mv.err == nil {
 		k.spilled = append(k.spilled, mv.to)
-		return
+		return nil
 	}
 	for h, e := range mv.m {
 		if _, newer := k.m[h]; !newer {
 			k.m[h] = e
 		}
 	}
+	return mv.err
 }
 
 // keySpill keeps the entries of a run's key sets that are past the budget,
@@ -243,70 +252,111 @@ func (k *keySet) settle(wait bool) {
 // filter may hold is looked up only in the table of that filter.
 //
 // Key sets are used by several stages at once, so the connection is
-// locked; it is used only to move entries out and for the rare key a
-// filter may hold. An error is kept, and fails the run (failed), as a key
-// set cannot return one.
+// locked: a lookup waits while another set's move writes. An error is
+// kept, and fails the run (failed), as a key set cannot return one.
 type keySpill struct {
 	db     *pgxpool.Pool
 	budget int // entries a key set keeps in memory
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	moves  sync.WaitGroup // the moves under way
-	mu     sync.Mutex
+	err   atomic.Pointer[error] // the first error, or errSpillClosed
+	gate  sync.Mutex            // orders begin against close
+	moves sync.WaitGroup        // the moves under way
+
+	mu     sync.Mutex // the connection's
 	conn   *pgx.Conn
 	tables int
-	err    error
 }
 
-// defaultKeysInMemory is the budget when the Runner names none: about 7 MB
-// of memory a key set.
-const defaultKeysInMemory = 200_000
+var errSpillClosed = errors.New("the import's key spill is closed")
 
 func (r *Runner) newKeySpill() *keySpill {
-	budget := r.KeysInMemory
-	if budget <= 0 {
-		budget = defaultKeysInMemory
+	ctx, cancel := context.WithCancel(context.Background())
+	return &keySpill{db: r.DB, budget: r.KeysInMemory, ctx: ctx, cancel: cancel}
+}
+
+// fail keeps the first error.
+func (s *keySpill) fail(err error) error {
+	s.err.CompareAndSwap(nil, &err)
+	return *s.err.Load()
+}
+
+// failed is the error that made the spill unusable, if any: the key sets
+// may have answered wrongly since, so the run must not commit.
+func (s *keySpill) failed() error {
+	if p := s.err.Load(); p != nil {
+		return *p
 	}
-	return &keySpill{db: r.DB, budget: budget}
+	return nil
+}
+
+// begin counts a move in, unless the spill failed or closed.
+func (s *keySpill) begin() bool {
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	if s.failed() != nil {
+		return false
+	}
+	s.moves.Add(1)
+	return true
+}
+
+// close stops the moves under way (nothing will read their tables), then
+// closes the connection, and with it the tables. A key set that outlives
+// the run (a stage still winding down) then finds nothing more here.
+func (s *keySpill) close() {
+	s.gate.Lock()
+	s.fail(errSpillClosed)
+	s.gate.Unlock()
+	s.cancel()
+	s.moves.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.Close(context.Background())
+		s.conn = nil
+	}
 }
 
 // write copies entries to a new table and returns its name.
 func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return "", s.err
+	if err := s.failed(); err != nil {
+		return "", err
 	}
-	ctx := context.Background()
 	if s.conn == nil {
-		// A connection of its own, outside the pool, with room for the
-		// tables in temp_buffers (PostgreSQL's default is 8 MB); closing
-		// it drops them.
-		cfg := s.db.Config().ConnConfig.Copy()
-		if cfg.RuntimeParams == nil {
-			cfg.RuntimeParams = map[string]string{}
+		// A connection of its own, outside the pool, with room in
+		// temp_buffers (PostgreSQL's default is 8 MB) for the newest
+		// tables, about 13 MB each; closing it drops them. SET, not a
+		// startup parameter, which PgBouncer would refuse.
+		conn, err := pgx.ConnectConfig(s.ctx, s.db.Config().ConnConfig)
+		if err == nil {
+			// Without statistics, the planner takes a bitmap scan to find
+			// one row by its index; a plain index scan costs less.
+			if _, err = conn.Exec(s.ctx, `SET temp_buffers = '64MB'; SET enable_bitmapscan = off`); err != nil {
+				conn.Close(context.Background())
+			}
 		}
-		cfg.RuntimeParams["temp_buffers"] = "32MB"
-		// Without statistics, the planner takes a bitmap scan to find one
-		// row by its index; a plain index scan costs less.
-		cfg.RuntimeParams["enable_bitmapscan"] = "off"
-		if s.conn, s.err = pgx.ConnectConfig(ctx, cfg); s.err != nil {
-			s.err = fmt.Errorf("spill keys: %w", s.err)
-			return "", s.err
+		if err != nil {
+			return "", s.fail(fmt.Errorf("spill keys: %w", err))
 		}
+		s.conn = conn
 	}
 	s.tables++
 	table := fmt.Sprintf("import_keys_%d", s.tables)
-	_, err := s.conn.Exec(ctx, `CREATE TEMPORARY TABLE `+table+` (h bigint NOT NULL, c int NOT NULL, pos int NOT NULL)`)
+	_, err := s.conn.Exec(s.ctx, `CREATE TEMPORARY TABLE `+table+` (h bigint NOT NULL, c int NOT NULL, pos int NOT NULL)`)
 	if err == nil {
-		_, err = s.conn.PgConn().CopyFrom(ctx, newKeyCopy(entries), `COPY `+table+` (h, c, pos) FROM STDIN BINARY`)
+		_, err = s.conn.PgConn().CopyFrom(s.ctx, newKeyCopy(entries), `COPY `+table+` (h, c, pos) FROM STDIN BINARY`)
 	}
 	if err == nil {
-		_, err = s.conn.Exec(ctx, `CREATE INDEX ON `+table+` (h)`)
+		_, err = s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h)`)
 	}
 	if err != nil {
-		s.err = fmt.Errorf("spill keys: %w", err)
+		return "", s.fail(fmt.Errorf("spill keys: %w", err))
 	}
-	return table, s.err
+	return table, nil
 }
 
 // keyCopy reads entries as COPY's binary format, in the order of their
@@ -354,20 +404,19 @@ func (r *keyCopy) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// lookup finds a key's entry in table.
+// lookup finds a key's entry in table (a table holds a hash once).
 func (s *keySpill) lookup(table string, h uint64, c uint32) (line int32, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
+	if s.failed() != nil {
 		return 0, false
 	}
-	err := s.conn.QueryRow(context.Background(), `SELECT max(pos) FROM `+table+` WHERE h = $1 AND c = $2 HAVING count(*) > 0`,
-		int64(h), int32(c)).Scan(&line)
+	err := s.conn.QueryRow(s.ctx, `SELECT pos FROM `+table+` WHERE h = $1 AND c = $2`, int64(h), int32(c)).Scan(&line)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false
 	}
 	if err != nil {
-		s.err = fmt.Errorf("look up spilled keys: %w", err)
+		s.fail(fmt.Errorf("look up spilled keys: %w", err))
 		return 0, false
 	}
 	return line, true
@@ -394,12 +443,13 @@ func (s *keySpill) holds(table string, keys []spillKey) []int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
+	if s.failed() != nil {
 		return nil
 	}
-	// One index probe a key: the temporary table has no statistics, and
-	// without the LATERAL the planner may scan all of it for each batch.
-	rows, err := s.conn.Query(context.Background(), `SELECT k.i - 1 FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
+	// One index probe a key: the LIMIT keeps the planner from turning the
+	// LATERAL into a join that reads the whole table for each batch (the
+	// table has no statistics).
+	rows, err := s.conn.Query(s.ctx, `SELECT k.i - 1 FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
 		CROSS JOIN LATERAL (SELECT FROM `+table+` s WHERE s.h = k.h AND s.c = k.c LIMIT 1) s`, hs, cs)
 	var held []int
 	if err == nil {
@@ -410,28 +460,9 @@ func (s *keySpill) holds(table string, keys []spillKey) []int {
 		})
 	}
 	if err != nil {
-		s.err = fmt.Errorf("look up spilled keys: %w", err)
+		s.fail(fmt.Errorf("look up spilled keys: %w", err))
 	}
 	return held
-}
-
-// failed is the error that made the spill unusable, if any: the key sets
-// may have answered wrongly since, so the run must not commit.
-func (s *keySpill) failed() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-// close closes the connection, and with it the tables.
-func (s *keySpill) close() {
-	s.moves.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn != nil {
-		s.conn.Close(context.Background())
-		s.conn = nil
-	}
 }
 
 // keyFilter is a split-block Bloom filter of the entries a key set moved to

@@ -41,7 +41,7 @@ func TestKeySetListsAndSees(t *testing.T) {
 // budget.
 func TestKeySetSpills(t *testing.T) {
 	pool, _ := pgtest.New(t)
-	sp := &keySpill{db: pool, budget: 3}
+	sp := (&Runner{DB: pool, KeysInMemory: 3}).newKeySpill()
 	k := newKeySet()
 	k.spill = sp
 	for i := range 10 {
@@ -86,6 +86,14 @@ func TestKeySetSpills(t *testing.T) {
 	}
 
 	sp.close()
+	// A stage that outlives its run finds nothing more in the spill, and
+	// opens no connection.
+	for i := range 5 {
+		k.add(fmt.Sprintf("F%d", i), 70+i)
+	}
+	if _, ok := k.lookup("A5"); ok || sp.conn != nil {
+		t.Errorf("after close: A5 found %v, connection %v", ok, sp.conn)
+	}
 
 	// A spill that cannot write keeps the entries in memory and fails the run.
 	cfg := pool.Config().Copy()
@@ -95,7 +103,8 @@ func TestKeySetSpills(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nowhere.Close()
-	broken := &keySpill{db: nowhere, budget: 2}
+	broken := (&Runner{DB: nowhere, KeysInMemory: 2}).newKeySpill()
+	defer broken.close()
 	k = newKeySet()
 	k.spill = broken
 	for i := range 4 {

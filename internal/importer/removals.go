@@ -54,14 +54,8 @@ func (ru *run) apply(ctx context.Context, rm removal) error {
 		ru.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
 		return nil
 	}
-	results := make([]Result, n)
 	ids := make([]int64, n)
 	for i, o := range rm.objects {
-		results[i] = Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: transitionAction(o.state, rm.target, true),
-			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
-		if o.sis != nil {
-			results[i].SISID = *o.sis
-		}
 		ids[i] = o.id
 	}
 	msg := ""
@@ -73,8 +67,29 @@ func (ru *run) apply(ctx context.Context, rm removal) error {
 	} else if _, err := ru.tx.Exec(ctx, rm.update, ids, rm.target, ru.job.ID); err != nil {
 		return fmt.Errorf("remove %ss: %w", rm.entity, err)
 	}
-	ru.recordAll(rm.typ, results)
+	ru.recordEach(rm.typ, rm.objects, func(o removed) Result {
+		r := Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: transitionAction(o.state, rm.target, true),
+			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
+		if o.sis != nil {
+			r.SISID = *o.sis
+		}
+		return r
+	})
 	return nil
+}
+
+// recordEach records the result of each removed object, made a batch at a
+// time: a removal of many objects keeps only their ids, SIS ids and
+// states, not their results.
+func (ru *run) recordEach(typ string, objects []removed, result func(removed) Result) {
+	for i := 0; i < len(objects); i += batchSize {
+		batch := objects[i:min(i+batchSize, len(objects))]
+		results := make([]Result, len(batch))
+		for j, o := range batch {
+			results[j] = result(o)
+		}
+		ru.record(typ, results)
+	}
 }
 
 // recordAll records results a batch at a time.

@@ -38,7 +38,7 @@ type Runner struct {
 	// leaves csvread's defaults (no bound on rows).
 	MaxFieldBytes, MaxColumns, MaxRowsPerFile int
 	// KeysInMemory is how many keys a key set keeps in memory before it
-	// spills them to PostgreSQL; 0 is defaultKeysInMemory.
+	// spills them to PostgreSQL; 0 keeps them all in memory.
 	KeysInMemory int
 }
 

@@ -3,6 +3,8 @@ package importer
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // removeUnlisted gives unlisted_user_status to the SIS-managed users of the
@@ -23,61 +25,54 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
-	type user struct {
-		id         int64
-		sis, state string
-	}
 	var eligible int
-	var remove []Result
-	var chunk []user
+	var remove, chunk []removed
 	// A chunk at a time, so that listed keys moved to PostgreSQL are asked
-	// for together.
+	// for together. Only the id, SIS id and state of a user to remove are
+	// kept until the threshold is known, not its result.
 	decide := func() {
-		for _, u := range notListed(listed, chunk, func(u user) *string { return &u.sis }) {
-			if a.stream.matched[u.id] {
-				continue
+		for _, u := range notListed(listed, chunk, func(u removed) *string { return u.sis }) {
+			if !a.stream.matched[u.id] {
+				remove = append(remove, u)
 			}
-			action := Deactivated
-			if target == "deleted" {
-				action = Deleted
-			}
-			remove = append(remove, Result{File: a.file, Entity: "user", SISID: u.sis, ObjectID: u.id, Action: action,
-				Message: "not listed by the file (remove_unlisted_users)",
-				Changes: map[string][2]any{"workflow_state": {u.state, target}}})
 		}
 		chunk = chunk[:0]
 	}
-	for rows.Next() {
-		var u user
-		if err := rows.Scan(&u.id, &u.sis, &u.state); err != nil {
-			rows.Close()
-			return fmt.Errorf("find unlisted users: %w", err)
-		}
+	var u removed
+	_, err = pgx.ForEachRow(rows, []any{&u.id, &u.sis, &u.state}, func() error {
 		eligible++
 		if chunk = append(chunk, u); len(chunk) == batchSize {
 			decide()
 		}
-	}
-	decide()
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
+	decide()
 	if msg := ru.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
 		ru.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
 	}
-	ru.recordAll(typeUsers, remove)
+	action := Deactivated
+	if target == "deleted" {
+		action = Deleted
+	}
+	ru.recordEach(typeUsers, remove, func(u removed) Result {
+		return Result{File: a.file, Entity: "user", SISID: *u.sis, ObjectID: u.id, Action: action,
+			Message: "not listed by the file (remove_unlisted_users)",
+			Changes: map[string][2]any{"workflow_state": {u.state, target}}}
+	})
 	return nil
 }
 
 // suspend writes the removals, a batch of ids per statement.
-func (a *userApplier) suspend(ctx context.Context, remove []Result, target string) error {
+func (a *userApplier) suspend(ctx context.Context, remove []removed, target string) error {
 	for i := 0; i < len(remove); i += batchSize {
 		ids := make([]int64, 0, batchSize)
 		for _, r := range remove[i:min(i+batchSize, len(remove))] {
-			ids = append(ids, r.ObjectID)
+			ids = append(ids, r.id)
 		}
 		if _, err := a.ru.tx.Exec(ctx, `UPDATE users SET workflow_state = $2, updated_at = now(), last_import_id = $3
 			WHERE id = ANY($1)`, ids, target, a.ru.job.ID); err != nil {
