@@ -1,0 +1,273 @@
+package importer
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// keySpill keeps the entries of a run's key sets that are past the budget,
+// in temporary tables on a connection of its own, opened on the first
+// spill and closed when the run ends. Temporary tables go with their
+// connection: a worker that dies leaves nothing behind.
+//
+// Each move is a table of its own, indexed after it is filled: that costs
+// PostgreSQL a fifth of what adding to one indexed table does, and a key a
+// filter may hold is looked up only in the table of that filter.
+//
+// Key sets are used by several stages at once, so the connection is
+// locked: a lookup waits while another set's move writes. An error is
+// kept, and fails the run (failed), as a key set cannot return one.
+type keySpill struct {
+	db     *pgxpool.Pool
+	budget int // entries a key set keeps in memory
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	err   atomic.Pointer[error] // the first error, or errSpillClosed
+	gate  sync.Mutex            // orders begin against close
+	moves sync.WaitGroup        // the moves under way
+
+	mu     sync.Mutex // the connection's
+	conn   *pgx.Conn
+	tables int
+}
+
+var errSpillClosed = errors.New("the import's key spill is closed")
+
+func (r *Runner) newKeySpill() *keySpill {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &keySpill{db: r.DB, budget: r.KeysInMemory, ctx: ctx, cancel: cancel}
+}
+
+// fail keeps the first error.
+func (s *keySpill) fail(err error) error {
+	s.err.CompareAndSwap(nil, &err)
+	return *s.err.Load()
+}
+
+// failed is the error that made the spill unusable, if any: the key sets
+// may have answered wrongly since, so the run must not commit.
+func (s *keySpill) failed() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// begin counts a move in, unless the spill failed or closed.
+func (s *keySpill) begin() bool {
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	if s.failed() != nil {
+		return false
+	}
+	s.moves.Add(1)
+	return true
+}
+
+// close stops the moves under way (nothing will read their tables), then
+// closes the connection, and with it the tables. A key set that outlives
+// the run (a stage still winding down) then finds nothing more here.
+func (s *keySpill) close() {
+	s.gate.Lock()
+	s.fail(errSpillClosed)
+	s.gate.Unlock()
+	s.cancel()
+	s.moves.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.Close(context.Background())
+		s.conn = nil
+	}
+}
+
+// write copies entries to a new table and returns its name.
+func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.failed(); err != nil {
+		return "", err
+	}
+	if s.conn == nil {
+		// A connection of its own, outside the pool, with room in
+		// temp_buffers (PostgreSQL's default is 8 MB) for the newest
+		// tables, about 13 MB each; closing it drops them. SET, not a
+		// startup parameter, which PgBouncer would refuse.
+		conn, err := pgx.ConnectConfig(s.ctx, s.db.Config().ConnConfig)
+		if err == nil {
+			// Without statistics, the planner takes a bitmap scan to find
+			// one row by its index; a plain index scan costs less.
+			if _, err = conn.Exec(s.ctx, `SET temp_buffers = '64MB'; SET enable_bitmapscan = off`); err != nil {
+				conn.Close(context.Background())
+			}
+		}
+		if err != nil {
+			return "", s.fail(fmt.Errorf("spill keys: %w", err))
+		}
+		s.conn = conn
+	}
+	s.tables++
+	table := fmt.Sprintf("import_keys_%d", s.tables)
+	_, err := s.conn.Exec(s.ctx, `CREATE TEMPORARY TABLE `+table+` (h bigint NOT NULL, c int NOT NULL, pos int NOT NULL)`)
+	if err == nil {
+		_, err = s.conn.PgConn().CopyFrom(s.ctx, newKeyCopy(entries), `COPY `+table+` (h, c, pos) FROM STDIN BINARY`)
+	}
+	if err == nil {
+		_, err = s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h)`)
+	}
+	if err != nil {
+		return "", s.fail(fmt.Errorf("spill keys: %w", err))
+	}
+	return table, nil
+}
+
+// keyCopy reads entries as COPY's binary format, in the order of their
+// hash, in which PostgreSQL builds the index in about half the time; it
+// encodes a few thousand rows at a time, and none costs an allocation.
+type keyCopy struct {
+	entries map[uint64]keyEntry
+	hs      []int64
+	buf     []byte
+	done    bool
+}
+
+func newKeyCopy(entries map[uint64]keyEntry) *keyCopy {
+	hs := make([]int64, 0, len(entries))
+	for h := range entries {
+		hs = append(hs, int64(h))
+	}
+	slices.Sort(hs)
+	return &keyCopy{entries: entries, hs: hs, buf: append(make([]byte, 0, 64<<10), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
+}
+
+func (r *keyCopy) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) && !r.done {
+		if len(r.hs) == 0 {
+			r.buf = binary.BigEndian.AppendUint16(r.buf, 0xffff) // the trailer
+			r.done = true
+			break
+		}
+		h := r.hs[0]
+		r.hs = r.hs[1:]
+		e := r.entries[uint64(h)]
+		r.buf = binary.BigEndian.AppendUint16(r.buf, 3)
+		r.buf = binary.BigEndian.AppendUint32(r.buf, 8)
+		r.buf = binary.BigEndian.AppendUint64(r.buf, uint64(h))
+		r.buf = binary.BigEndian.AppendUint32(r.buf, 4)
+		r.buf = binary.BigEndian.AppendUint32(r.buf, e.check)
+		r.buf = binary.BigEndian.AppendUint32(r.buf, 4)
+		r.buf = binary.BigEndian.AppendUint32(r.buf, uint32(e.line))
+	}
+	if len(r.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[:copy(r.buf, r.buf[n:])]
+	return n, nil
+}
+
+// lookup finds a key's entry in table (a table holds a hash once).
+func (s *keySpill) lookup(table string, h uint64, c uint32) (line int32, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed() != nil {
+		return 0, false
+	}
+	err := s.conn.QueryRow(s.ctx, `SELECT pos FROM `+table+` WHERE h = $1 AND c = $2`, int64(h), int32(c)).Scan(&line)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false
+	}
+	if err != nil {
+		s.fail(fmt.Errorf("look up spilled keys: %w", err))
+		return 0, false
+	}
+	return line, true
+}
+
+// spillKey is a key to look for in a table, and the item it is the key of.
+type spillKey struct {
+	h    int64
+	c    int32
+	item int
+}
+
+// holds returns the items whose keys table holds. The keys go in the
+// order of the table (its rows were written by hash), so that PostgreSQL
+// reads each of its pages once.
+func (s *keySpill) holds(table string, keys []spillKey) []int {
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b spillKey) int { return cmp.Compare(a.h, b.h) })
+	hs, cs := make([]int64, len(keys)), make([]int32, len(keys))
+	for i, k := range keys {
+		hs[i], cs[i] = k.h, k.c
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed() != nil {
+		return nil
+	}
+	// One index probe a key: the LIMIT keeps the planner from turning the
+	// LATERAL into a join that reads the whole table for each batch (the
+	// table has no statistics).
+	rows, err := s.conn.Query(s.ctx, `SELECT k.i - 1 FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
+		CROSS JOIN LATERAL (SELECT FROM `+table+` s WHERE s.h = k.h AND s.c = k.c LIMIT 1) s`, hs, cs)
+	var held []int
+	if err == nil {
+		held, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (int, error) {
+			var i int
+			err := row.Scan(&i)
+			return keys[i].item, err
+		})
+	}
+	if err != nil {
+		s.fail(fmt.Errorf("look up spilled keys: %w", err))
+	}
+	return held
+}
+
+// keyFilter is a split-block Bloom filter of the entries a key set moved to
+// the spill: 16 bits a key, one 512-bit block a key and one bit of each of
+// its eight words, which wrongly answers "may hold" for about one key in a
+// thousand.
+type keyFilter [][8]uint64
+
+func newKeyFilter(n int) keyFilter {
+	return make(keyFilter, max(1, n*16/512))
+}
+
+// bits gives key (h, c) its block and a 64-bit value whose eight 6-bit
+// fields choose a bit of each word.
+func (f keyFilter) bits(h uint64, c uint32) (*[8]uint64, uint64) {
+	b := &f[(h>>32)*uint64(len(f))>>32]
+	return b, (uint64(c)*0x9e3779b97f4a7c15 ^ h) * 0xff51afd7ed558ccd
+}
+
+func (f keyFilter) add(h uint64, c uint32) {
+	b, v := f.bits(h, c)
+	for i := range b {
+		b[i] |= 1 << (v >> (6 * i) & 63)
+	}
+}
+
+func (f keyFilter) mayHold(h uint64, c uint32) bool {
+	b, v := f.bits(h, c)
+	for i := range b {
+		if b[i]&(1<<(v>>(6*i)&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
