@@ -40,7 +40,7 @@ type Config struct {
 	MaxRowsPerFile int
 	// KeysInMemory is how many keys (ids seen, logins claimed) one key set
 	// of an import keeps in memory; past it they move to PostgreSQL, so an
-	// import's memory does not grow with its file.
+	// import's memory grows by 3 bytes a key instead of about 35.
 	KeysInMemory int
 	// RateLimit is the requests per second a token may make on average, with
 	// bursts of RateBurst; 0 turns rate limiting off.

@@ -8,10 +8,10 @@ import "hash/maphash"
 // different keys are taken for one only with a chance of about 2^-96 a pair.
 //
 // Past the spill's budget, the set moves its entries to a table in
-// PostgreSQL (keySpill) and keeps of them only a filter of 2 bytes a key
-// that says which keys may be there, so its memory grows by those 2 bytes
+// PostgreSQL (keySpill) and keeps of them only a filter of 3 bytes a key
+// that says which keys may be there, so its memory grows by those 3 bytes
 // a key, not 35. A key a filter may hold is looked up in that table: the
-// keys that are, and about one in a thousand of the others. The move runs
+// keys that are, and about one in ten thousand of the others. The move runs
 // in the background, while the rows go on; until it is done, its entries
 // are looked up in memory.
 type keySet struct {

@@ -139,8 +139,8 @@ func TestKeyFilterFalsePositives(t *testing.T) {
 			wrong++
 		}
 	}
-	if wrong > n/200 {
-		t.Errorf("%d of %d absent keys may be held: more than 0.5%%", wrong, n)
+	if wrong > n/2000 {
+		t.Errorf("%d of %d absent keys may be held: more than 0.05%%", wrong, n)
 	}
 	t.Logf("false positives: %d of %d", wrong, n)
 }

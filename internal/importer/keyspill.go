@@ -239,13 +239,14 @@ func (s *keySpill) holds(table string, keys []spillKey) []int {
 }
 
 // keyFilter is a split-block Bloom filter of the entries a key set moved to
-// the spill: 16 bits a key, one 512-bit block a key and one bit of each of
-// its eight words, which wrongly answers "may hold" for about one key in a
-// thousand.
+// the spill: 24 bits a key, one 512-bit block a key and one bit of each of
+// its eight words, which wrongly answers "may hold" for about one key in
+// ten thousand (16 bits: one in a thousand; a set of 10,000,000 keys has 50
+// filters, so each one counts).
 type keyFilter [][8]uint64
 
 func newKeyFilter(n int) keyFilter {
-	return make(keyFilter, max(1, n*16/512))
+	return make(keyFilter, max(1, n*24/512))
 }
 
 // bits gives key (h, c) its block and a 64-bit value whose eight 6-bit
