@@ -12,7 +12,9 @@ import (
 // kept in memory and with a budget of one key, so that each key set moves
 // its keys to PostgreSQL on every row: duplicates, claimed logins and
 // integration ids, ids only listed by failed rows, removal of unlisted
-// users and duplicate enrollments give the same results and messages.
+// users, duplicate enrollments and memberships, batch mode's removal of
+// unlisted courses and sections, and duplicate deactivations give the
+// same results and messages.
 func TestKeysPastTheBudgetAnswerTheSame(t *testing.T) {
 	t.Parallel()
 	users := "user_id,login_id,integration_id,status\n" +
@@ -34,6 +36,13 @@ func TestKeysPastTheBudgetAnswerTheSame(t *testing.T) {
 			s.importCSV("", users),
 			s.importCSV("remove_unlisted_users=true&change_threshold=100", unlisted),
 			s.importZip("1", "", rosterZip...),
+			s.importZip("1", "", "courses.csv", "course_id,short_name,long_name,term_id,status\nC3,C3,C3,T1,active\n",
+				"sections.csv", "section_id,course_id,name,status\nS3,C3,S3,active\n",
+				"memberships.csv", "group_id,user_id,status\nG1,U1,accepted\nG1,U2,accepted\nG1,U1,deleted\n"),
+			s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:T1&change_threshold=100",
+				"courses.csv", "course_id,short_name,long_name,account_id,term_id,status\nC1,BIO1,Biology 1,SUB,T1,active\n",
+				"sections.csv", "section_id,course_id,name,status\nS1,C1,Section 1,active\n"),
+			s.importZip("1", "", "deactivate.csv", "email,remove_from_groups\ngone@example.edu,\nGONE@example.edu,\n"),
 		} {
 			for _, r := range s.results(imp.ID, "") {
 				row := "null"
@@ -64,6 +73,10 @@ func TestKeysPastTheBudgetAnswerTheSame(t *testing.T) {
 		`users.csv null:U4 deactivated/ not listed by the file (remove_unlisted_users)`,
 		`users.csv null:U5 deactivated/ not listed by the file (remove_unlisted_users)`,
 		`5_enrollments.csv 6:U1 failed/duplicate_in_file`,
+		`memberships.csv 4:`,
+		`courses.csv null:C3 deleted/`,
+		`sections.csv null:S3 deleted/`,
+		`deactivate.csv 3: failed/duplicate_in_file`,
 	} {
 		if !containsPrefix(spilled, want) {
 			t.Errorf("no result %q among\n%s", want, strings.Join(spilled, "\n"))

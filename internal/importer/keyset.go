@@ -58,9 +58,9 @@ func (k *keySet) hash(key string) (uint64, uint32) {
 	return maphash.String(k.seed, key), uint32(maphash.String(k.check, key))
 }
 
-// inMemory looks a key up in memory and among the entries being moved.
+// inMemory looks a key up in memory and among the entries being moved
+// (settle first, so that a move that failed is back in memory).
 func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
-	k.settle(false)
 	if e, found := k.m[h]; found && e.check == c {
 		return e, true
 	}
@@ -77,6 +77,7 @@ func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 // seen entry may follow a listed one but never the other way round.
 func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
 	h, c = k.hash(key)
+	k.settle(false)
 	if e, ok = k.inMemory(h, c); ok {
 		return h, c, e, true
 	}
@@ -122,6 +123,7 @@ func (k *keySet) listed(key string) bool {
 // notListed returns the items whose key (nil: none) the set does not
 // list, asking each table once for all the keys its filter may hold.
 func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
+	k.settle(false)
 	asks := make([][]spillKey, len(k.spilled))
 	listed := make([]bool, len(items))
 	for i, it := range items {
