@@ -58,8 +58,8 @@ func (k *keySet) hash(key string) (uint64, uint32) {
 	return maphash.String(k.seed, key), uint32(maphash.String(k.check, key))
 }
 
-// inMemory looks a key up in memory and among the entries being moved
-// (settle first, so that a move that failed is back in memory).
+// inMemory looks a key up in memory and among the entries of the last
+// move, which are kept until the next one, done or not, failed or not.
 func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 	if e, found := k.m[h]; found && e.check == c {
 		return e, true
@@ -77,7 +77,6 @@ func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 // seen entry may follow a listed one but never the other way round.
 func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
 	h, c = k.hash(key)
-	k.settle(false)
 	if e, ok = k.inMemory(h, c); ok {
 		return h, c, e, true
 	}
@@ -120,10 +119,9 @@ func (k *keySet) listed(key string) bool {
 	return found
 }
 
-// notListed returns the items whose key (nil: none) the set does not
-// list, asking each table once for all the keys its filter may hold.
+// notListed returns the items whose key the set does not list (an item
+// whose key is nil counts as not listed), asking each table once for all the keys its filter may hold.
 func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
-	k.settle(false)
 	asks := make([][]spillKey, len(k.spilled))
 	listed := make([]bool, len(items))
 	for i, it := range items {
@@ -165,8 +163,9 @@ func (k *keySet) add(key string, line int) (first int, dup bool) {
 		}
 		return int(e.line), true
 	}
-	// A hash collision without a matching check keeps the first entry: the
-	// later key is then never reported as a duplicate of anything.
+	// A hash collision without a matching check keeps the first entry while
+	// it is in memory: the later key is then never reported as a duplicate
+	// of anything. Once the first has moved, both are kept.
 	if _, taken := k.m[h]; !taken {
 		k.put(h, keyEntry{line: int32(line), check: c})
 	}
@@ -175,13 +174,14 @@ func (k *keySet) add(key string, line int) (first int, dup bool) {
 
 // put stores an entry in memory and, when memory reaches the budget,
 // starts moving it to the spill (once the move before it has ended). Once
-// the spill has failed, everything stays in memory until the run fails.
+// the spill has failed or closed, new entries stay in memory, and what
+// earlier moves wrote is no longer found: the run fails, or has ended.
 func (k *keySet) put(h uint64, e keyEntry) {
 	k.m[h] = e
 	if k.spill == nil || len(k.m) < k.spill.budget {
 		return
 	}
-	if k.settle(true) != nil || !k.spill.begin() {
+	if k.settle(); !k.spill.begin() {
 		return
 	}
 	mv := &movingKeys{m: k.m, done: make(chan struct{})}
@@ -199,33 +199,25 @@ func (k *keySet) put(h uint64, e keyEntry) {
 	}()
 }
 
-// settle ends a move that is done (with wait, once it is): its table and
-// filter join the set's, and its entries leave memory. A move that failed
-// gives its entries back to memory and returns its error; the run fails
-// on the spill's.
-func (k *keySet) settle(wait bool) error {
+// settle waits for the move under way, if any: its table and filter join
+// the set's, and its entries leave memory. A move that failed gives its
+// entries back to memory; the run fails on the spill's error. Only put
+// settles, so that k.spilled changes under no other method; until then a
+// finished move's entries are still found in k.moving.
+func (k *keySet) settle() {
 	mv := k.moving
 	if mv == nil {
-		return nil
+		return
 	}
-	if wait {
-		<-mv.done
-	} else {
-		select {
-		case <-mv.done:
-		default:
-			return nil
-		}
-	}
+	<-mv.done
 	k.moving = nil
 	if mv.err == nil {
 		k.spilled = append(k.spilled, mv.to)
-		return nil
+		return
 	}
 	for h, e := range mv.m {
 		if _, newer := k.m[h]; !newer {
 			k.m[h] = e
 		}
 	}
-	return mv.err
 }

@@ -41,7 +41,7 @@ func TestKeySetListsAndSees(t *testing.T) {
 // budget.
 func TestKeySetSpills(t *testing.T) {
 	pool, _ := pgtest.New(t)
-	sp := (&Runner{DB: pool, KeysInMemory: 3}).newKeySpill()
+	sp := (&Runner{DB: pool, KeysInMemory: 3}).newKeySpill(t.Context())
 	k := newKeySet()
 	k.spill = sp
 	for i := range 10 {
@@ -103,7 +103,7 @@ func TestKeySetSpills(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nowhere.Close()
-	broken := (&Runner{DB: nowhere, KeysInMemory: 2}).newKeySpill()
+	broken := (&Runner{DB: nowhere, KeysInMemory: 2}).newKeySpill(t.Context())
 	defer broken.close()
 	k = newKeySet()
 	k.spill = broken
@@ -111,7 +111,7 @@ func TestKeySetSpills(t *testing.T) {
 		k.add(fmt.Sprintf("E%d", i), i+1)
 	}
 	if broken.failed() == nil {
-		t.Fatal("a spill on a closed pool reported no error")
+		t.Fatal("a spill to a database that does not exist reported no error")
 	}
 	if first, dup := k.add("E0", 9); !dup || first != 1 {
 		t.Errorf("after a failed spill, E0 again: dup %v, first %d, want line 1", dup, first)
@@ -139,8 +139,8 @@ func TestKeyFilterFalsePositives(t *testing.T) {
 			wrong++
 		}
 	}
-	if wrong > n/2000 {
-		t.Errorf("%d of %d absent keys may be held: more than 0.05%%", wrong, n)
+	if wrong > n/5000 {
+		t.Errorf("%d of %d absent keys may be held: more than 0.02%%", wrong, n)
 	}
 	t.Logf("false positives: %d of %d", wrong, n)
 }

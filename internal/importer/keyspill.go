@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,8 +45,10 @@ type keySpill struct {
 
 var errSpillClosed = errors.New("the import's key spill is closed")
 
-func (r *Runner) newKeySpill() *keySpill {
-	ctx, cancel := context.WithCancel(context.Background())
+// newKeySpill makes the spill of a run; its queries end with ctx (the
+// run fails then anyway) or when it is closed.
+func (r *Runner) newKeySpill(ctx context.Context) *keySpill {
+	ctx, cancel := context.WithCancel(ctx)
 	return &keySpill{db: r.DB, budget: r.KeysInMemory, ctx: ctx, cancel: cancel}
 }
 
@@ -87,7 +90,9 @@ func (s *keySpill) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn != nil {
-		s.conn.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.conn.Close(ctx)
 		s.conn = nil
 	}
 }
@@ -148,7 +153,7 @@ func newKeyCopy(entries map[uint64]keyEntry) *keyCopy {
 		hs = append(hs, int64(h))
 	}
 	slices.Sort(hs)
-	return &keyCopy{entries: entries, hs: hs, buf: append(make([]byte, 0, 64<<10), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
+	return &keyCopy{entries: entries, hs: hs, buf: append(make([]byte, 0, 64<<10+64), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
 }
 
 func (r *keyCopy) Read(p []byte) (int, error) {

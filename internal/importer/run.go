@@ -150,7 +150,7 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	// system when it ends, as a worker may idle until the next night.
 	defer debug.FreeOSMemory()
 	ru := &run{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
-		total: newTally(), file: newTally(), failedFiles: map[string]bool{}, spill: r.newKeySpill()}
+		total: newTally(), file: newTally(), failedFiles: map[string]bool{}, spill: r.newKeySpill(ctx)}
 	defer ru.spill.close()
 	if err := json.Unmarshal(job.Params, &ru.opts); err != nil {
 		return fmt.Errorf("decode import options: %w", err)
