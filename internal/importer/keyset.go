@@ -58,8 +58,8 @@ func (k *keySet) hash(key string) (uint64, uint32) {
 	return maphash.String(k.seed, key), uint32(maphash.String(k.check, key))
 }
 
-// inMemory looks a key up in memory and among the entries of the last
-// move, which are kept until the next one, done or not, failed or not.
+// inMemory looks a key up in memory and among the entries of a move not
+// yet settled, done or not, failed or not.
 func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 	if e, found := k.m[h]; found && e.check == c {
 		return e, true
@@ -77,6 +77,7 @@ func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 // seen entry may follow a listed one but never the other way round.
 func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
 	h, c = k.hash(key)
+	k.settle(false) // a finished move leaves memory
 	if e, ok = k.inMemory(h, c); ok {
 		return h, c, e, true
 	}
@@ -122,6 +123,7 @@ func (k *keySet) listed(key string) bool {
 // notListed returns the items whose key the set does not list (an item
 // whose key is nil counts as not listed), asking each table once for all the keys its filter may hold.
 func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
+	k.settle(false) // before asks is sized from k.spilled
 	asks := make([][]spillKey, len(k.spilled))
 	listed := make([]bool, len(items))
 	for i, it := range items {
@@ -181,7 +183,7 @@ func (k *keySet) put(h uint64, e keyEntry) {
 	if k.spill == nil || len(k.m) < k.spill.budget {
 		return
 	}
-	if k.settle(); !k.spill.begin() {
+	if k.settle(true); !k.spill.begin() {
 		return
 	}
 	mv := &movingKeys{m: k.m, done: make(chan struct{})}
@@ -199,17 +201,26 @@ func (k *keySet) put(h uint64, e keyEntry) {
 	}()
 }
 
-// settle waits for the move under way, if any: its table and filter join
-// the set's, and its entries leave memory. A move that failed gives its
-// entries back to memory; the run fails on the spill's error. Only put
-// settles, so that k.spilled changes under no other method; until then a
-// finished move's entries are still found in k.moving.
-func (k *keySet) settle() {
+// settle ends a move that is done (with wait, once it is): its table and
+// filter join the set's, and its entries leave memory. A move that failed
+// gives its entries back to memory; the run fails on the spill's error.
+// Callers settle before they size anything from k.spilled (find and
+// notListed first thing, put at the budget); a move not yet settled is
+// still found in k.moving.
+func (k *keySet) settle(wait bool) {
 	mv := k.moving
 	if mv == nil {
 		return
 	}
-	<-mv.done
+	if wait {
+		<-mv.done
+	} else {
+		select {
+		case <-mv.done:
+		default:
+			return
+		}
+	}
 	k.moving = nil
 	if mv.err == nil {
 		k.spilled = append(k.spilled, mv.to)
