@@ -274,11 +274,7 @@ func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 	if err := ru.listEnrollments(ctx, keys); err != nil {
 		return err
 	}
-	results := make([]Result, len(batch))
-	for i := range batch {
-		results[i] = batch[i].res
-	}
-	ru.record(typeEnrollments, results)
+	recordEach(ru, typeEnrollments, batch, func(it *enrollmentItem) Result { return it.res })
 	return ru.progress(ctx)
 }
 

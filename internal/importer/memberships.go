@@ -133,11 +133,7 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem, wid
 	if err := ru.writeMemberships(ctx, inserts, updates); err != nil {
 		return err
 	}
-	results := make([]Result, len(batch))
-	for i := range batch {
-		results[i] = batch[i].res
-	}
-	ru.record(typeGroupMemberships, results)
+	recordEach(ru, typeGroupMemberships, batch, func(it *membershipItem) Result { return it.res })
 	return ru.progress(ctx)
 }
 

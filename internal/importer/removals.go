@@ -67,7 +67,7 @@ func (ru *run) apply(ctx context.Context, rm removal) error {
 	} else if _, err := ru.tx.Exec(ctx, rm.update, ids, rm.target, ru.job.ID); err != nil {
 		return fmt.Errorf("remove %ss: %w", rm.entity, err)
 	}
-	ru.recordEach(rm.typ, rm.objects, func(o removed) Result {
+	recordEach(ru, rm.typ, rm.objects, func(o *removed) Result {
 		r := Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: transitionAction(o.state, rm.target, true),
 			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
 		if o.sis != nil {
@@ -78,15 +78,15 @@ func (ru *run) apply(ctx context.Context, rm removal) error {
 	return nil
 }
 
-// recordEach records the result of each removed object, made a batch at a
-// time: a removal of many objects keeps only their ids, SIS ids and
-// states, not their results.
-func (ru *run) recordEach(typ string, objects []removed, result func(removed) Result) {
-	for i := 0; i < len(objects); i += batchSize {
-		batch := objects[i:min(i+batchSize, len(objects))]
+// recordEach records the result of each item, made a batch at a time: a
+// batch of rows keeps its results in its items, and a removal of many
+// objects keeps only their ids, SIS ids and states until then.
+func recordEach[T any](ru *run, typ string, items []T, result func(*T) Result) {
+	for i := 0; i < len(items); i += batchSize {
+		batch := items[i:min(i+batchSize, len(items))]
 		results := make([]Result, len(batch))
-		for j, o := range batch {
-			results[j] = result(o)
+		for j := range batch {
+			results[j] = result(&batch[j])
 		}
 		ru.record(typ, results)
 	}

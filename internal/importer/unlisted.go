@@ -59,7 +59,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if target == "deleted" {
 		action = Deleted
 	}
-	ru.recordEach(typeUsers, remove, func(u removed) Result {
+	recordEach(ru, typeUsers, remove, func(u *removed) Result {
 		return Result{File: a.file, Entity: "user", SISID: *u.sis, ObjectID: u.id, Action: action,
 			Message: "not listed by the file (remove_unlisted_users)",
 			Changes: map[string][2]any{"workflow_state": {u.state, target}}}
