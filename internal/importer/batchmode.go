@@ -138,29 +138,18 @@ func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string
 	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, update: update}
 	var o removed
 	var listed bool
-	var chunk []removed
-	// A chunk at a time, so that listed keys moved to PostgreSQL are asked
-	// for together.
-	decide := func() {
-		if seen != nil {
-			chunk = notListed(seen, chunk, func(o removed) *string { return o.sis })
-		}
-		rm.objects = append(rm.objects, chunk...)
-		chunk = chunk[:0]
-	}
+	candidates := unlisted[removed]{set: seen, key: func(o removed) *string { return o.sis }}
 	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.sis, &o.state, &listed}, func() error {
 		rm.eligible++
 		if !listed && o.state != target {
-			if chunk = append(chunk, o); len(chunk) == batchSize {
-				decide()
-			}
+			candidates.add(o)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
-	decide()
+	rm.objects = candidates.items()
 	breached := ru.breached
 	if err := ru.apply(ctx, rm); err != nil {
 		return err

@@ -155,6 +155,36 @@ func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
 	return out
 }
 
+// unlisted gathers the items whose key a set does not list as they come,
+// a chunk at a time, so that the keys moved to PostgreSQL are asked for
+// together (a nil set lists nothing).
+type unlisted[T any] struct {
+	set   *keySet
+	key   func(T) *string
+	chunk []T
+	found []T
+}
+
+func (u *unlisted[T]) add(it T) {
+	if u.chunk = append(u.chunk, it); len(u.chunk) == batchSize {
+		u.flush()
+	}
+}
+
+func (u *unlisted[T]) flush() {
+	if u.set != nil {
+		u.chunk = notListed(u.set, u.chunk, u.key)
+	}
+	u.found = append(u.found, u.chunk...)
+	u.chunk = u.chunk[:0]
+}
+
+// items are the items not listed, once every one was added.
+func (u *unlisted[T]) items() []T {
+	u.flush()
+	return u.found
+}
+
 // add records key on line and reports the line that showed it first, if any.
 func (k *keySet) add(key string, line int) (first int, dup bool) {
 	h, c, e, found := k.find(key)

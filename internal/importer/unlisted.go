@@ -25,31 +25,21 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
+	// Only the id, SIS id and state of a user to remove are kept until the
+	// threshold is known, not its result.
 	var eligible int
-	var remove, chunk []removed
-	// A chunk at a time, so that listed keys moved to PostgreSQL are asked
-	// for together. Only the id, SIS id and state of a user to remove are
-	// kept until the threshold is known, not its result.
-	decide := func() {
-		for _, u := range notListed(listed, chunk, func(u removed) *string { return u.sis }) {
-			if !a.stream.matched[u.id] {
-				remove = append(remove, u)
-			}
-		}
-		chunk = chunk[:0]
-	}
 	var u removed
+	notIn := unlisted[removed]{set: listed, key: func(u removed) *string { return u.sis }}
 	_, err = pgx.ForEachRow(rows, []any{&u.id, &u.sis, &u.state}, func() error {
-		eligible++
-		if chunk = append(chunk, u); len(chunk) == batchSize {
-			decide()
+		if eligible++; !a.stream.matched[u.id] {
+			notIn.add(u)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
-	decide()
+	remove := notIn.items()
 	if msg := ru.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
 		ru.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
