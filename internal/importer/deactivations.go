@@ -76,10 +76,9 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 			emails = append(emails, strings.ToLower(it.row.Email))
 		}
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT u.id, lower(u.email), COALESCE(u.sis_user_id, ''), u.login_id, COALESCE(u.integration_id, ''),
+	rows, err := ru.tx.Query(ctx, fmt.Sprintf(`SELECT u.id, u.key, COALESCE(u.sis_user_id, ''), u.login_id, COALESCE(u.integration_id, ''),
 			COALESCE(a.sis_account_id, a.id::text), a.id::text, u.workflow_state
-		FROM users u JOIN accounts a ON a.id = u.account_id
-		WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.email <> '' AND lower(u.email) = ANY($3)`,
+		FROM `+usersByKey+` JOIN accounts a ON a.id = u.account_id WHERE $2 = ANY(a.path)`, keyColumns["email"]),
 		ru.account.RootAccountID, ru.account.ID, emails)
 	if err != nil {
 		return fmt.Errorf("find users by email: %w", err)

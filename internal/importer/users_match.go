@@ -134,9 +134,13 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 // batch against 18-23 ms this way (EXPLAIN ANALYZE). The OFFSET 0 fences
 // keep the planner from flattening the LATERAL subquery into a join, and
 // from joining accounts once per key.
-const userSelect = userSelectFrom + `(SELECT u.*, k.key FROM unnest($3::text[]) AS k(key)
-	CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND %[1]s OFFSET 0) u OFFSET 0) u
-	JOIN accounts a ON a.id = u.account_id`
+const userSelect = userSelectFrom + usersByKey + ` JOIN accounts a ON a.id = u.account_id`
+
+// usersByKey is the users of root account $1 that the condition %[1]s on
+// k.key finds for one of the keys $3, each with its key, one index probe a
+// key (see userSelect).
+const usersByKey = `(SELECT u.*, k.key FROM unnest($3::text[]) AS k(key)
+	CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND %[1]s OFFSET 0) u OFFSET 0) u`
 
 // userSelectUnindexed is userSelect for a key no index serves, %[1]s (a
 // user property): one scan of the root account's users for the batch.
