@@ -96,10 +96,10 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	parse := func(rec csvread.Record, fail *rowFailure) enrollmentItem {
 		it := enrollmentItem{res: Result{File: file, Entity: "enrollment", Row: rec.Line}, fields: rec.Fields}
 		if fail != nil {
-			ru.failEnrollment(&it, fail, width)
+			it.fail(fail)
 			return it
 		}
-		ru.parseEnrollment(&it, rec, idx, st, width)
+		parseEnrollment(&it, rec, idx, st)
 		if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
 			it.settled, it.res.Action = true, Unchanged // as in the diffing base
 		}
@@ -164,7 +164,7 @@ func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string)
 		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, courses, sections, users, roles)
 }
 
-func (ru *run) parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int, st *fileStream, width int) {
+func parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int, st *fileStream) {
 	r := &it.row
 	fillRow(r.fields(), rec, idx)
 	r.Status, r.Role = strings.ToLower(r.Status), strings.ToLower(r.Role)
@@ -172,17 +172,17 @@ func (ru *run) parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int
 	if r.UserID == "" || r.CourseID+r.SectionID == "" {
 		// validation says what is missing
 	} else if where, dup := st.firstSeen(r.key(), rec.Line); dup {
-		ru.failEnrollment(it, &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("the enrollment of user %q as %s in %s already appears on %s; the first row wins",
-			r.UserID, r.Role, r.place(), where)}, width)
+		it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("the enrollment of user %q as %s in %s already appears on %s; the first row wins",
+			r.UserID, r.Role, r.place(), where)})
 		return
 	}
 	if f := validateRow(r, enrollmentColumnOf); f != nil {
-		ru.failEnrollment(it, f, width)
+		it.fail(f)
 		return
 	}
 	var f *rowFailure
 	if it.dates, f = parseDates(r.StartDate, r.EndDate); f != nil {
-		ru.failEnrollment(it, f, width)
+		it.fail(f)
 	}
 }
 
@@ -194,9 +194,10 @@ func (r *enrollmentRow) place() string {
 	return fmt.Sprintf("course %q", r.CourseID)
 }
 
-func (ru *run) failEnrollment(it *enrollmentItem, f *rowFailure, width int) {
+// fail gives the row its failure; a skip keeps no copy of the row.
+func (it *enrollmentItem) fail(f *rowFailure) {
 	it.settled = true
-	it.res.fail(f, it.fields, nil, width)
+	it.res.fail(f, it.fields, nil, len(it.fields)) // no secret cells
 }
 
 // enrollmentRefs are the courses, sections and users a batch names.
@@ -236,12 +237,12 @@ func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 		it := &batch[i]
 		if !it.settled {
 			if f := ru.resolveEnrollment(it, refs); f != nil {
-				ru.failEnrollment(it, f, len(it.fields))
+				it.fail(f)
 				continue
 			}
 			if line, dup := first[it.key]; dup {
-				ru.failEnrollment(it, &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("line %d already enrolls user %q as %s in this course and section; the first row wins",
-					line, it.row.UserID, it.row.Role)}, len(it.fields))
+				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("line %d already enrolls user %q as %s in this course and section; the first row wins",
+					line, it.row.UserID, it.row.Role)})
 				continue
 			}
 			first[it.key] = it.res.Row
@@ -408,7 +409,7 @@ func (ru *run) decideEnrollment(it *enrollmentItem) {
 	r, old := &it.row, it.old
 	if old == nil {
 		if r.Status == "deleted" {
-			ru.failEnrollment(it, notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())), len(it.fields))
+			it.fail(notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())))
 			return
 		}
 		it.res.Action = Created
@@ -423,7 +424,7 @@ func (ru *run) decideEnrollment(it *enrollmentItem) {
 		return
 	}
 	if f := ru.skipDelete("enrollment", old.state, r.Status); f != nil {
-		ru.failEnrollment(it, f, len(it.fields))
+		it.fail(f)
 		return
 	}
 	it.res.Changes = changes

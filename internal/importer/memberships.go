@@ -36,9 +36,9 @@ type membershipItem struct {
 }
 
 // fail gives the row its failure; a skip keeps no copy of the row.
-func (it *membershipItem) fail(f *rowFailure, width int) {
+func (it *membershipItem) fail(f *rowFailure) {
 	it.settled = true
-	it.res.fail(f, it.fields, nil, width)
+	it.res.fail(f, it.fields, nil, len(it.fields)) // no secret cells
 }
 
 // importMemberships applies a group memberships file a batch at a time: a
@@ -55,7 +55,7 @@ func (ru *run) importMemberships(ctx context.Context, file string, head csvread.
 	parse := func(rec csvread.Record, fail *rowFailure) membershipItem {
 		it := membershipItem{res: Result{File: file, Entity: "group_membership", Row: rec.Line}, fields: rec.Fields}
 		if fail != nil {
-			it.fail(fail, width)
+			it.fail(fail)
 			return it
 		}
 		r := &it.row
@@ -64,21 +64,21 @@ func (ru *run) importMemberships(ctx context.Context, file string, head csvread.
 		it.res.SISID = r.UserID
 		if r.GroupID != "" && r.UserID != "" {
 			if where, dup := st.firstSeen(r.GroupID+"\x00"+r.UserID, rec.Line); dup {
-				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user %q in group %q already appears on %s; the first row wins", r.UserID, r.GroupID, where)}, width)
+				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user %q in group %q already appears on %s; the first row wins", r.UserID, r.GroupID, where)})
 				return it
 			}
 		}
 		if f := validateRow(r, membershipColumnOf); f != nil {
-			it.fail(f, width)
+			it.fail(f)
 		}
 		return it
 	}
-	return readBatches(rd, width, parse, func(batch []membershipItem) error { return ru.applyMemberships(ctx, batch, width) })
+	return readBatches(rd, width, parse, func(batch []membershipItem) error { return ru.applyMemberships(ctx, batch) })
 }
 
 // applyMemberships resolves, decides and writes a batch, then records its
 // results in file order.
-func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem, width int) error {
+func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem) error {
 	var groupIDs, userIDs []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
@@ -100,7 +100,7 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem, wid
 			continue
 		}
 		if f := resolveMembership(it, groups, users); f != nil {
-			it.fail(f, width)
+			it.fail(f)
 			continue
 		}
 		open = append(open, it)
@@ -113,7 +113,7 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem, wid
 		r := &it.row
 		switch {
 		case it.id == 0 && r.Status == "deleted":
-			it.fail(notFound("membership of user", r.UserID), width)
+			it.fail(notFound("membership of user", r.UserID))
 		case it.id == 0:
 			it.res.Action = Created
 			inserts = append(inserts, it)
@@ -122,7 +122,7 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem, wid
 		default:
 			it.res.ObjectID = it.id
 			if f := ru.skipDelete("membership", it.state, r.Status); f != nil {
-				it.fail(f, width)
+				it.fail(f)
 				continue
 			}
 			it.res.Changes = map[string][2]any{"workflow_state": {it.state, r.Status}}
