@@ -116,12 +116,7 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 				return err
 			}
 		}
-		select {
-		case batches <- b:
-			return nil
-		case <-rctx.Done():
-			return rctx.Err()
-		}
+		return handOn(rctx, batches, b)
 	}
 	go func() {
 		readErr <- readBatches(rd, width, parse, send) // told once, before the batches end

@@ -113,6 +113,16 @@ func (ru *run) checkColumns(file, typ string, head csvread.Record, cols map[stri
 	return nil
 }
 
+// handOn sends v to the next stage of a pipeline, unless ctx ends first.
+func handOn[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // fillRow copies a record's cells into a row struct's fields, in the order
 // of idx, trimming them.
 func fillRow(fields []*string, rec csvread.Record, idx []int) {

@@ -186,12 +186,10 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 		for b := range matched {
 			w, err := ap.plan(sctx, b)
 			if err == nil {
-				select {
-				case planned <- w:
-					continue
-				case <-sctx.Done():
-					err = sctx.Err()
-				}
+				err = handOn(sctx, planned, w)
+			}
+			if err == nil {
+				continue
 			}
 			stage(err)
 			for range matched {
@@ -254,12 +252,7 @@ func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<-
 		if len(batch) == 0 {
 			return nil
 		}
-		select {
-		case out <- batch:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return handOn(ctx, out, batch)
 	})
 }
 

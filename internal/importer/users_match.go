@@ -28,10 +28,8 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 		if err != nil {
 			return err
 		}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := handOn(ctx, out, b); err != nil {
+			return err
 		}
 	}
 	return nil
