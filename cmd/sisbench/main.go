@@ -210,6 +210,12 @@ func run(ctx context.Context) error {
 		{name: "new", file: newFile, want: map[string]int{"created": opts.rows}, base: base.total()},
 		{name: "unchanged", file: newFile, want: map[string]int{"unchanged": opts.rows}, base: base.total()},
 		{name: "10% changed", file: changedFile, want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}, base: base.total()},
+		// The same two files again, the second diffed against the first: its
+		// diffing base of opts.rows keys goes to PostgreSQL.
+		{name: "diffing base", file: newFile, params: "diffing_data_set_identifier=bench&diffing_remaster_data_set=true",
+			want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}, base: base.total()},
+		{name: "diffed, 10% changed", file: changedFile, params: "diffing_data_set_identifier=bench",
+			want: map[string]int{"updated": changed, "unchanged": opts.rows - changed}, base: base.total()},
 		{name: "batch, 5% dropped", file: batchFile, params: "remove_unlisted_users=true&change_threshold=10",
 			want: map[string]int{"unchanged": opts.rows - dropped, "deactivated": dropped}, base: base.total()},
 		{name: "courses (setup)", file: coursesFile, want: map[string]int{"created": benchCourses}},

@@ -76,9 +76,15 @@ func (ru *run) importCourses(ctx context.Context, file string, head csvread.Reco
 		if f := st.duplicate("course_id", r.CourseID, rec.Line); f != nil {
 			return f, nil
 		}
-		if base != nil && r.CourseID != "" && base.mark(r.CourseID, d.digest(rec.Fields)) {
-			res.Action = Unchanged // as in the diffing base
-			return nil, nil
+		if base != nil && r.CourseID != "" {
+			same, err := base.mark(r.CourseID, d.digest(rec.Fields))
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				res.Action = Unchanged // as in the diffing base
+				return nil, nil
+			}
 		}
 		if f := validateRow(&r, courseColumnOf); f != nil {
 			return f, nil
@@ -102,7 +108,7 @@ func (ru *run) dropCourses(ctx context.Context, base *diffBase, file string) err
 	for i, k := range gone {
 		ids[i] = k[0]
 	}
-	return ru.diffDrop(ctx, typeCourses, "course", file, "deleted", len(base.entries), `
+	return ru.diffDrop(ctx, typeCourses, "course", file, "deleted", base.rows, `
 		SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
 		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
 		  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,

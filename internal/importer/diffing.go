@@ -19,19 +19,32 @@ import (
 // base file (user_id for users, course_id for courses, course, section,
 // user and role for enrollments), a digest of its row, and whether the new
 // file lists it.
+//
+// A key's position is the number of keyed rows before it in the base.
+// While the keys fit the run's budget, they stay in memory, a hash, check,
+// position and digest each; past it, they all go to a table in the run's
+// key spill, and the new file's rows look theirs up a batch at a time.
+// Either way, which keys the new file listed is one bit a position.
 type diffBase struct {
 	importID int64
 	typ      string
 	open     func(context.Context) (io.ReadCloser, string, error) // the base file and its encoding
 	failed   map[int]bool                                         // lines of the base that failed there: they are tried again
-	keys     *keySet                                              // key → its entry's index in entries
-	entries  []diffEntry
-	seed     maphash.Seed
+	seed     maphash.Seed                                         // of the rows' digests
+	hseed    maphash.Seed                                         // of the keys' hashes
+	cseed    maphash.Seed                                         // of the keys' checks
+	rows     int                                                  // the base's keyed rows
+	mem      map[uint64]baseEntry                                 // by hash, a key's first row, while they fit
+	table    string                                               // or the table of all of them
+	spill    *keySpill                                            // nil: they stay in memory
+	listed   []uint64                                             // by position, the keys the new file listed
 }
 
-type diffEntry struct {
+// baseEntry is the first row of a key in a diffing base.
+type baseEntry struct {
+	check  uint32
+	pos    int32
 	digest uint64
-	seen   bool
 }
 
 // diffKeys are the columns whose cells make a row's key in a diffed file.
@@ -60,7 +73,11 @@ func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, er
 		ru.warn(file, fmt.Sprintf("no earlier import of data set %q with one %s file to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet, typ))
 		return nil, nil
 	}
-	b := &diffBase{importID: id, typ: typ, failed: map[int]bool{}, keys: newKeySet(), seed: maphash.MakeSeed()}
+	b := &diffBase{importID: id, typ: typ, failed: map[int]bool{}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(), cseed: maphash.MakeSeed(),
+		mem: map[uint64]baseEntry{}}
+	if ru.KeysInMemory > 0 {
+		b.spill = ru.spill
+	}
 	b.open = func(ctx context.Context) (io.ReadCloser, string, error) {
 		if !zipped {
 			return queue.OpenFile(ctx, ru.DB, id), enc, nil
@@ -79,12 +96,7 @@ func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, er
 	for _, l := range lines {
 		b.failed[l] = true
 	}
-	err = b.each(ctx, func(key string, _ []string, digest uint64) {
-		if _, dup := b.keys.add(key, len(b.entries)); !dup {
-			b.entries = append(b.entries, diffEntry{digest: digest})
-		}
-	})
-	if err != nil {
+	if err := b.load(ctx); err != nil {
 		return nil, err
 	}
 	ru.diffedAgainst = &id
@@ -114,9 +126,9 @@ func (ru *run) findBase(ctx context.Context, typ string) (id int64, file string,
 	return id, file, zipped, enc, nil
 }
 
-// each calls fn for every row of the base file that did not fail there,
-// with its key.
-func (b *diffBase) each(ctx context.Context, fn func(key string, keyCells []string, digest uint64)) error {
+// each calls fn for every row of the base file that did not fail there
+// and has a key, with the key's position.
+func (b *diffBase) each(ctx context.Context, fn func(pos int, key string, keyCells []string, digest uint64) error) error {
 	stream, enc, err := b.open(ctx)
 	if err != nil {
 		return fmt.Errorf("open the diffing base: %w", err)
@@ -132,7 +144,7 @@ func (b *diffBase) each(ctx context.Context, fn func(key string, keyCells []stri
 		return fmt.Errorf("read the diffing base's header: %w", err)
 	}
 	d := newDigester(head.Fields, b.seed, diffKeys[b.typ])
-	for {
+	for pos := 0; ; {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -148,7 +160,10 @@ func (b *diffBase) each(ctx context.Context, fn func(key string, keyCells []stri
 			continue
 		}
 		if key := d.key(rec.Fields); key != "" {
-			fn(key, d.keyCells(rec.Fields), d.digest(rec.Fields))
+			if err := fn(pos, key, d.keyCells(rec.Fields), d.digest(rec.Fields)); err != nil {
+				return err
+			}
+			pos++
 		}
 	}
 }
@@ -212,28 +227,125 @@ func (d *digester) digest(fields []string) uint64 {
 	return h.Sum64()
 }
 
+// load reads the base's keys, into memory and, past the budget, into a
+// table of the spill.
+func (b *diffBase) load(ctx context.Context) error {
+	err := b.each(ctx, func(pos int, key string, _ []string, digest uint64) error {
+		b.rows = pos + 1
+		h, c := b.hash(key)
+		if _, taken := b.mem[h]; !taken { // a key's first row counts; a hash collision keeps the first key
+			b.mem[h] = baseEntry{check: c, pos: int32(pos), digest: digest}
+		}
+		if b.spill != nil && len(b.mem) >= b.spill.budget {
+			return b.moveOut()
+		}
+		return nil
+	})
+	if err == nil && b.table != "" {
+		if err = b.moveOut(); err == nil {
+			err = b.spill.indexBase(b.table)
+		}
+	}
+	b.listed = make([]uint64, (b.rows+63)/64)
+	return err
+}
+
+// moveOut adds the keys in memory to the base's table.
+func (b *diffBase) moveOut() error {
+	table, err := b.spill.writeBase(b.table, b.mem)
+	if err != nil {
+		return err
+	}
+	b.table, b.mem = table, map[uint64]baseEntry{}
+	return nil
+}
+
+func (b *diffBase) hash(key string) (uint64, uint32) {
+	return maphash.String(b.hseed, key), uint32(maphash.String(b.cseed, key))
+}
+
+func (b *diffBase) list(pos int32)           { b.listed[pos/64] |= 1 << (pos % 64) }
+func (b *diffBase) wasListed(pos int32) bool { return b.listed[pos/64]&(1<<(pos%64)) != 0 }
+
+// markBase notes that the new file lists the keys of a batch of its
+// items, and calls same for each item whose row equals its key's first
+// row in the base. key gives an item's key ("" for none) and its row's
+// digest.
+func markBase[T any](b *diffBase, items []T, key func(*T) (string, uint64), same func(*T)) error {
+	digests := make([]uint64, len(items))
+	var asks []spillKey
+	for i := range items {
+		k, digest := key(&items[i])
+		if k == "" {
+			continue
+		}
+		h, c := b.hash(k)
+		if b.table != "" {
+			digests[i], asks = digest, append(asks, spillKey{h: int64(h), c: int32(c), item: i})
+		} else if e, ok := b.mem[h]; ok && e.check == c {
+			if b.list(e.pos); e.digest == digest {
+				same(&items[i])
+			}
+		}
+	}
+	if len(asks) == 0 {
+		return nil
+	}
+	return b.spill.firstInBase(b.table, asks, func(i int, pos int32, digest uint64) {
+		if b.list(pos); digests[i] == digest {
+			same(&items[i])
+		}
+	})
+}
+
 // mark notes that the new file lists key and reports whether its row
 // equals the base's.
-func (b *diffBase) mark(key string, digest uint64) (same bool) {
-	i, ok := b.keys.lookup(key)
-	if !ok {
-		return false
-	}
-	e := &b.entries[i]
-	e.seen = true
-	return e.digest == digest
+func (b *diffBase) mark(key string, digest uint64) (same bool, err error) {
+	err = markBase(b, []string{key}, func(k *string) (string, uint64) { return *k, digest }, func(*string) { same = true })
+	return same, err
 }
 
 // gone lists the key cells of the base's rows whose keys the new file did
-// not list, once each.
+// not list, in the base's order, once each (at the key's first row).
 func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 	var out [][]string
-	err := b.each(ctx, func(key string, cells []string, _ uint64) {
-		if i, ok := b.keys.lookup(key); ok && !b.entries[i].seen {
-			b.entries[i].seen = true // a key repeated in the base drops once
-			out = append(out, cells)
+	type unseen struct {
+		pos   int32
+		cells []string
+	}
+	var chunk []unseen
+	var asks []spillKey
+	ask := func() error {
+		first := make([]bool, len(chunk))
+		err := b.spill.firstInBase(b.table, asks, func(i int, pos int32, _ uint64) { first[i] = pos == chunk[i].pos })
+		for i, u := range chunk {
+			if first[i] {
+				out = append(out, u.cells)
+			}
 		}
+		chunk, asks = chunk[:0], asks[:0]
+		return err
+	}
+	err := b.each(ctx, func(pos int, key string, cells []string, _ uint64) error {
+		if b.wasListed(int32(pos)) {
+			return nil
+		}
+		h, c := b.hash(key)
+		if b.table == "" {
+			if e, ok := b.mem[h]; ok && e.check == c && e.pos == int32(pos) {
+				out = append(out, cells)
+			}
+			return nil
+		}
+		chunk, asks = append(chunk, unseen{int32(pos), cells}), append(asks, spillKey{h: int64(h), c: int32(c), item: len(chunk)})
+		if len(chunk) == batchSize {
+			return ask()
+		}
+		return nil
 	})
+	if err == nil && len(chunk) > 0 {
+		err = ask()
+	}
 	return out, err
 }
 
@@ -257,7 +369,7 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	}
 	// Drops count against the base's rows; only change_threshold limits them,
 	// but removing everyone needs change_threshold=100 (SPEC §4.6).
-	if msg := ru.overThreshold(typeUsers, len(gone), len(b.entries), 100); msg != "" {
+	if msg := ru.overThreshold(typeUsers, len(gone), b.rows, 100); msg != "" {
 		ru.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
 		return nil
 	}

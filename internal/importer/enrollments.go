@@ -62,6 +62,7 @@ type enrollmentItem struct {
 	key     enrollmentKey
 	settled bool // the result is known: nothing to write
 	old     *storedEnrollment
+	digest  uint64 // of the row, for its diffing base
 }
 
 // importEnrollments applies an enrollments file a batch at a time: the
@@ -100,14 +101,27 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 			return it
 		}
 		parseEnrollment(&it, rec, idx, st)
-		if base != nil && !it.settled && base.mark(it.row.key(), d.digest(rec.Fields)) {
-			it.settled, it.res.Action = true, Unchanged // as in the diffing base
+		if base != nil && !it.settled {
+			it.digest = d.digest(rec.Fields)
 		}
 		return it
 	}
 	send := func(batch []enrollmentItem) error {
 		if len(batch) == 0 {
 			return nil
+		}
+		if base != nil {
+			err := markBase(base, batch, func(it *enrollmentItem) (string, uint64) {
+				if it.settled {
+					return "", 0
+				}
+				return it.row.key(), it.digest
+			}, func(it *enrollmentItem) {
+				it.settled, it.res.Action = true, Unchanged // as in the diffing base
+			})
+			if err != nil {
+				return err
+			}
 		}
 		b := enrollmentBatch{items: batch}
 		if refsAhead {
@@ -147,7 +161,7 @@ func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string)
 	for _, k := range gone {
 		courses, sections, users, roles = append(courses, k[0]), append(sections, k[1]), append(users, k[2]), append(roles, strings.ToLower(k[3]))
 	}
-	return ru.diffDrop(ctx, typeEnrollments, "enrollment", file, ru.opts.DiffingDropStatus, len(base.entries), `
+	return ru.diffDrop(ctx, typeEnrollments, "enrollment", file, ru.opts.DiffingDropStatus, base.rows, `
 		SELECT e.id, u.sis_user_id, e.workflow_state
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(course, section, usr, role)
 		JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr

@@ -101,6 +101,27 @@ func (s *keySpill) close() {
 func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	table, err := s.newTable("import_keys", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL")
+	if err == nil {
+		err = s.copy(table, "h, c, pos", newSortedCopy(entries, 3, func(buf []byte, e keyEntry) []byte {
+			buf = binary.BigEndian.AppendUint32(buf, 4)
+			buf = binary.BigEndian.AppendUint32(buf, e.check)
+			buf = binary.BigEndian.AppendUint32(buf, 4)
+			return binary.BigEndian.AppendUint32(buf, uint32(e.line))
+		}))
+	}
+	if err == nil {
+		_, err = s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h)`)
+	}
+	if err != nil {
+		return "", s.fail(fmt.Errorf("spill keys: %w", err))
+	}
+	return table, nil
+}
+
+// newTable connects, on the first call, and makes a temporary table of
+// the given columns, named after prefix; the caller holds s.mu.
+func (s *keySpill) newTable(prefix, columns string) (string, error) {
 	if err := s.failed(); err != nil {
 		return "", err
 	}
@@ -118,45 +139,46 @@ func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 			}
 		}
 		if err != nil {
-			return "", s.fail(fmt.Errorf("spill keys: %w", err))
+			return "", err
 		}
 		s.conn = conn
 	}
 	s.tables++
-	table := fmt.Sprintf("import_keys_%d", s.tables)
-	_, err := s.conn.Exec(s.ctx, `CREATE TEMPORARY TABLE `+table+` (h bigint NOT NULL, c int NOT NULL, pos int NOT NULL)`)
-	if err == nil {
-		_, err = s.conn.PgConn().CopyFrom(s.ctx, newKeyCopy(entries), `COPY `+table+` (h, c, pos) FROM STDIN BINARY`)
-	}
-	if err == nil {
-		_, err = s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h)`)
-	}
-	if err != nil {
-		return "", s.fail(fmt.Errorf("spill keys: %w", err))
-	}
-	return table, nil
+	table := fmt.Sprintf("%s_%d", prefix, s.tables)
+	_, err := s.conn.Exec(s.ctx, `CREATE TEMPORARY TABLE `+table+` (`+columns+`)`)
+	return table, err
 }
 
-// keyCopy reads entries as COPY's binary format, in the order of their
-// hash, in which PostgreSQL builds the index in about half the time; it
-// encodes a few thousand rows at a time, and none costs an allocation.
-type keyCopy struct {
-	entries map[uint64]keyEntry
+// copy runs a binary COPY into table; the caller holds s.mu.
+func (s *keySpill) copy(table, columns string, r io.Reader) error {
+	_, err := s.conn.PgConn().CopyFrom(s.ctx, r, `COPY `+table+` (`+columns+`) FROM STDIN BINARY`)
+	return err
+}
+
+// sortedCopy reads entries keyed by hash as COPY's binary format, the hash
+// first, then the fields row writes, in the order of their hash, in which
+// PostgreSQL builds an index on the hash in about half the time; it encodes
+// a few thousand rows at a time, and none costs an allocation.
+type sortedCopy[E any] struct {
+	entries map[uint64]E
 	hs      []int64
+	fields  uint16
+	row     func(buf []byte, e E) []byte
 	buf     []byte
 	done    bool
 }
 
-func newKeyCopy(entries map[uint64]keyEntry) *keyCopy {
+func newSortedCopy[E any](entries map[uint64]E, fields uint16, row func(buf []byte, e E) []byte) *sortedCopy[E] {
 	hs := make([]int64, 0, len(entries))
 	for h := range entries {
 		hs = append(hs, int64(h))
 	}
 	slices.Sort(hs)
-	return &keyCopy{entries: entries, hs: hs, buf: append(make([]byte, 0, 64<<10+64), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
+	return &sortedCopy[E]{entries: entries, hs: hs, fields: fields, row: row,
+		buf: append(make([]byte, 0, 64<<10+64), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
 }
 
-func (r *keyCopy) Read(p []byte) (int, error) {
+func (r *sortedCopy[E]) Read(p []byte) (int, error) {
 	for len(r.buf) < len(p) && !r.done {
 		if len(r.hs) == 0 {
 			r.buf = binary.BigEndian.AppendUint16(r.buf, 0xffff) // the trailer
@@ -165,14 +187,10 @@ func (r *keyCopy) Read(p []byte) (int, error) {
 		}
 		h := r.hs[0]
 		r.hs = r.hs[1:]
-		e := r.entries[uint64(h)]
-		r.buf = binary.BigEndian.AppendUint16(r.buf, 3)
+		r.buf = binary.BigEndian.AppendUint16(r.buf, r.fields)
 		r.buf = binary.BigEndian.AppendUint32(r.buf, 8)
 		r.buf = binary.BigEndian.AppendUint64(r.buf, uint64(h))
-		r.buf = binary.BigEndian.AppendUint32(r.buf, 4)
-		r.buf = binary.BigEndian.AppendUint32(r.buf, e.check)
-		r.buf = binary.BigEndian.AppendUint32(r.buf, 4)
-		r.buf = binary.BigEndian.AppendUint32(r.buf, uint32(e.line))
+		r.buf = r.row(r.buf, r.entries[uint64(h)])
 	}
 	if len(r.buf) == 0 {
 		return 0, io.EOF
@@ -207,40 +225,54 @@ type spillKey struct {
 	item int
 }
 
-// holds returns the items whose keys table holds. The keys go in the
-// order of the table (its rows were written by hash), so that PostgreSQL
-// reads each of its pages once.
+// holds returns the items whose keys table holds.
 func (s *keySpill) holds(table string, keys []spillKey) []int {
+	var held []int
+	s.probe(table, "", "", keys, nil, func(item int) { held = append(held, item) })
+	return held
+}
+
+// probe looks keys up in table, one index probe a key. For each key it
+// holds, it scans the columns cols ("" for none) of the key's first row
+// in order (for a table that may hold a key more than once) into dest,
+// then calls found with the key's item. The keys go in the order of the
+// table (its rows were written by hash), so that PostgreSQL reads each of
+// its pages once.
+func (s *keySpill) probe(table, cols, order string, keys []spillKey, dest []any, found func(item int)) {
 	if len(keys) == 0 {
-		return nil
+		return
 	}
 	slices.SortFunc(keys, func(a, b spillKey) int { return cmp.Compare(a.h, b.h) })
 	hs, cs := make([]int64, len(keys)), make([]int32, len(keys))
 	for i, k := range keys {
 		hs[i], cs[i] = k.h, k.c
 	}
+	if cols != "" {
+		cols = ", " + cols
+	}
+	if order != "" {
+		order = " ORDER BY " + order
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed() != nil {
-		return nil
+		return
 	}
-	// One index probe a key: the LIMIT keeps the planner from turning the
-	// LATERAL into a join that reads the whole table for each batch (the
-	// table has no statistics).
-	rows, err := s.conn.Query(s.ctx, `SELECT k.i - 1 FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
-		CROSS JOIN LATERAL (SELECT FROM `+table+` s WHERE s.h = k.h AND s.c = k.c LIMIT 1) s`, hs, cs)
-	var held []int
+	// The LIMIT keeps the planner from turning the LATERAL into a join
+	// that reads the whole table for each batch (the table has no
+	// statistics).
+	rows, err := s.conn.Query(s.ctx, `SELECT k.i - 1`+cols+` FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
+		CROSS JOIN LATERAL (SELECT * FROM `+table+` s WHERE s.h = k.h AND s.c = k.c`+order+` LIMIT 1) s`, hs, cs)
 	if err == nil {
-		held, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (int, error) {
-			var i int
-			err := row.Scan(&i)
-			return keys[i].item, err
+		var i int
+		_, err = pgx.ForEachRow(rows, append([]any{&i}, dest...), func() error {
+			found(keys[i].item)
+			return nil
 		})
 	}
 	if err != nil {
 		s.fail(fmt.Errorf("look up spilled keys: %w", err))
 	}
-	return held
 }
 
 // keyFilter is a split-block Bloom filter of the entries a key set moved to
@@ -276,4 +308,52 @@ func (f keyFilter) mayHold(h uint64, c uint32) bool {
 		}
 	}
 	return true
+}
+
+// writeBase adds entries of a diffing base to its table, made on the first
+// call (table ""), and returns the table's name.
+func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if table == "" {
+		table, err = s.newTable("import_base", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL, digest bigint NOT NULL")
+	}
+	if err == nil {
+		err = s.copy(table, "h, c, pos, digest", newSortedCopy(entries, 4, func(buf []byte, e baseEntry) []byte {
+			buf = binary.BigEndian.AppendUint32(buf, 4)
+			buf = binary.BigEndian.AppendUint32(buf, e.check)
+			buf = binary.BigEndian.AppendUint32(buf, 4)
+			buf = binary.BigEndian.AppendUint32(buf, uint32(e.pos))
+			buf = binary.BigEndian.AppendUint32(buf, 8)
+			return binary.BigEndian.AppendUint64(buf, e.digest)
+		}))
+	}
+	if err != nil {
+		return "", s.fail(fmt.Errorf("spill the diffing base: %w", err))
+	}
+	return table, nil
+}
+
+// indexBase indexes a diffing base's table once every entry is in it: a
+// key's first row comes first.
+func (s *keySpill) indexBase(table string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if _, err := s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h, c, pos)`); err != nil {
+		return s.fail(fmt.Errorf("spill the diffing base: %w", err))
+	}
+	return nil
+}
+
+// firstInBase finds the keys' first rows in a diffing base's table and
+// calls found with each key's item, the row's position and its digest.
+func (s *keySpill) firstInBase(table string, keys []spillKey, found func(item int, pos int32, digest uint64)) error {
+	var pos int32
+	var digest int64
+	s.probe(table, "s.pos, s.digest", "s.pos", keys, []any{&pos, &digest}, func(item int) { found(item, pos, uint64(digest)) })
+	return s.failed()
 }

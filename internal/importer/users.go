@@ -62,8 +62,11 @@ type userItem struct {
 	// renamed by append_counter renames it too.
 	emailDefaulted bool
 	props          map[string]any // property.<name> cells as stored; nil value: <delete>
-	// diffUnchanged: the row equals its diffing base's, so it is unchanged
-	// without a look at the directory (SPEC §4.9).
+	// baseKey, digest: the row's key and digest for its diffing base;
+	// diffUnchanged: the row equals the base's, so it is unchanged without
+	// a look at the directory (SPEC §4.9).
+	baseKey       string
+	digest        uint64
 	diffUnchanged bool
 }
 
@@ -252,6 +255,14 @@ func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<-
 		if len(batch) == 0 {
 			return nil
 		}
+		if base := p.stream.base; base != nil {
+			err := markBase(base, batch, func(it *userItem) (string, uint64) { return it.baseKey, it.digest }, func(it *userItem) {
+				it.diffUnchanged = it.fail == nil
+			})
+			if err != nil {
+				return err
+			}
+		}
 		return handOn(ctx, out, batch)
 	})
 }
@@ -266,9 +277,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		// The row fails, but a user_id it shows still counts as listed.
 		if id := strings.TrimSpace(cell(rec.Fields, p.idx[0])); id != "" {
 			st.seen.list(id, st.pos(rec.Line))
-			if st.base != nil {
-				st.base.mark(id, 0)
-			}
+			it.baseKey = id // listed in the diffing base's terms too
 		}
 		it.fail = fail
 		return it
@@ -280,7 +289,9 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	if r.UserID != "" {
 		st.seen.list(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
 	}
-	sameAsBase := st.base != nil && r.UserID != "" && st.base.mark(strings.TrimSpace(r.UserID), p.digester.digest(rec.Fields))
+	if st.base != nil && r.UserID != "" {
+		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.digester.digest(rec.Fields)
+	}
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
@@ -337,7 +348,6 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 			return it
 		}
 	}
-	it.diffUnchanged = sameAsBase
 	return it
 }
 
