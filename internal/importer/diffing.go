@@ -26,18 +26,17 @@ import (
 // key spill, and the new file's rows look theirs up a batch at a time.
 // Either way, which keys the new file listed is one bit a position.
 type diffBase struct {
-	importID int64
-	typ      string
-	open     func(context.Context) (io.ReadCloser, string, error) // the base file and its encoding
-	failed   map[int]bool                                         // lines of the base that failed there: they are tried again
-	seed     maphash.Seed                                         // of the rows' digests
-	hseed    maphash.Seed                                         // of the keys' hashes
-	cseed    maphash.Seed                                         // of the keys' checks
-	rows     int                                                  // the base's keyed rows
-	mem      map[uint64]baseEntry                                 // by hash, a key's first row, while they fit
-	table    string                                               // or the table of all of them
-	spill    *keySpill                                            // nil: they stay in memory
-	listed   []uint64                                             // by position, the keys the new file listed
+	typ    string
+	open   func(context.Context) (io.ReadCloser, string, error) // the base file and its encoding
+	failed map[int]bool                                         // lines of the base that failed there: they are tried again
+	seed   maphash.Seed                                         // of the rows' digests
+	hseed  maphash.Seed                                         // of the keys' hashes
+	cseed  maphash.Seed                                         // of the keys' checks
+	rows   int                                                  // the base's keyed rows
+	mem    map[uint64]baseEntry                                 // by hash, a key's first row, while they fit
+	table  string                                               // or the table of all of them
+	spill  *keySpill                                            // nil: they stay in memory
+	listed []uint64                                             // by position, the keys the new file listed
 }
 
 // baseEntry is the first row of a key in a diffing base.
@@ -73,7 +72,7 @@ func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, er
 		ru.warn(file, fmt.Sprintf("no earlier import of data set %q with one %s file to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet, typ))
 		return nil, nil
 	}
-	b := &diffBase{importID: id, typ: typ, failed: map[int]bool{}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(), cseed: maphash.MakeSeed(),
+	b := &diffBase{typ: typ, failed: map[int]bool{}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(), cseed: maphash.MakeSeed(),
 		mem: map[uint64]baseEntry{}}
 	if ru.KeysInMemory > 0 {
 		b.spill = ru.spill
@@ -354,13 +353,13 @@ func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 // threshold counts drops against the base's rows.
 func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	ru := a.ru
-	var gone []string
 	keys, err := b.gone(ctx)
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	for _, k := range keys {
-		gone = append(gone, k[0])
+	gone := make([]string, len(keys))
+	for i, k := range keys {
+		gone[i] = k[0]
 	}
 	target := ru.opts.DiffingUserRemoveStatus
 	if target == "deleted" && ru.opts.SkipDeletes {
@@ -385,23 +384,14 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	if err != nil {
 		return fmt.Errorf("drop users the diffed file no longer lists: %w", err)
 	}
-	var results []Result
-	for rows.Next() {
-		r := Result{File: a.file, Entity: "user", Message: "not in the file, but in its diffing base: " + target}
-		var state string
-		if err := rows.Scan(&r.ObjectID, &r.SISID, &state); err != nil {
-			rows.Close()
-			return fmt.Errorf("drop users: %w", err)
-		}
-		r.Action = transitionAction(state, target, true)
-		r.Changes = map[string][2]any{"workflow_state": {state, target}}
-		results = append(results, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	dropped, err := scanRemoved(rows, nil)
+	if err != nil {
 		return fmt.Errorf("drop users: %w", err)
 	}
-	ru.recordAll(typeUsers, results)
+	recordEach(ru, typeUsers, dropped, func(u *removed) Result {
+		return Result{File: a.file, Entity: "user", ObjectID: u.id, SISID: *u.sis, Action: transitionAction(u.state, target, true),
+			Message: "not in the file, but in its diffing base: " + target, Changes: map[string][2]any{"workflow_state": {u.state, target}}}
+	})
 	return nil
 }
 

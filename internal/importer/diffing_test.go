@@ -1,0 +1,101 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
+)
+
+// TestDiffBaseSpills reads the same base in memory and, with a budget of
+// two keys, into a table of the spill: a key's first row counts, a row
+// that failed in the base is left out, and a key dropped is dropped once.
+func TestDiffBaseSpills(t *testing.T) {
+	pool, _ := pgtest.New(t)
+	const base = "user_id,name\nU1,a\nU2,b\nU3,c\nU1,again\nU4,d\nU5,e\nU6,f\n" // U5, on line 7, failed there
+	load := func(t *testing.T, db *pgxpool.Pool, budget int) (*diffBase, error) {
+		b := &diffBase{typ: typeUsers, failed: map[int]bool{7: true}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(),
+			cseed: maphash.MakeSeed(), mem: map[uint64]baseEntry{}}
+		b.open = func(context.Context) (io.ReadCloser, string, error) {
+			return io.NopCloser(strings.NewReader(base)), "utf-8", nil
+		}
+		if budget > 0 {
+			b.spill = (&Runner{DB: db, KeysInMemory: budget}).newKeySpill(t.Context())
+			t.Cleanup(b.spill.close)
+		}
+		return b, b.load(t.Context())
+	}
+	for _, budget := range []int{0, 2} {
+		t.Run(fmt.Sprintf("budget %d", budget), func(t *testing.T) {
+			b, err := load(t, pool, budget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spilled := b.table != ""; spilled != (budget > 0) || b.rows != 6 {
+				t.Fatalf("table %q, %d rows: want a table with a budget, and 6 rows", b.table, b.rows)
+			}
+			d := newDigester([]string{"name", "user_id"}, b.seed, diffKeys[typeUsers])
+			type item struct {
+				key, name string
+				same      bool
+			}
+			items := []item{{"U1", "a", false}, {"U2", "B", false}, {"U6", "f", false}, {"U7", "x", false}, {"U5", "e", false}}
+			err = markBase(b, items, func(it *item) (string, uint64) { return it.key, d.digest([]string{it.name, it.key}) },
+				func(it *item) { it.same = true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var same []string
+			for _, it := range items {
+				if it.same {
+					same = append(same, it.key)
+				}
+			}
+			if !slices.Equal(same, []string{"U1", "U6"}) {
+				t.Errorf("rows as in the base: %v, want [U1 U6] (U1's first row; U5 failed there)", same)
+			}
+			if gone := goneIDs(t, b); !slices.Equal(gone, []string{"U3", "U4"}) {
+				t.Errorf("gone: %v, want [U3 U4]", gone)
+			}
+			fresh, err := load(t, pool, budget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gone := goneIDs(t, fresh); !slices.Equal(gone, []string{"U1", "U2", "U3", "U4", "U6"}) {
+				t.Errorf("gone when nothing is listed: %v, want each key once, in the base's order", gone)
+			}
+		})
+	}
+
+	// A base whose spill cannot write fails to load.
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.Database = "no_such_database"
+	nowhere, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nowhere.Close()
+	if _, err := load(t, nowhere, 2); err == nil {
+		t.Error("a base spilled to a database that does not exist loaded")
+	}
+}
+
+func goneIDs(t *testing.T, b *diffBase) []string {
+	t.Helper()
+	gone, err := b.gone(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, cells := range gone {
+		ids = append(ids, cells[0])
+	}
+	return ids
+}
