@@ -96,14 +96,7 @@ func TestKeySetSpills(t *testing.T) {
 	}
 
 	// A spill that cannot write keeps the entries in memory and fails the run.
-	cfg := pool.Config().Copy()
-	cfg.ConnConfig.Database = "no_such_database"
-	nowhere, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nowhere.Close()
-	broken := (&Runner{DB: nowhere, KeysInMemory: 2}).newKeySpill(t.Context())
+	broken := (&Runner{DB: nowhere(t, pool), KeysInMemory: 2}).newKeySpill(t.Context())
 	defer broken.close()
 	k = newKeySet()
 	k.spill = broken
@@ -143,4 +136,18 @@ func TestKeyFilterFalsePositives(t *testing.T) {
 		t.Errorf("%d of %d absent keys may be held: more than 0.02%%", wrong, n)
 	}
 	t.Logf("false positives: %d of %d", wrong, n)
+}
+
+// nowhere is a pool like pool's, to a database that does not exist: the
+// spills that use it cannot connect.
+func nowhere(t *testing.T, pool *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.Database = "no_such_database"
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
