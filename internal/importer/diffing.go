@@ -23,7 +23,8 @@ import (
 // A key's position is the number of keyed rows before it in the base.
 // While the keys fit the run's budget, they stay in memory, a hash, check,
 // position and digest each; past it, they all go to a table in the run's
-// key spill, and the new file's rows look theirs up a batch at a time.
+// key spill, and the new file's rows look theirs up a batch at a time
+// (a courses file's, a row at a time, as it is applied).
 // Either way, which keys the new file listed is one bit a position.
 type diffBase struct {
 	typ    string
@@ -39,7 +40,9 @@ type diffBase struct {
 	listed []uint64                                             // by position, the keys the new file listed
 }
 
-// baseEntry is the first row of a key in a diffing base.
+// baseEntry is a key's first row among those of a diffing base in memory
+// (a key may be in more than one COPY to the table; its first row is the
+// one of least position).
 type baseEntry struct {
 	check  uint32
 	pos    int32
@@ -271,8 +274,11 @@ func (b *diffBase) wasListed(pos int32) bool { return b.listed[pos/64]&(1<<(pos%
 // row in the base. key gives an item's key ("" for none) and its row's
 // digest.
 func markBase[T any](b *diffBase, items []T, key func(*T) (string, uint64), same func(*T)) error {
-	digests := make([]uint64, len(items))
+	var digests []uint64 // by item, of the keys asked for
 	var asks []spillKey
+	if b.table != "" {
+		digests = make([]uint64, len(items))
+	}
 	for i := range items {
 		k, digest := key(&items[i])
 		if k == "" {
@@ -282,7 +288,8 @@ func markBase[T any](b *diffBase, items []T, key func(*T) (string, uint64), same
 		if b.table != "" {
 			digests[i], asks = digest, append(asks, spillKey{h: int64(h), c: int32(c), item: i})
 		} else if e, ok := b.mem[h]; ok && e.check == c {
-			if b.list(e.pos); e.digest == digest {
+			b.list(e.pos)
+			if e.digest == digest {
 				same(&items[i])
 			}
 		}
@@ -291,7 +298,8 @@ func markBase[T any](b *diffBase, items []T, key func(*T) (string, uint64), same
 		return nil
 	}
 	return b.spill.firstInBase(b.table, asks, func(i int, pos int32, digest uint64) {
-		if b.list(pos); digests[i] == digest {
+		b.list(pos)
+		if digests[i] == digest {
 			same(&items[i])
 		}
 	})

@@ -74,6 +74,19 @@ func TestDiffBaseSpills(t *testing.T) {
 		})
 	}
 
+	// A spill that ends after the base loaded fails its lookups.
+	b, err := load(t, pool, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.spill.close()
+	if _, err := b.mark("U1", 0); err == nil {
+		t.Error("a lookup in a closed spill gave no error")
+	}
+	if _, err := b.gone(t.Context()); err == nil {
+		t.Error("drops from a closed spill gave no error")
+	}
+
 	// A base whose spill cannot write fails to load.
 	if _, err := load(t, nowhere(t, pool), 2); err == nil {
 		t.Error("a base spilled to a database that does not exist loaded")

@@ -17,13 +17,16 @@ import (
 )
 
 // keySpill keeps the entries of a run's key sets that are past the budget,
-// in temporary tables on a connection of its own, opened on the first
-// spill and closed when the run ends. Temporary tables go with their
-// connection: a worker that dies leaves nothing behind.
+// and its diffing bases that are, in temporary tables on a connection of
+// its own, opened on the first spill and closed when the run ends.
+// Temporary tables go with their connection: a worker that dies leaves
+// nothing behind.
 //
-// Each move is a table of its own, indexed after it is filled: that costs
-// PostgreSQL a fifth of what adding to one indexed table does, and a key a
-// filter may hold is looked up only in the table of that filter.
+// Each move of a key set is a table of its own, indexed after it is
+// filled: that costs PostgreSQL a fifth of what adding to one indexed
+// table does, and a key a filter may hold is looked up only in the table
+// of that filter. A diffing base is read whole before it is looked up, so
+// it is one table, filled by several COPYs, then indexed once.
 //
 // Key sets are used by several stages at once, so the connection is
 // locked: a lookup waits while another set's move writes. An error is
@@ -157,8 +160,9 @@ func (s *keySpill) copy(table, columns string, r io.Reader) error {
 
 // sortedCopy reads entries keyed by hash as COPY's binary format, the hash
 // first, then the fields row writes, in the order of their hash, in which
-// PostgreSQL builds an index on the hash in about half the time; it encodes
-// a few thousand rows at a time, and none costs an allocation.
+// PostgreSQL builds a key set's index on the hash in about half the time
+// (and reads a probe's pages once); it encodes a few thousand rows at a
+// time, and none costs an allocation.
 type sortedCopy[E any] struct {
 	entries map[uint64]E
 	hs      []int64
@@ -228,19 +232,30 @@ type spillKey struct {
 // holds returns the items whose keys table holds.
 func (s *keySpill) holds(table string, keys []spillKey) []int {
 	var held []int
-	s.probe(table, "", "", keys, nil, func(item int) { held = append(held, item) })
+	for _, p := range probe(s, table, "", "", keys, func(row pgx.CollectableRow) (i int, _ struct{}, err error) {
+		err = row.Scan(&i)
+		return i, struct{}{}, err
+	}) {
+		held = append(held, p.item)
+	}
 	return held
 }
 
-// probe looks keys up in table, one index probe a key. For each key it
-// holds, it scans the columns cols ("" for none) of the key's first row
-// in order (for a table that may hold a key more than once) into dest,
-// then calls found with the key's item. The keys go in the order of the
-// table (its rows were written by hash), so that PostgreSQL reads each of
-// its pages once.
-func (s *keySpill) probe(table, cols, order string, keys []spillKey, dest []any, found func(item int)) {
+// probed is a key a table holds: its item, and what was read of its row.
+type probed[R any] struct {
+	item int
+	row  R
+}
+
+// probe looks keys up in table, one index probe a key, and returns the
+// keys it holds. Of each, scan reads the key's index in keys and the
+// columns cols (none for "") of its first row in order (for a table that
+// may hold a key more than once). The keys go in the order of the table
+// (its rows were written by hash), so that PostgreSQL reads each of its
+// pages once.
+func probe[R any](s *keySpill, table, cols, order string, keys []spillKey, scan func(pgx.CollectableRow) (int, R, error)) []probed[R] {
 	if len(keys) == 0 {
-		return
+		return nil
 	}
 	slices.SortFunc(keys, func(a, b spillKey) int { return cmp.Compare(a.h, b.h) })
 	hs, cs := make([]int64, len(keys)), make([]int32, len(keys))
@@ -256,23 +271,25 @@ func (s *keySpill) probe(table, cols, order string, keys []spillKey, dest []any,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed() != nil {
-		return
+		return nil
 	}
 	// The LIMIT keeps the planner from turning the LATERAL into a join
 	// that reads the whole table for each batch (the table has no
 	// statistics).
 	rows, err := s.conn.Query(s.ctx, `SELECT k.i - 1`+cols+` FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY k(h, c, i)
-		CROSS JOIN LATERAL (SELECT * FROM `+table+` s WHERE s.h = k.h AND s.c = k.c`+order+` LIMIT 1) s`, hs, cs)
+		CROSS JOIN LATERAL (SELECT * FROM `+table+` t WHERE t.h = k.h AND t.c = k.c`+order+` LIMIT 1) s`, hs, cs)
+	var found []probed[R]
 	if err == nil {
-		var i int
-		_, err = pgx.ForEachRow(rows, append([]any{&i}, dest...), func() error {
-			found(keys[i].item)
-			return nil
+		found, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (probed[R], error) {
+			i, r, err := scan(row)
+			return probed[R]{item: keys[i].item, row: r}, err
 		})
 	}
 	if err != nil {
 		s.fail(fmt.Errorf("look up spilled keys: %w", err))
+		return nil
 	}
+	return found
 }
 
 // keyFilter is a split-block Bloom filter of the entries a key set moved to
@@ -315,8 +332,8 @@ func (f keyFilter) mayHold(h uint64, c uint32) bool {
 func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
-	if table == "" {
+	err := s.failed()
+	if err == nil && table == "" {
 		table, err = s.newTable("import_base", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL, digest bigint NOT NULL")
 	}
 	if err == nil {
@@ -352,8 +369,15 @@ func (s *keySpill) indexBase(table string) error {
 // firstInBase finds the keys' first rows in a diffing base's table and
 // calls found with each key's item, the row's position and its digest.
 func (s *keySpill) firstInBase(table string, keys []spillKey, found func(item int, pos int32, digest uint64)) error {
-	var pos int32
-	var digest int64
-	s.probe(table, "s.pos, s.digest", "s.pos", keys, []any{&pos, &digest}, func(item int) { found(item, pos, uint64(digest)) })
+	type first struct {
+		pos    int32
+		digest int64
+	}
+	for _, p := range probe(s, table, "s.pos, s.digest", "t.pos", keys, func(row pgx.CollectableRow) (i int, f first, err error) {
+		err = row.Scan(&i, &f.pos, &f.digest)
+		return i, f, err
+	}) {
+		found(p.item, p.row.pos, uint64(p.row.digest))
+	}
 	return s.failed()
 }
