@@ -23,9 +23,12 @@ import (
 // A key's position is the number of keyed rows before it in the base.
 // While the keys fit the run's budget, they stay in memory, a hash, check,
 // position and digest each; past it, they all go to a table in the run's
-// key spill, and the new file's rows look theirs up a batch at a time
-// (a courses file's, a row at a time, as it is applied).
-// Either way, which keys the new file listed is one bit a position.
+// key spill, in the order of their positions, and the new file's rows look
+// theirs up a batch at a time (a courses file's, a row at a time, as it is
+// applied): first among the base's rows that follow the last one found,
+// where a file in the base's order finds nearly all of them with one read
+// of a range, then one by one by key. Either way, which keys the new file
+// listed is one bit a position.
 type diffBase struct {
 	typ    string
 	open   func(context.Context) (io.ReadCloser, string, error) // the base file and its encoding
@@ -36,6 +39,8 @@ type diffBase struct {
 	rows   int                                                  // the base's keyed rows
 	mem    map[uint64]baseEntry                                 // by hash, a key's first row, while they fit
 	table  string                                               // or the table of all of them
+	next   int32                                                // in the table, the position after the last batch's last key found
+	again  map[int32]bool                                       // in the table, the rows whose key an earlier row may have
 	spill  *keySpill                                            // nil: they stay in memory
 	listed []uint64                                             // by position, the keys the new file listed
 }
@@ -230,18 +235,37 @@ func (d *digester) digest(fields []string) uint64 {
 }
 
 // load reads the base's keys, into memory and, past the budget, into a
-// table of the spill.
+// table of the spill. A key's first row counts: a row whose key is in
+// memory already is left out, and one whose key an earlier move may hold
+// (filters of the moves, while it loads) is noted, so that it is looked up
+// by key, never in a range.
 func (b *diffBase) load(ctx context.Context) error {
+	var moved []keyFilter
 	err := b.each(ctx, func(pos int, key string, _ []string, digest uint64) error {
 		b.rows = pos + 1
 		h, c := b.hash(key)
-		if _, taken := b.mem[h]; !taken { // a key's first row counts; a hash collision keeps the first key
-			b.mem[h] = baseEntry{check: c, pos: int32(pos), digest: digest}
+		if _, taken := b.mem[h]; taken { // a hash collision keeps the first key
+			return nil
 		}
-		if b.spill != nil && len(b.mem) >= b.spill.budget {
-			return b.moveOut()
+		for _, f := range moved {
+			if f.mayHold(h, c) {
+				if b.again == nil {
+					b.again = map[int32]bool{}
+				}
+				b.again[int32(pos)] = true
+				break
+			}
 		}
-		return nil
+		b.mem[h] = baseEntry{check: c, pos: int32(pos), digest: digest}
+		if b.spill == nil || len(b.mem) < b.spill.budget {
+			return nil
+		}
+		f := newKeyFilter(len(b.mem))
+		for h, e := range b.mem {
+			f.add(h, e.check)
+		}
+		moved = append(moved, f)
+		return b.moveOut()
 	})
 	if err == nil && b.table != "" {
 		if err = b.moveOut(); err == nil {
@@ -297,12 +321,46 @@ func markBase[T any](b *diffBase, items []T, key func(*T) (string, uint64), same
 	if len(asks) == 0 {
 		return nil
 	}
-	return b.spill.firstInBase(b.table, asks, func(i int, pos int32, digest uint64) {
+	last := -1 // the last item found
+	found := func(i int, pos int32, digest uint64) {
 		b.list(pos)
+		if i > last {
+			last, b.next = i, pos+1
+		}
 		if digests[i] == digest {
 			same(&items[i])
 		}
-	})
+	}
+	rest, err := b.inRange(asks, found)
+	if err != nil {
+		return err
+	}
+	return b.spill.firstInBase(b.table, rest, found)
+}
+
+// inRange looks asks up among the rows of the base's table that follow the
+// last one found, as many as there are asks and a few more, and returns
+// the asks not found there.
+func (b *diffBase) inRange(asks []spillKey, found func(i int, pos int32, digest uint64)) ([]spillKey, error) {
+	rows, err := b.spill.baseRange(b.table, b.next, len(asks)+len(asks)/8+64)
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[uint64]baseEntry, len(rows))
+	for _, r := range rows {
+		if !b.again[r.pos] {
+			at[r.h] = r.baseEntry
+		}
+	}
+	var rest []spillKey
+	for _, a := range asks {
+		if e, ok := at[uint64(a.h)]; ok && e.check == uint32(a.c) {
+			found(a.item, e.pos, e.digest)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return rest, nil
 }
 
 // mark notes that the new file lists key and reports whether its row

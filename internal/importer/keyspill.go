@@ -106,7 +106,7 @@ func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 	defer s.mu.Unlock()
 	table, err := s.newTable("import_keys", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL")
 	if err == nil {
-		err = s.copy(table, "h, c, pos", newSortedCopy(entries, 3, func(buf []byte, e keyEntry) []byte {
+		err = s.copy(table, "h, c, pos", newSortedCopy(entries, func(h uint64, _ keyEntry) int64 { return int64(h) }, 3, func(buf []byte, e keyEntry) []byte {
 			buf = binary.BigEndian.AppendUint32(buf, 4)
 			buf = binary.BigEndian.AppendUint32(buf, e.check)
 			buf = binary.BigEndian.AppendUint32(buf, 4)
@@ -159,25 +159,34 @@ func (s *keySpill) copy(table, columns string, r io.Reader) error {
 }
 
 // sortedCopy reads entries keyed by hash as COPY's binary format, the hash
-// first, then the fields row writes, in the order of their hash, in which
-// PostgreSQL builds a key set's index on the hash in about half the time
-// (and reads a probe's pages once); it encodes a few thousand rows at a
-// time, and none costs an allocation.
+// first, then the fields row writes, in the order by gives them: a key
+// set's by hash, in which PostgreSQL builds its index in about half the
+// time and reads a probe's pages once; a diffing base's by position, so
+// that a range of positions is a range of pages. It encodes a few
+// thousand rows at a time, and none costs an allocation.
 type sortedCopy[E any] struct {
 	entries map[uint64]E
-	hs      []int64
+	hs      []uint64
 	fields  uint16
 	row     func(buf []byte, e E) []byte
 	buf     []byte
 	done    bool
 }
 
-func newSortedCopy[E any](entries map[uint64]E, fields uint16, row func(buf []byte, e E) []byte) *sortedCopy[E] {
-	hs := make([]int64, 0, len(entries))
-	for h := range entries {
-		hs = append(hs, int64(h))
+func newSortedCopy[E any](entries map[uint64]E, by func(h uint64, e E) int64, fields uint16, row func(buf []byte, e E) []byte) *sortedCopy[E] {
+	type sortable struct {
+		by int64
+		h  uint64
 	}
-	slices.Sort(hs)
+	order := make([]sortable, 0, len(entries))
+	for h, e := range entries {
+		order = append(order, sortable{by(h, e), h})
+	}
+	slices.SortFunc(order, func(a, b sortable) int { return cmp.Compare(a.by, b.by) })
+	hs := make([]uint64, len(order))
+	for i, o := range order {
+		hs[i] = o.h
+	}
 	return &sortedCopy[E]{entries: entries, hs: hs, fields: fields, row: row,
 		buf: append(make([]byte, 0, 64<<10+64), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
 }
@@ -193,8 +202,8 @@ func (r *sortedCopy[E]) Read(p []byte) (int, error) {
 		r.hs = r.hs[1:]
 		r.buf = binary.BigEndian.AppendUint16(r.buf, r.fields)
 		r.buf = binary.BigEndian.AppendUint32(r.buf, 8)
-		r.buf = binary.BigEndian.AppendUint64(r.buf, uint64(h))
-		r.buf = r.row(r.buf, r.entries[uint64(h)])
+		r.buf = binary.BigEndian.AppendUint64(r.buf, h)
+		r.buf = r.row(r.buf, r.entries[h])
 	}
 	if len(r.buf) == 0 {
 		return 0, io.EOF
@@ -337,7 +346,7 @@ func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) (string
 		table, err = s.newTable("import_base", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL, digest bigint NOT NULL")
 	}
 	if err == nil {
-		err = s.copy(table, "h, c, pos, digest", newSortedCopy(entries, 4, func(buf []byte, e baseEntry) []byte {
+		err = s.copy(table, "h, c, pos, digest", newSortedCopy(entries, func(_ uint64, e baseEntry) int64 { return int64(e.pos) }, 4, func(buf []byte, e baseEntry) []byte {
 			buf = binary.BigEndian.AppendUint32(buf, 4)
 			buf = binary.BigEndian.AppendUint32(buf, e.check)
 			buf = binary.BigEndian.AppendUint32(buf, 4)
@@ -352,15 +361,15 @@ func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) (string
 	return table, nil
 }
 
-// indexBase indexes a diffing base's table once every entry is in it: a
-// key's first row comes first.
+// indexBase indexes a diffing base's table once every entry is in it: by
+// key, a key's first row first, and by position.
 func (s *keySpill) indexBase(table string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.failed(); err != nil {
 		return err
 	}
-	if _, err := s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h, c, pos)`); err != nil {
+	if _, err := s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h, c, pos); CREATE INDEX ON `+table+` (pos)`); err != nil {
 		return s.fail(fmt.Errorf("spill the diffing base: %w", err))
 	}
 	return nil
@@ -380,4 +389,36 @@ func (s *keySpill) firstInBase(table string, keys []spillKey, found func(item in
 		found(p.item, p.row.pos, uint64(p.row.digest))
 	}
 	return s.failed()
+}
+
+// baseRow is a row of a diffing base's table.
+type baseRow struct {
+	h uint64
+	baseEntry
+}
+
+// baseRange reads up to n rows of a diffing base's table, in the order of
+// their positions, from position from on.
+func (s *keySpill) baseRange(table string, from int32, n int) ([]baseRow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.failed(); err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(s.ctx, `SELECT h, c, pos, digest FROM `+table+` WHERE pos >= $1 ORDER BY pos LIMIT $2`, from, n)
+	var out []baseRow
+	if err == nil {
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (baseRow, error) {
+			var h, digest int64
+			var c int32
+			var r baseRow
+			err := row.Scan(&h, &c, &r.pos, &digest)
+			r.h, r.check, r.digest = uint64(h), uint32(c), uint64(digest)
+			return r, err
+		})
+	}
+	if err != nil {
+		return nil, s.fail(fmt.Errorf("read the diffing base: %w", err))
+	}
+	return out, nil
 }
