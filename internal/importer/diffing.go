@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math/bits"
 	"sort"
 	"strings"
 
@@ -235,12 +236,22 @@ func (d *digester) digest(fields []string) uint64 {
 }
 
 // load reads the base's keys, into memory and, past the budget, into a
-// table of the spill. A key's first row counts: a row whose key is in
-// memory already is left out, and one whose key an earlier move may hold
-// (filters of the moves, while it loads) is noted, so that it is looked up
-// by key, never in a range.
+// table of the spill: each time memory holds the budget, its keys move
+// there while the next ones are read. A key's first row counts: a row
+// whose key is in memory already is left out, and one whose key an
+// earlier move may hold (by the moves' filters, kept while it loads) is
+// noted, so that it is looked up by key, never in a range.
 func (b *diffBase) load(ctx context.Context) error {
 	var moved []keyFilter
+	var moving chan error // the move under way, if any
+	wait := func() error {
+		if moving == nil {
+			return nil
+		}
+		err := <-moving
+		moving = nil
+		return err
+	}
 	err := b.each(ctx, func(pos int, key string, _ []string, digest uint64) error {
 		b.rows = pos + 1
 		h, c := b.hash(key)
@@ -265,25 +276,43 @@ func (b *diffBase) load(ctx context.Context) error {
 			f.add(h, e.check)
 		}
 		moved = append(moved, f)
-		return b.moveOut()
+		if err := wait(); err != nil {
+			return err
+		}
+		var err error
+		moving, err = b.moveOut()
+		return err
 	})
+	if werr := wait(); err == nil {
+		err = werr
+	}
 	if err == nil && b.table != "" {
-		if err = b.moveOut(); err == nil {
-			err = b.spill.indexBase(b.table)
+		if moving, err = b.moveOut(); err == nil {
+			if err = wait(); err == nil {
+				err = b.spill.indexBase(b.table)
+			}
 		}
 	}
 	b.listed = make([]uint64, (b.rows+63)/64)
 	return err
 }
 
-// moveOut adds the keys in memory to the base's table.
-func (b *diffBase) moveOut() error {
-	table, err := b.spill.writeBase(b.table, b.mem)
-	if err != nil {
-		return err
+// moveOut starts moving the keys in memory to the base's table, made on
+// the first move, and returns the channel that tells how it ended.
+func (b *diffBase) moveOut() (chan error, error) {
+	if b.table == "" {
+		table, err := b.spill.newBase()
+		if err != nil {
+			return nil, err
+		}
+		b.table = table
 	}
-	b.table, b.mem = table, map[uint64]baseEntry{}
-	return nil
+	done := make(chan error, 1)
+	go func(table string, entries map[uint64]baseEntry) {
+		done <- b.spill.writeBase(table, entries)
+	}(b.table, b.mem)
+	b.mem = make(map[uint64]baseEntry, b.spill.budget)
+	return done, nil
 }
 
 func (b *diffBase) hash(key string) (uint64, uint32) {
@@ -371,8 +400,13 @@ func (b *diffBase) mark(key string, digest uint64) (same bool, err error) {
 }
 
 // gone lists the key cells of the base's rows whose keys the new file did
-// not list, in the base's order, once each (at the key's first row).
+// not list, in the base's order, once each (at the key's first row). It
+// reads the base up to its last row not listed, if any.
 func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
+	last := b.lastUnlisted()
+	if last < 0 {
+		return nil, nil
+	}
 	var out [][]string
 	type unseen struct {
 		pos   int32
@@ -392,6 +426,9 @@ func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 		return err
 	}
 	err := b.each(ctx, func(pos int, key string, cells []string, _ uint64) error {
+		if pos > last {
+			return errRead
+		}
 		if b.wasListed(int32(pos)) {
 			return nil
 		}
@@ -408,10 +445,30 @@ func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, errRead) {
+		err = nil
+	}
 	if err == nil && len(chunk) > 0 {
 		err = ask()
 	}
 	return out, err
+}
+
+// errRead ends a read of the base that has read what it needed.
+var errRead = errors.New("read enough of the diffing base")
+
+// lastUnlisted is the last position the new file did not list, or -1.
+func (b *diffBase) lastUnlisted() int {
+	for i := len(b.listed) - 1; i >= 0; i-- {
+		unlisted := ^b.listed[i]
+		if n := b.rows - 64*i; n < 64 {
+			unlisted &= 1<<n - 1 // past the last row
+		}
+		if unlisted != 0 {
+			return 64*i + 63 - bits.LeadingZeros64(unlisted)
+		}
+	}
+	return -1
 }
 
 // dropUnlisted gives diffing_user_remove_status to the users of the base

@@ -103,3 +103,22 @@ func goneIDs(t *testing.T, b *diffBase) []string {
 	}
 	return ids
 }
+
+func TestLastUnlisted(t *testing.T) {
+	for _, rows := range []int{1, 63, 64, 65, 130} {
+		b := &diffBase{rows: rows, listed: make([]uint64, (rows+63)/64)}
+		if got := b.lastUnlisted(); got != rows-1 {
+			t.Errorf("%d rows, none listed: %d, want %d", rows, got, rows-1)
+		}
+		for p := range rows {
+			b.list(int32(p))
+		}
+		if got := b.lastUnlisted(); got != -1 {
+			t.Errorf("%d rows, all listed: %d, want -1", rows, got)
+		}
+		b.listed[0] &^= 1
+		if got := b.lastUnlisted(); got != 0 {
+			t.Errorf("%d rows, all but the first listed: %d, want 0", rows, got)
+		}
+	}
+}

@@ -336,15 +336,22 @@ func (f keyFilter) mayHold(h uint64, c uint32) bool {
 	return true
 }
 
-// writeBase adds entries of a diffing base to its table, made on the first
-// call (table ""), and returns the table's name.
-func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) (string, error) {
+// newBase makes the table of a diffing base.
+func (s *keySpill) newBase() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	table, err := s.newTable("import_base", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL, digest bigint NOT NULL")
+	if err != nil {
+		return "", s.fail(fmt.Errorf("spill the diffing base: %w", err))
+	}
+	return table, nil
+}
+
+// writeBase adds entries of a diffing base to its table.
+func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.failed()
-	if err == nil && table == "" {
-		table, err = s.newTable("import_base", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL, digest bigint NOT NULL")
-	}
 	if err == nil {
 		err = s.copy(table, "h, c, pos, digest", newSortedCopy(entries, func(_ uint64, e baseEntry) int64 { return int64(e.pos) }, 4, func(buf []byte, e baseEntry) []byte {
 			buf = binary.BigEndian.AppendUint32(buf, 4)
@@ -356,9 +363,9 @@ func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) (string
 		}))
 	}
 	if err != nil {
-		return "", s.fail(fmt.Errorf("spill the diffing base: %w", err))
+		return s.fail(fmt.Errorf("spill the diffing base: %w", err))
 	}
-	return table, nil
+	return nil
 }
 
 // indexBase indexes a diffing base's table once every entry is in it: by
