@@ -292,6 +292,7 @@ func (b *diffBase) load(ctx context.Context) error {
 				err = b.spill.indexBase(b.table)
 			}
 		}
+		b.mem = nil // all in the table
 	}
 	b.listed = make([]uint64, (b.rows+63)/64)
 	return err
