@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,9 +40,11 @@ type diffBase struct {
 	cseed  maphash.Seed                                         // of the keys' checks
 	rows   int                                                  // the base's keyed rows
 	mem    map[uint64]baseEntry                                 // by hash, a key's first row, while they fit
+	order  []int64                                              // the hashes in mem, by position, while it loads
 	table  string                                               // or the table of all of them
 	next   int32                                                // in the table, the position after the last batch's last key found
-	again  map[int32]bool                                       // in the table, the rows whose key an earlier row may have
+	ranged int                                                  // in the table, the keys a batch needs to read a range first
+	again  []int32                                              // in the table, in order, the rows whose key an earlier move may hold
 	spill  *keySpill                                            // nil: they stay in memory
 	listed []uint64                                             // by position, the keys the new file listed
 }
@@ -82,7 +85,7 @@ func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, er
 		return nil, nil
 	}
 	b := &diffBase{typ: typ, failed: map[int]bool{}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(), cseed: maphash.MakeSeed(),
-		mem: map[uint64]baseEntry{}}
+		mem: map[uint64]baseEntry{}, ranged: 64} // a course, or a few rows: a range would cost a round trip more
 	if ru.KeysInMemory > 0 {
 		b.spill = ru.spill
 	}
@@ -237,10 +240,11 @@ func (d *digester) digest(fields []string) uint64 {
 
 // load reads the base's keys, into memory and, past the budget, into a
 // table of the spill: each time memory holds the budget, its keys move
-// there while the next ones are read. A key's first row counts: a row
-// whose key is in memory already is left out, and one whose key an
-// earlier move may hold (by the moves' filters, kept while it loads) is
-// noted, so that it is looked up by key, never in a range.
+// there while the next ones are read (as a key set's do, but a base is
+// looked up only once it is loaded). A key's first row counts: a row whose
+// key is in memory already is left out, and one whose key an earlier move
+// may hold (by the moves' filters, 3 bytes a key while it loads) is noted,
+// so that it is looked up by key, never in a range.
 func (b *diffBase) load(ctx context.Context) error {
 	var moved []keyFilter
 	var moving chan error // the move under way, if any
@@ -260,22 +264,18 @@ func (b *diffBase) load(ctx context.Context) error {
 		}
 		for _, f := range moved {
 			if f.mayHold(h, c) {
-				if b.again == nil {
-					b.again = map[int32]bool{}
-				}
-				b.again[int32(pos)] = true
+				b.again = append(b.again, int32(pos))
 				break
 			}
 		}
 		b.mem[h] = baseEntry{check: c, pos: int32(pos), digest: digest}
-		if b.spill == nil || len(b.mem) < b.spill.budget {
+		if b.spill == nil {
 			return nil
 		}
-		f := newKeyFilter(len(b.mem))
-		for h, e := range b.mem {
-			f.add(h, e.check)
+		if b.order = append(b.order, int64(h)); len(b.mem) < b.spill.budget {
+			return nil
 		}
-		moved = append(moved, f)
+		moved = append(moved, filterOf(b.mem, func(e baseEntry) uint32 { return e.check }))
 		if err := wait(); err != nil {
 			return err
 		}
@@ -287,12 +287,10 @@ func (b *diffBase) load(ctx context.Context) error {
 		err = werr
 	}
 	if err == nil && b.table != "" {
-		if moving, err = b.moveOut(); err == nil {
-			if err = wait(); err == nil {
-				err = b.spill.indexBase(b.table)
-			}
+		if err = b.spill.writeBase(b.table, b.mem, b.order); err == nil {
+			err = b.spill.indexBase(b.table)
 		}
-		b.mem = nil // all in the table
+		b.mem, b.order = nil, nil // all in the table
 	}
 	b.listed = make([]uint64, (b.rows+63)/64)
 	return err
@@ -309,10 +307,10 @@ func (b *diffBase) moveOut() (chan error, error) {
 		b.table = table
 	}
 	done := make(chan error, 1)
-	go func(table string, entries map[uint64]baseEntry) {
-		done <- b.spill.writeBase(table, entries)
-	}(b.table, b.mem)
-	b.mem = make(map[uint64]baseEntry, b.spill.budget)
+	go func(table string, entries map[uint64]baseEntry, hs []int64) {
+		done <- b.spill.writeBase(table, entries, hs)
+	}(b.table, b.mem, b.order)
+	b.mem, b.order = make(map[uint64]baseEntry, b.spill.budget), make([]int64, 0, b.spill.budget)
 	return done, nil
 }
 
@@ -361,11 +359,13 @@ func markBase[T any](b *diffBase, items []T, key func(*T) (string, uint64), same
 			same(&items[i])
 		}
 	}
-	rest, err := b.inRange(asks, found)
-	if err != nil {
-		return err
+	if len(asks) >= b.ranged {
+		var err error
+		if asks, err = b.inRange(asks, found); err != nil {
+			return err
+		}
 	}
-	return b.spill.firstInBase(b.table, rest, found)
+	return b.spill.firstInBase(b.table, asks, found)
 }
 
 // inRange looks asks up among the rows of the base's table that follow the
@@ -378,7 +378,7 @@ func (b *diffBase) inRange(asks []spillKey, found func(i int, pos int32, digest 
 	}
 	at := make(map[uint64]baseEntry, len(rows))
 	for _, r := range rows {
-		if !b.again[r.pos] {
+		if _, again := slices.BinarySearch(b.again, r.pos); !again {
 			at[r.h] = r.baseEntry
 		}
 	}
@@ -428,7 +428,7 @@ func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 	}
 	err := b.each(ctx, func(pos int, key string, cells []string, _ uint64) error {
 		if pos > last {
-			return errRead
+			return errReadEnough
 		}
 		if b.wasListed(int32(pos)) {
 			return nil
@@ -446,7 +446,7 @@ func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errRead) {
+	if errors.Is(err, errReadEnough) {
 		err = nil
 	}
 	if err == nil && len(chunk) > 0 {
@@ -455,8 +455,8 @@ func (b *diffBase) gone(ctx context.Context) ([][]string, error) {
 	return out, err
 }
 
-// errRead ends a read of the base that has read what it needed.
-var errRead = errors.New("read enough of the diffing base")
+// errReadEnough ends a read of the base that has read what it needed.
+var errReadEnough = errors.New("read enough of the diffing base")
 
 // lastUnlisted is the last position the new file did not list, or -1.
 func (b *diffBase) lastUnlisted() int {

@@ -22,7 +22,7 @@ func TestDiffBaseSpills(t *testing.T) {
 	const base = "user_id,name\nU1,a\nU2,b\nU3,c\nU1,again\nU4,d\nU5,e\nU6,f\n" // U5, on line 7, failed there
 	load := func(t *testing.T, db *pgxpool.Pool, budget int) (*diffBase, error) {
 		b := &diffBase{typ: typeUsers, failed: map[int]bool{7: true}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(),
-			cseed: maphash.MakeSeed(), mem: map[uint64]baseEntry{}}
+			cseed: maphash.MakeSeed(), mem: map[uint64]baseEntry{}, ranged: 1}
 		b.open = func(context.Context) (io.ReadCloser, string, error) {
 			return io.NopCloser(strings.NewReader(base)), "utf-8", nil
 		}
@@ -32,7 +32,7 @@ func TestDiffBaseSpills(t *testing.T) {
 		}
 		return b, b.load(t.Context())
 	}
-	for _, budget := range []int{0, 2} {
+	for _, budget := range []int{0, 2, 4} {
 		t.Run(fmt.Sprintf("budget %d", budget), func(t *testing.T) {
 			b, err := load(t, pool, budget)
 			if err != nil {

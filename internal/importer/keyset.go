@@ -224,10 +224,7 @@ func (k *keySet) put(h uint64, e keyEntry) {
 		if mv.to.table, mv.err = k.spill.write(mv.m); mv.err != nil {
 			return
 		}
-		mv.to.filter = newKeyFilter(len(mv.m))
-		for h, e := range mv.m {
-			mv.to.filter.add(h, e.check)
-		}
+		mv.to.filter = filterOf(mv.m, func(e keyEntry) uint32 { return e.check })
 	}()
 }
 

@@ -106,7 +106,7 @@ func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 	defer s.mu.Unlock()
 	table, err := s.newTable("import_keys", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL")
 	if err == nil {
-		err = s.copy(table, "h, c, pos", newSortedCopy(entries, func(h uint64, _ keyEntry) int64 { return int64(h) }, 3, func(buf []byte, e keyEntry) []byte {
+		err = s.copy(table, "h, c, pos", newEntryCopy(entries, byHash(entries), 3, func(buf []byte, e keyEntry) []byte {
 			buf = binary.BigEndian.AppendUint32(buf, 4)
 			buf = binary.BigEndian.AppendUint32(buf, e.check)
 			buf = binary.BigEndian.AppendUint32(buf, 4)
@@ -158,40 +158,37 @@ func (s *keySpill) copy(table, columns string, r io.Reader) error {
 	return err
 }
 
-// sortedCopy reads entries keyed by hash as COPY's binary format, the hash
-// first, then the fields row writes, in the order by gives them: a key
-// set's by hash, in which PostgreSQL builds its index in about half the
-// time and reads a probe's pages once; a diffing base's by position, so
-// that a range of positions is a range of pages. It encodes a few
-// thousand rows at a time, and none costs an allocation.
-type sortedCopy[E any] struct {
+// entryCopy reads entries keyed by hash as COPY's binary format, the hash
+// first, then the fields row writes, in the order of hs: a key set's by
+// hash, in which PostgreSQL builds its index in about half the time and
+// reads a probe's pages once; a diffing base's by position, so that a
+// range of positions is a range of pages. It encodes a few thousand rows
+// at a time, and none costs an allocation.
+type entryCopy[E any] struct {
 	entries map[uint64]E
-	hs      []uint64
+	hs      []int64
 	fields  uint16
 	row     func(buf []byte, e E) []byte
 	buf     []byte
 	done    bool
 }
 
-func newSortedCopy[E any](entries map[uint64]E, by func(h uint64, e E) int64, fields uint16, row func(buf []byte, e E) []byte) *sortedCopy[E] {
-	type sortable struct {
-		by int64
-		h  uint64
-	}
-	order := make([]sortable, 0, len(entries))
-	for h, e := range entries {
-		order = append(order, sortable{by(h, e), h})
-	}
-	slices.SortFunc(order, func(a, b sortable) int { return cmp.Compare(a.by, b.by) })
-	hs := make([]uint64, len(order))
-	for i, o := range order {
-		hs[i] = o.h
-	}
-	return &sortedCopy[E]{entries: entries, hs: hs, fields: fields, row: row,
+func newEntryCopy[E any](entries map[uint64]E, hs []int64, fields uint16, row func(buf []byte, e E) []byte) *entryCopy[E] {
+	return &entryCopy[E]{entries: entries, hs: hs, fields: fields, row: row,
 		buf: append(make([]byte, 0, 64<<10+64), "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)}
 }
 
-func (r *sortedCopy[E]) Read(p []byte) (int, error) {
+// byHash is the order of a key set's entries in their table.
+func byHash[E any](entries map[uint64]E) []int64 {
+	hs := make([]int64, 0, len(entries))
+	for h := range entries {
+		hs = append(hs, int64(h))
+	}
+	slices.Sort(hs)
+	return hs
+}
+
+func (r *entryCopy[E]) Read(p []byte) (int, error) {
 	for len(r.buf) < len(p) && !r.done {
 		if len(r.hs) == 0 {
 			r.buf = binary.BigEndian.AppendUint16(r.buf, 0xffff) // the trailer
@@ -202,8 +199,8 @@ func (r *sortedCopy[E]) Read(p []byte) (int, error) {
 		r.hs = r.hs[1:]
 		r.buf = binary.BigEndian.AppendUint16(r.buf, r.fields)
 		r.buf = binary.BigEndian.AppendUint32(r.buf, 8)
-		r.buf = binary.BigEndian.AppendUint64(r.buf, h)
-		r.buf = r.row(r.buf, r.entries[h])
+		r.buf = binary.BigEndian.AppendUint64(r.buf, uint64(h))
+		r.buf = r.row(r.buf, r.entries[uint64(h)])
 	}
 	if len(r.buf) == 0 {
 		return 0, io.EOF
@@ -259,9 +256,9 @@ type probed[R any] struct {
 // probe looks keys up in table, one index probe a key, and returns the
 // keys it holds. Of each, scan reads the key's index in keys and the
 // columns cols (none for "") of its first row in order (for a table that
-// may hold a key more than once). The keys go in the order of the table
-// (its rows were written by hash), so that PostgreSQL reads each of its
-// pages once.
+// may hold a key more than once). The keys go in the order of the index,
+// so that PostgreSQL reads each of its pages once (and a key set's table's
+// too, whose rows were written by hash).
 func probe[R any](s *keySpill, table, cols, order string, keys []spillKey, scan func(pgx.CollectableRow) (int, R, error)) []probed[R] {
 	if len(keys) == 0 {
 		return nil
@@ -312,6 +309,15 @@ func newKeyFilter(n int) keyFilter {
 	return make(keyFilter, max(1, n*24/512))
 }
 
+// filterOf is the filter of entries keyed by hash.
+func filterOf[E any](entries map[uint64]E, check func(E) uint32) keyFilter {
+	f := newKeyFilter(len(entries))
+	for h, e := range entries {
+		f.add(h, check(e))
+	}
+	return f
+}
+
 // bits gives key (h, c) its block and a 64-bit value whose eight 6-bit
 // fields choose a bit of each word.
 func (f keyFilter) bits(h uint64, c uint32) (*[8]uint64, uint64) {
@@ -347,13 +353,14 @@ func (s *keySpill) newBase() (string, error) {
 	return table, nil
 }
 
-// writeBase adds entries of a diffing base to its table.
-func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry) error {
+// writeBase adds entries of a diffing base to its table, in the order of
+// hs, their hashes by position.
+func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry, hs []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.failed()
 	if err == nil {
-		err = s.copy(table, "h, c, pos, digest", newSortedCopy(entries, func(_ uint64, e baseEntry) int64 { return int64(e.pos) }, 4, func(buf []byte, e baseEntry) []byte {
+		err = s.copy(table, "h, c, pos, digest", newEntryCopy(entries, hs, 4, func(buf []byte, e baseEntry) []byte {
 			buf = binary.BigEndian.AppendUint32(buf, 4)
 			buf = binary.BigEndian.AppendUint32(buf, e.check)
 			buf = binary.BigEndian.AppendUint32(buf, 4)

@@ -182,6 +182,7 @@ func (s *chunkSource) Err() error { return s.err }
 // OpenFile streams the stored file of import id, a chunk at a time, on a
 // connection of its own. Close the reader when done.
 func OpenFile(ctx context.Context, db *pgxpool.Pool, id int64) io.ReadCloser {
+	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	go func() {
 		rows, err := db.Query(ctx, `SELECT data FROM sis_import_chunks WHERE import_id = $1 ORDER BY seq`, id)
@@ -206,7 +207,19 @@ func OpenFile(ctx context.Context, db *pgxpool.Pool, id int64) io.ReadCloser {
 		}
 		pw.Close()
 	}()
-	return pr
+	return storedFile{pr, cancel}
+}
+
+// storedFile is a stored file being read. Closing it before its end ends
+// the query too, rather than reading the rest of the file to drop it.
+type storedFile struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (f storedFile) Close() error {
+	f.cancel()
+	return f.PipeReader.Close()
 }
 
 // ReplaceFile replaces the stored file of import id with r, in tx, and
