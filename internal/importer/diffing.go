@@ -290,8 +290,9 @@ func (b *diffBase) load(ctx context.Context) error {
 		if err = b.spill.writeBase(b.table, b.mem, b.order); err == nil {
 			err = b.spill.indexBase(b.table)
 		}
-		b.mem, b.order = nil, nil // all in the table
+		b.mem = nil // all in the table
 	}
+	b.order = nil
 	b.listed = make([]uint64, (b.rows+63)/64)
 	return err
 }
