@@ -67,9 +67,6 @@ type deactivationTarget struct {
 }
 
 func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deactivationItem) error {
-	if len(batch) == 0 {
-		return nil
-	}
 	emails := make([]string, 0, len(batch))
 	for _, it := range batch {
 		if it.fail == nil {

@@ -107,9 +107,6 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 		return it
 	}
 	send := func(batch []enrollmentItem) error {
-		if len(batch) == 0 {
-			return nil
-		}
 		if base != nil {
 			err := markBase(base, batch, func(it *enrollmentItem) (string, uint64) {
 				if it.settled {
@@ -231,9 +228,6 @@ type sectionRef struct {
 // results in file order.
 func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 	batch, refs := b.items, b.refs
-	if len(batch) == 0 {
-		return nil
-	}
 	if refs == nil {
 		var err error
 		if refs, err = ru.enrollmentRefs(ctx, ru.tx, batch); err != nil {

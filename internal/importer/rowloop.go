@@ -60,8 +60,8 @@ func (ru *run) eachRow(ctx context.Context, file, typ, entity string, width int,
 }
 
 // readBatches reads a file to its end and hands apply its rows a batch at
-// a time, the last batch even when empty: the way of the big files
-// (enrollments, memberships, deactivations). item makes a row of a record;
+// a time, never an empty one: the way of the big files (users,
+// enrollments, memberships, deactivations). item makes a row of a record;
 // fail is set when the record could not be split (its Fields are nil) or
 // has another field count than the header. apply may keep the batch.
 func readBatches[T any](rd *csvread.Reader, width int, item func(rec csvread.Record, fail *rowFailure) T, apply func([]T) error) error {
@@ -88,6 +88,9 @@ func readBatches[T any](rd *csvread.Reader, width int, item func(rec csvread.Rec
 			}
 			batch = make([]T, 0, batchSize)
 		}
+	}
+	if len(batch) == 0 {
+		return nil
 	}
 	return apply(batch)
 }

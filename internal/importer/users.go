@@ -252,9 +252,6 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 // readUsers parses and validates rows and sends them in batches.
 func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<- []userItem) error {
 	return readBatches(rd, p.width, p.parse, func(batch []userItem) error {
-		if len(batch) == 0 {
-			return nil
-		}
 		if base := p.stream.base; base != nil {
 			err := markBase(base, batch, func(it *userItem) (string, uint64) { return it.baseKey, it.digest }, func(it *userItem) {
 				it.diffUnchanged = it.fail == nil
