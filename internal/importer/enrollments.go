@@ -55,14 +55,12 @@ type storedEnrollment struct {
 
 // enrollmentItem is a row on its way through a batch.
 type enrollmentItem struct {
-	res     Result
-	row     enrollmentRow
-	fields  []string
-	dates   dateRange
-	key     enrollmentKey
-	settled bool // the result is known: nothing to write
-	old     *storedEnrollment
-	digest  uint64 // of the row, for its diffing base
+	batchRow
+	row    enrollmentRow
+	dates  dateRange
+	key    enrollmentKey
+	old    *storedEnrollment
+	digest uint64 // of the row, for its diffing base
 }
 
 // importEnrollments applies an enrollments file a batch at a time: the
@@ -95,7 +93,7 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	parse := func(rec csvread.Record, fail *rowFailure) enrollmentItem {
-		it := enrollmentItem{res: Result{File: file, Entity: "enrollment", Row: rec.Line}, fields: rec.Fields}
+		it := enrollmentItem{batchRow: newBatchRow(file, "enrollment", rec)}
 		if fail != nil {
 			it.fail(fail)
 			return it
@@ -198,12 +196,6 @@ func (r *enrollmentRow) place() string {
 		return fmt.Sprintf("section %q", r.SectionID)
 	}
 	return fmt.Sprintf("course %q", r.CourseID)
-}
-
-// fail gives the row its failure; a skip keeps no copy of the row.
-func (it *enrollmentItem) fail(f *rowFailure) {
-	it.settled = true
-	it.res.fail(f, it.fields, nil, len(it.fields)) // no secret cells
 }
 
 // enrollmentRefs are the courses, sections and users a batch names.

@@ -26,19 +26,11 @@ func (r *membershipRow) fields() []*string { return []*string{&r.GroupID, &r.Use
 
 // membershipItem is one row of a batch and what it resolved to.
 type membershipItem struct {
-	res         Result
+	batchRow
 	row         membershipRow
-	fields      []string
-	settled     bool // the result is known: nothing to write
 	group, user int64
 	id          int64 // the stored membership, 0 if none
 	state       string
-}
-
-// fail gives the row its failure; a skip keeps no copy of the row.
-func (it *membershipItem) fail(f *rowFailure) {
-	it.settled = true
-	it.res.fail(f, it.fields, nil, len(it.fields)) // no secret cells
 }
 
 // importMemberships applies a group memberships file a batch at a time: a
@@ -53,7 +45,7 @@ func (ru *run) importMemberships(ctx context.Context, file string, head csvread.
 	st := ru.stream(typeGroupMemberships, file)
 	width := len(head.Fields)
 	parse := func(rec csvread.Record, fail *rowFailure) membershipItem {
-		it := membershipItem{res: Result{File: file, Entity: "group_membership", Row: rec.Line}, fields: rec.Fields}
+		it := membershipItem{batchRow: newBatchRow(file, "group_membership", rec)}
 		if fail != nil {
 			it.fail(fail)
 			return it

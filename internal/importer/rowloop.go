@@ -95,6 +95,25 @@ func readBatches[T any](rd *csvread.Reader, width int, item func(rec csvread.Rec
 	return apply(batch)
 }
 
+// batchRow is what a row of a file without secret cells (enrollments,
+// memberships) carries through a batch: its result, its cells, and
+// whether the result is known.
+type batchRow struct {
+	res     Result
+	fields  []string
+	settled bool // the result is known: nothing to write
+}
+
+func newBatchRow(file, entity string, rec csvread.Record) batchRow {
+	return batchRow{res: Result{File: file, Entity: entity, Row: rec.Line}, fields: rec.Fields}
+}
+
+// fail gives the row its failure; a skip keeps no copy of the row.
+func (b *batchRow) fail(f *rowFailure) {
+	b.settled = true
+	b.res.fail(f, b.fields, nil, len(b.fields)) // no secret cells
+}
+
 // checkColumns makes sure a file has its type's required columns, and warns
 // once about columns the type does not use (Canvas ignores them too).
 func (ru *run) checkColumns(file, typ string, head csvread.Record, cols map[string]int, known, required []string) error {
