@@ -38,9 +38,10 @@ type Config struct {
 	MaxFieldBytes  int
 	MaxColumns     int
 	MaxRowsPerFile int
-	// KeysInMemory is how many keys (ids seen, logins claimed) one key set
-	// of an import keeps in memory; past it they move to PostgreSQL, so an
-	// import's memory grows by 3 bytes a key instead of about 35.
+	// KeysInMemory is how many keys (ids seen, logins claimed, a diffing
+	// base's rows) one key set of an import keeps in memory; past it they
+	// move to PostgreSQL, so an import's memory grows by 3 bytes a key
+	// instead of about 35.
 	KeysInMemory int
 	// RateLimit is the requests per second a token may make on average, with
 	// bursts of RateBurst; 0 turns rate limiting off.

@@ -91,10 +91,3 @@ func recordEach[T any](ru *run, typ string, items []T, result func(*T) Result) {
 		ru.record(typ, results)
 	}
 }
-
-// recordAll records results a batch at a time.
-func (ru *run) recordAll(typ string, results []Result) {
-	for i := 0; i < len(results); i += batchSize {
-		ru.record(typ, results[i:min(i+batchSize, len(results))])
-	}
-}

@@ -141,7 +141,7 @@ func (ru *run) applySection(ctx context.Context, r *sectionRow, res *Result) (*r
 		if err != nil {
 			return nil, fmt.Errorf("move section enrollments: %w", err)
 		}
-		ru.recordAll(typeEnrollments, moved)
+		recordEach(ru, typeEnrollments, moved, func(r *Result) Result { return *r })
 	}
 	res.Changes = changes
 	res.Action = transitionAction(old.state, r.Status, true)
