@@ -73,9 +73,9 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 			emails = append(emails, strings.ToLower(it.row.Email))
 		}
 	}
-	rows, err := ru.tx.Query(ctx, fmt.Sprintf(`SELECT u.id, u.key, COALESCE(u.sis_user_id, ''), u.login_id, COALESCE(u.integration_id, ''),
+	rows, err := ru.tx.Query(ctx, `SELECT u.id, u.key, COALESCE(u.sis_user_id, ''), u.login_id, COALESCE(u.integration_id, ''),
 			COALESCE(a.sis_account_id, a.id::text), a.id::text, u.workflow_state
-		FROM `+usersByKey+` JOIN accounts a ON a.id = u.account_id WHERE $2 = ANY(a.path)`, keyColumns["email"]),
+		FROM `+usersByKey("$3", keyColumns["email"])+` JOIN accounts a ON a.id = u.account_id WHERE $2 = ANY(a.path)`,
 		ru.account.RootAccountID, ru.account.ID, emails)
 	if err != nil {
 		return fmt.Errorf("find users by email: %w", err)

@@ -14,8 +14,7 @@ func (ru *run) usersBySIS(ctx context.Context, q querier, sisIDs []string) (map[
 	if len(sisIDs) == 0 {
 		return users, nil
 	}
-	rows, err := q.Query(ctx, `SELECT u.sis_user_id, u.id FROM unnest($2::text[]) AS k(key)
-		CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND u.sis_user_id = k.key OFFSET 0) u`,
+	rows, err := q.Query(ctx, `SELECT u.key, u.id FROM `+usersByKey("$2", keyColumns["user_id"]),
 		ru.account.RootAccountID, distinct(sisIDs))
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)

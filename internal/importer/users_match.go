@@ -123,8 +123,8 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 	return nil
 }
 
-// userSelect reads the users of root account $1 that %[1]s, a condition
-// on k.key, finds for one of the keys $3, with $2's scope, and the key.
+// userSelect reads the users of root account $1 that cond, a condition on
+// k.key, finds for one of the keys $3, with $2's scope, and the key.
 // It looks the keys up one at a time: with "= ANY($3)" PostgreSQL read
 // every user of the root account for a batch's 5,000 keys when its
 // statistics were missing (right after a big import), and a parallel scan
@@ -132,13 +132,17 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 // batch against 18-23 ms this way (EXPLAIN ANALYZE). The OFFSET 0 fences
 // keep the planner from flattening the LATERAL subquery into a join, and
 // from joining accounts once per key.
-const userSelect = userSelectFrom + usersByKey + ` JOIN accounts a ON a.id = u.account_id`
+func userSelect(cond string) string {
+	return userSelectFrom + usersByKey("$3", cond) + ` JOIN accounts a ON a.id = u.account_id`
+}
 
-// usersByKey is the users of root account $1 that the condition %[1]s on
-// k.key finds for one of the keys $3, each with its key, one index probe a
-// key (see userSelect).
-const usersByKey = `(SELECT u.*, k.key FROM unnest($3::text[]) AS k(key)
-	CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND %[1]s OFFSET 0) u OFFSET 0) u`
+// usersByKey is the users of root account $1 that cond, a condition on
+// k.key, finds for one of the keys of parameter keys, each as u with its
+// key, one index probe a key (see userSelect).
+func usersByKey(keys, cond string) string {
+	return `(SELECT u.*, k.key FROM unnest(` + keys + `::text[]) AS k(key)
+	CROSS JOIN LATERAL (SELECT * FROM users u WHERE u.root_account_id = $1 AND ` + cond + ` OFFSET 0) u OFFSET 0) u`
+}
 
 // userSelectUnindexed is userSelect for a key no index serves, %[1]s (a
 // user property): one scan of the root account's users for the batch.
@@ -165,11 +169,11 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 		return out, nil
 	}
 	keys = distinct(keys) // a key sent twice would find its user twice
-	query, expr, args := userSelect, keyColumns[on], []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
+	query, args := userSelect(keyColumns[on]), []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
 	if name, ok := strings.CutPrefix(on, "property."); ok {
-		query, expr, args = userSelectUnindexed, "lower(u.properties->>$4)", append(args, name)
+		query, args = fmt.Sprintf(userSelectUnindexed, "lower(u.properties->>$4)"), append(args, name)
 	}
-	rows, err := a.reader().Query(ctx, fmt.Sprintf(query, expr), args...)
+	rows, err := a.reader().Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 	}
@@ -275,14 +279,11 @@ func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
 	}
 	// A key at a time, as userSelect explains.
 	rows, err := a.reader().Query(ctx, `
-		SELECT 'l:' || k.key, u.id FROM unnest($2::text[]) AS k(key)
-			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND lower(login_id) = k.key OFFSET 0) u
+		SELECT 'l:' || u.key, u.id FROM `+usersByKey("$2", keyColumns["login_id"])+`
 		UNION ALL
-		SELECT 'i:' || k.key, u.id FROM unnest($3::text[]) AS k(key)
-			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND integration_id = k.key OFFSET 0) u
+		SELECT 'i:' || u.key, u.id FROM `+usersByKey("$3", keyColumns["integration_id"])+`
 		UNION ALL
-		SELECT 'e:' || k.key, u.id FROM unnest($4::text[]) AS k(key)
-			CROSS JOIN LATERAL (SELECT id FROM users WHERE root_account_id = $1 AND email <> '' AND lower(email) = k.key OFFSET 0) u
+		SELECT 'e:' || u.key, u.id FROM `+usersByKey("$4", keyColumns["email"])+`
 		UNION ALL
 		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`,
 		a.ru.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails), nonNil(prefixes))
