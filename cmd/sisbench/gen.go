@@ -48,6 +48,16 @@ func writeUsersFile(path string, n int, changed bool) error {
 	})
 }
 
+// writeLaterUsersFile writes a users.csv of the n users that follow the
+// first k files of n (rows k·n+1 to (k+1)·n): new users for a directory
+// that holds those files' users.
+func writeLaterUsersFile(path string, k, n int) error {
+	return writeFile(path, "user_id,login_id,first_name,last_name,email,status\n", n, func(w *bufio.Writer, i int) {
+		u := userAt(k*n+i, false)
+		fmt.Fprintf(w, "%s,%s,%s,%s,%s,active\n", u.userID, u.login, u.first, u.last, u.email)
+	})
+}
+
 // isDropped says whether row i is left out of the batch-mode file (5 %).
 func isDropped(i int) bool { return i%20 == 7 }
 

@@ -99,6 +99,8 @@ type runPlan struct {
 	params string
 	want   map[string]int
 	base   time.Duration // the baseline the run is held to
+	// midway, when set, runs once the import's progress passes 20 %.
+	midway func(context.Context) error
 }
 
 // runResult is what one import measured.
@@ -148,6 +150,13 @@ func importOnce(ctx context.Context, c *apiClient, srv *server, db *database, p 
 		if imp, err = c.get(ctx, imp.ID); err != nil {
 			rss.stop()
 			return r, err
+		}
+		if p.midway != nil && imp.Progress > 20 && imp.Progress < 100 {
+			err, p.midway = p.midway(ctx), nil
+			if err != nil {
+				rss.stop()
+				return r, err
+			}
 		}
 	}
 	r.e2e = time.Since(start)

@@ -8,7 +8,10 @@
 //     and a batch-mode run with every 20th user dropped;
 //  2. 1,000 courses, then -rows enrollments of the users in them;
 //  3. 1,000 groups, then -rows group memberships;
-//  4. a zip of the courses, the batch-mode users and the enrollments.
+//  4. a zip of the courses, the batch-mode users and the enrollments;
+//  5. twice a dry run of as many new users then the same file for real,
+//     the second time with VACUUM ANALYZE users run once its progress
+//     passes 20 %, as autovacuum does after a large rollback.
 //
 // Each import is timed from the POST until GET …/sis_imports/:id reads
 // progress 100 (end to end), and from started_at to ended_at (run). The
@@ -200,6 +203,21 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	later, latest := filepath.Join(tmp, "users_later.csv"), filepath.Join(tmp, "users_latest.csv")
+	if err := writeLaterUsersFile(later, 1, opts.rows); err != nil {
+		return err
+	}
+	if err := writeLaterUsersFile(latest, 2, opts.rows); err != nil {
+		return err
+	}
+	// Autovacuum analyzes users about a minute after a large rollback (a dry
+	// run, a failed attempt): the import after it must not slow down.
+	vacuum := func(ctx context.Context) error {
+		step("VACUUM ANALYZE users")
+		_, err := conn.Exec(ctx, "VACUUM ANALYZE users")
+		return err
+	}
+
 	changed, dropped := opts.rows/10, 0
 	for i := 1; i <= opts.rows; i++ {
 		if isDropped(i) {
@@ -224,6 +242,12 @@ func run(ctx context.Context) error {
 		{name: "memberships", file: membershipsFile, want: map[string]int{"created": opts.rows}},
 		{name: "mixed zip", file: zipFile, want: map[string]int{"unchanged": benchCourses + opts.rows - dropped + opts.rows},
 			base: base.total() + base.enrollmentsTotal()},
+		// New users after a dry run of them, without and with a VACUUM
+		// ANALYZE in the middle.
+		{name: "new 2, dry run", file: later, params: "dry_run=true", want: map[string]int{"created": opts.rows}, base: base.total()},
+		{name: "new 2", file: later, want: map[string]int{"created": opts.rows}, base: base.total()},
+		{name: "new 3, dry run", file: latest, params: "dry_run=true", want: map[string]int{"created": opts.rows}, base: base.total()},
+		{name: "new 3, VACUUM at 20%", file: latest, midway: vacuum, want: map[string]int{"created": opts.rows}, base: base.total()},
 	}
 	var results []runResult
 	for _, p := range plans {

@@ -30,6 +30,7 @@ type service struct {
 	url   string // the database's URL
 	base  string // http://127.0.0.1:port
 	token string // admin token of account 1
+	stops []func()
 }
 
 // startService starts the real wiring on a random port; tweak may change
@@ -68,16 +69,29 @@ func (s *service) start(tweak func(*config.Config)) string {
 	case <-time.After(30 * time.Second):
 		t.Fatal("service did not start in 30s")
 	}
-	t.Cleanup(func() {
+	stopped := false
+	s.stops = append(s.stops, func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("service stopped with %v", err)
 		}
 	})
+	t.Cleanup(s.stop)
 	if s.base == "" {
 		s.base = base
 	}
 	return base
+}
+
+// stop stops every replica that start started, as a SIGTERM would.
+func (s *service) stop() {
+	for _, stop := range s.stops {
+		stop()
+	}
 }
 
 func (s *service) newToken(account int64, role auth.Role) string {

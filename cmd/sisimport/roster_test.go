@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // importZip uploads a zip of name/content pairs to account and waits.
@@ -671,4 +674,38 @@ func TestDeletedLastCompleted(t *testing.T) {
 		"C1,,U2,student,deleted_last_completed\n") // 3 U2's only one: concluded
 	sameOutcomes(t, "deleted_last_completed", outcomes(s.results(imp.ID, "")), map[string]string{
 		"enrollments.csv:2": "deleted/", "enrollments.csv:3": "updated/"})
+}
+
+// TestBatchModeNeedsBatchModeTrue: a term id alone, or with
+// batch_mode=false, removes nothing, as on Canvas; the import says the term
+// id was ignored. batch_mode=true with the same file removes the course.
+func TestBatchModeNeedsBatchModeTrue(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "", "terms.csv", "term_id,name,status\nT1,Term 1,active\n",
+		"courses.csv", "course_id,short_name,long_name,term_id,status\nC1,C1,C1,T1,active\nC2,C2,C2,T1,active\n")
+	state := func(course string) string {
+		var st string
+		pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT workflow_state FROM courses WHERE sis_course_id = $1`, course).Scan(&st))
+		return st
+	}
+	onlyC1 := "course_id,short_name,long_name,term_id,status\nC1,C1,C1,T1,active\n"
+	for _, params := range []string{"batch_mode_term_id=sis_term_id:T1&batch_mode=false", "batch_mode_term_id=sis_term_id:T1"} {
+		imp := s.importZip("1", params, "courses.csv", onlyC1)
+		if imp.WorkflowState != "imported" || imp.BatchMode || imp.BatchModeTermID != nil {
+			t.Errorf("%s: %s, batch_mode %v, batch_mode_term_id %v: want imported without batch mode",
+				params, imp.WorkflowState, imp.BatchMode, str(imp.BatchModeTermID))
+		}
+		if want := "batch_mode_term_id was ignored: batch mode needs batch_mode=true"; !slices.ContainsFunc(imp.ProcessingWarnings,
+			func(w [2]string) bool { return strings.Contains(w[1], want) }) {
+			t.Errorf("%s: warnings %v, want one saying %q", params, imp.ProcessingWarnings, want)
+		}
+		if st := state("C2"); st != "active" {
+			t.Fatalf("%s: the unlisted course C2 is %s, want active", params, st)
+		}
+	}
+	imp := s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:T1", "courses.csv", onlyC1)
+	if !imp.BatchMode || state("C2") != "deleted" {
+		t.Errorf("batch_mode=true: batch_mode %v, C2 %s; want batch mode and C2 deleted", imp.BatchMode, state("C2"))
+	}
 }

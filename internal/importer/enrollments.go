@@ -121,7 +121,11 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 		b := enrollmentBatch{items: batch}
 		if refsAhead {
 			var err error
-			if b.refs, err = ru.enrollmentRefs(rctx, ru.DB, batch); err != nil {
+			err = pinned(rctx, ru.DB, func(tx pgx.Tx) (err error) {
+				b.refs, err = ru.enrollmentRefs(rctx, tx, batch)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -508,7 +512,8 @@ func (ru *run) updateEnrollments(ctx context.Context, items []*enrollmentItem) e
 	}
 	_, err := ru.tx.Exec(ctx, `UPDATE enrollments e SET workflow_state = u.state, start_at = u.start_at, end_at = u.end_at,
 		last_import_id = $5, updated_at = now()
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS u(id, state, start_at, end_at) WHERE e.id = u.id`,
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS u(id, state, start_at, end_at)
+		WHERE e.id = u.id AND e.id = ANY($1)`,
 		ids, states, starts, ends, ru.job.ID)
 	if err != nil {
 		return fmt.Errorf("update enrollments: %w", err)

@@ -136,8 +136,9 @@ func (s *keySpill) newTable(prefix, columns string) (string, error) {
 		conn, err := pgx.ConnectConfig(s.ctx, s.db.Config().ConnConfig)
 		if err == nil {
 			// Without statistics, the planner takes a bitmap scan to find
-			// one row by its index; a plain index scan costs less.
-			if _, err = conn.Exec(s.ctx, `SET temp_buffers = '64MB'; SET enable_bitmapscan = off`); err != nil {
+			// one row by its index; a plain index scan costs less. No
+			// lookup may read a table whole (plans.go).
+			if _, err = conn.Exec(s.ctx, `SET temp_buffers = '64MB'; SET enable_bitmapscan = off; SET enable_seqscan = off; SET jit = off`); err != nil {
 				conn.Close(context.Background())
 			}
 		}

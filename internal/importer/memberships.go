@@ -211,7 +211,7 @@ func (ru *run) writeMemberships(ctx context.Context, inserts, updates []*members
 			ids[i], states[i] = it.id, it.row.Status
 		}
 		if _, err := ru.tx.Exec(ctx, `UPDATE group_memberships m SET workflow_state = t.state, last_import_id = $3, updated_at = now()
-			FROM unnest($1::bigint[], $2::text[]) AS t(id, state) WHERE m.id = t.id`, ids, states, ru.job.ID); err != nil {
+			FROM unnest($1::bigint[], $2::text[]) AS t(id, state) WHERE m.id = t.id AND m.id = ANY($1)`, ids, states, ru.job.ID); err != nil {
 			return fmt.Errorf("update memberships: %w", err)
 		}
 	}

@@ -5,9 +5,9 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -61,18 +61,6 @@ type Options struct {
 	DiffingDropStatus             string `json:"diffing_drop_status"`
 }
 
-// boolParams are the boolean create parameters and where they go.
-func (o *Options) boolParams() map[string]*bool {
-	return map[string]*bool{
-		"dry_run": &o.DryRun, "atomic": &o.Atomic, "skip_deletes": &o.SkipDeletes, "batch_mode": &o.BatchMode,
-		"override_sis_stickiness": &o.OverrideSISStickiness, "add_sis_stickiness": &o.AddSISStickiness,
-		"clear_sis_stickiness": &o.ClearSISStickiness, "diffing_remaster_data_set": &o.DiffingRemaster,
-		"user_match_fallback_login_id": &o.MatchFallbackLoginID, "standardize_login_ids": &o.StandardizeLoginIDs,
-		"prevent_email_duplicates": &o.PreventEmailDups, "remove_unlisted_users": &o.RemoveUnlistedUsers,
-		"multi_term_batch_mode": &o.MultiTermBatchMode,
-	}
-}
-
 // notYetHonoured are Canvas and sisimport parameters this version accepts
 // and validates but does not act on yet; each gives a warning on the import.
 var notYetHonoured = map[string]bool{
@@ -86,6 +74,75 @@ var templateColumns = []string{"login_id", "email", "first_name", "last_name", "
 // ignoredQuietly are request parameters that are not import options.
 var ignoredQuietly = map[string]bool{"access_token": true, "attachment": true}
 
+// params are the create parameters by name, each with what reads its
+// value into o. An empty value is no value (Canvas reads them with
+// present?), so none of them acts by its presence alone.
+func (o *Options) params() map[string]func(string) error {
+	flag := func(dst *bool) func(string) error {
+		return func(val string) (err error) {
+			*dst, err = parseBool(val)
+			return err
+		}
+	}
+	choice := func(dst *string, allowed ...string) func(string) error {
+		return func(val string) error {
+			if !slices.Contains(allowed, val) {
+				return fmt.Errorf("want %s", strings.Join(allowed, ", "))
+			}
+			*dst = val
+			return nil
+		}
+	}
+	text := func(dst *string) func(string) error {
+		return func(val string) error { *dst = val; return nil }
+	}
+	return map[string]func(string) error{
+		"dry_run": flag(&o.DryRun), "atomic": flag(&o.Atomic), "skip_deletes": flag(&o.SkipDeletes),
+		"batch_mode": flag(&o.BatchMode), "multi_term_batch_mode": flag(&o.MultiTermBatchMode),
+		"override_sis_stickiness": flag(&o.OverrideSISStickiness), "add_sis_stickiness": flag(&o.AddSISStickiness),
+		"clear_sis_stickiness": flag(&o.ClearSISStickiness), "diffing_remaster_data_set": flag(&o.DiffingRemaster),
+		"user_match_fallback_login_id": flag(&o.MatchFallbackLoginID), "standardize_login_ids": flag(&o.StandardizeLoginIDs),
+		"prevent_email_duplicates": flag(&o.PreventEmailDups), "remove_unlisted_users": flag(&o.RemoveUnlistedUsers),
+
+		"user_upload_type":                  choice(&o.UserUploadType, "create_or_update", "create_only", "update_only", "create_all_rename"),
+		"duplicate_login_id_handling":       choice(&o.DuplicateLoginIDs, "fail", "append_counter"),
+		"unlisted_user_status":              choice(&o.UnlistedUserStatus, "suspended", "deleted"),
+		"change_threshold_action":           choice(&o.ChangeThresholdAction, "abort", "hold"),
+		"diffing_user_remove_status":        choice(&o.DiffingUserRemoveStatus, "deleted", "suspended"),
+		"diffing_drop_status":               choice(&o.DiffingDropStatus, "deleted", "completed", "inactive"),
+		"batch_mode_enrollment_drop_status": choice(&o.BatchModeEnrollmentDropStatus, "deleted", "completed", "inactive"),
+		"import_type":                       choice(&o.ImportType, "instructure_csv"),
+
+		"diffing_data_set_identifier": text(&o.DiffingDataSet),
+		"batch_mode_term_id":          text(&o.BatchModeTermID),
+		"user_match_on": func(val string) error {
+			val = strings.ToLower(val)
+			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) &&
+				!(strings.HasPrefix(val, "property.") && len(val) > len("property.")) {
+				return fmt.Errorf("want user_id, login_id, email, integration_id or property.<name>")
+			}
+			o.UserMatchOn = val
+			return nil
+		},
+		"extension": func(val string) error {
+			val = strings.ToLower(strings.TrimPrefix(val, "."))
+			if val != "csv" && val != "zip" {
+				return fmt.Errorf("want csv or zip")
+			}
+			o.Extension = val
+			return nil
+		},
+		"change_threshold": func(val string) error {
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 || n > 100 {
+				return fmt.Errorf("want an integer from 1 to 100")
+			}
+			o.ChangeThreshold = &n
+			return nil
+		},
+	}
+}
+
 // ParseOptions validates the create parameters. A known parameter with an
 // invalid value is an error naming it; unknown parameters come back as
 // warnings, as Canvas ignores them.
@@ -93,53 +150,23 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id",
 		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "abort",
 		DiffingUserRemoveStatus: "deleted", BatchModeEnrollmentDropStatus: "deleted", DiffingDropStatus: "deleted"}
-	choices := map[string]struct {
-		dst     *string
-		allowed []string
-	}{
-		"user_upload_type":                  {&o.UserUploadType, []string{"create_or_update", "create_only", "update_only", "create_all_rename"}},
-		"duplicate_login_id_handling":       {&o.DuplicateLoginIDs, []string{"fail", "append_counter"}},
-		"unlisted_user_status":              {&o.UnlistedUserStatus, []string{"suspended", "deleted"}},
-		"change_threshold_action":           {&o.ChangeThresholdAction, []string{"abort", "hold"}},
-		"diffing_user_remove_status":        {&o.DiffingUserRemoveStatus, []string{"deleted", "suspended"}},
-		"diffing_drop_status":               {&o.DiffingDropStatus, []string{"deleted", "completed", "inactive"}},
-		"batch_mode_enrollment_drop_status": {&o.BatchModeEnrollmentDropStatus, []string{"deleted", "completed", "inactive"}},
-	}
+	params := o.params()
 	var warnings [][2]string
-	bools := o.boolParams()
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		val := strings.TrimSpace(v.Get(k))
-		if p, ok := bools[k]; ok {
-			b, err := parseBool(val)
-			if err != nil {
-				return o, nil, invalidParam(k, val, "true or false")
-			}
-			*p = b
-			continue
-		}
-		if c, ok := choices[k]; ok {
-			if !slices.Contains(c.allowed, val) {
-				return o, nil, invalidParam(k, val, strings.Join(c.allowed, ", "))
-			}
-			*c.dst = val
-			continue
-		}
+		parse, known := params[k]
+		column, isDefault := strings.CutPrefix(k, "default[")
+		column, isDefault = strings.CutSuffix(column, "]")
 		switch {
-		case k == "user_match_on":
-			val = strings.ToLower(val)
-			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) &&
-				!(strings.HasPrefix(val, "property.") && len(val) > len("property.")) {
-				return o, nil, invalidParam(k, val, "user_id, login_id, email, integration_id or property.<name>")
-			}
-			o.UserMatchOn = val
-		case strings.HasPrefix(k, "default[") && strings.HasSuffix(k, "]"):
-			col := strings.ToLower(strings.TrimSpace(k[len("default[") : len(k)-1]))
-			if !slices.Contains(templateColumns, col) {
+		case ignoredQuietly[k]:
+		case notYetHonoured[k]:
+			warnings = append(warnings, [2]string{"", fmt.Sprintf("parameter %s is not supported by this version yet and was ignored", k)})
+		case !known && !isDefault:
+			warnings = append(warnings, [2]string{"", fmt.Sprintf("unknown parameter %s was ignored", k)})
+		case val == "":
+		case isDefault:
+			column = strings.ToLower(strings.TrimSpace(column))
+			if !slices.Contains(templateColumns, column) {
 				return o, nil, invalidParam(k, val, "a default for one of "+strings.Join(templateColumns, ", "))
 			}
 			if err := checkTemplate(val); err != nil {
@@ -148,48 +175,30 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 			if o.Defaults == nil {
 				o.Defaults = map[string]string{}
 			}
-			o.Defaults[col] = val
-		case k == "import_type":
-			if val != "instructure_csv" {
-				return o, nil, invalidParam(k, val, "instructure_csv")
-			}
-		case k == "extension":
-			val = strings.ToLower(strings.TrimPrefix(val, "."))
-			if val != "csv" && val != "zip" {
-				return o, nil, invalidParam(k, val, "csv or zip")
-			}
-			o.Extension = val
-		case k == "change_threshold":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 || n > 100 {
-				return o, nil, invalidParam(k, val, "an integer from 1 to 100")
-			}
-			o.ChangeThreshold = &n
-		case k == "diffing_data_set_identifier":
-			o.DiffingDataSet = val
-		case k == "batch_mode_term_id":
-			o.BatchModeTermID = val
-		case ignoredQuietly[k]:
-		case notYetHonoured[k]:
-			warnings = append(warnings, [2]string{"", fmt.Sprintf("parameter %s is not supported by this version yet and was ignored", k)})
+			o.Defaults[column] = val
 		default:
-			warnings = append(warnings, [2]string{"", fmt.Sprintf("unknown parameter %s was ignored", k)})
+			if err := parse(val); err != nil {
+				return o, nil, invalidParam(k, val, strings.TrimPrefix(err.Error(), "want "))
+			}
 		}
 	}
 	if o.AddSISStickiness && o.ClearSISStickiness {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "add_sis_stickiness and clear_sis_stickiness cannot both be true")
 	}
+	// Batch mode is on by batch_mode=true, or by multi_term_batch_mode=true
+	// as on Canvas; a term id alone switches nothing on.
 	if o.MultiTermBatchMode {
 		o.BatchMode = true
+	}
+	if !o.BatchMode && o.BatchModeTermID != "" {
+		warnings = append(warnings, [2]string{"", "parameter batch_mode_term_id was ignored: batch mode needs batch_mode=true"})
+		o.BatchModeTermID = ""
 	}
 	if o.BatchMode && o.BatchModeTermID == "" && !o.MultiTermBatchMode {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode needs batch_mode_term_id (an id or sis_term_id:X) or multi_term_batch_mode=true")
 	}
 	if o.BatchModeTermID != "" && o.MultiTermBatchMode {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode_term_id and multi_term_batch_mode cannot both be given")
-	}
-	if o.BatchModeTermID != "" {
-		o.BatchMode = true
 	}
 	if o.BatchMode && o.DiffingDataSet != "" {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode cannot be combined with diffing_data_set_identifier")
@@ -204,7 +213,7 @@ func parseBool(s string) (bool, error) {
 	case "false", "0", "no", "off", "":
 		return false, nil
 	}
-	return false, fmt.Errorf("not a boolean")
+	return false, fmt.Errorf("want true or false")
 }
 
 func invalidParam(name, val, want string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -222,7 +223,10 @@ func setUserField(u *storedUser, field string, v any) {
 		}
 	default:
 		if name, ok := strings.CutPrefix(field, "property."); ok {
-			u.Properties = maps(u.Properties)
+			u.Properties = maps.Clone(u.Properties)
+			if u.Properties == nil {
+				u.Properties = map[string]any{}
+			}
 			if v == nil {
 				delete(u.Properties, name)
 			} else {
@@ -230,14 +234,6 @@ func setUserField(u *storedUser, field string, v any) {
 			}
 		}
 	}
-}
-
-func maps(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 type lockedUser struct {

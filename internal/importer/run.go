@@ -165,7 +165,7 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	}
 	defer ru.tx.Rollback(context.WithoutCancel(ctx))
 	idle := strconv.Itoa(int((2 * r.Lease).Milliseconds()))
-	if _, err := ru.tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = "+idle); err != nil {
+	if _, err := ru.tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = "+idle+"; "+pinPlans); err != nil {
 		return fmt.Errorf("set import timeout: %w", err)
 	}
 

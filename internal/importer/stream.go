@@ -48,7 +48,9 @@ func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, erro
 		if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
 			st.matched = map[int64]bool{}
 		}
-		err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1)`, ru.account.RootAccountID).Scan(&st.empty)
+		// login_id IS NOT NULL: users_login_id's predicate (plans.go).
+		err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1 AND login_id IS NOT NULL)`,
+			ru.account.RootAccountID).Scan(&st.empty)
 		if err != nil {
 			return nil, fmt.Errorf("count users: %w", err)
 		}

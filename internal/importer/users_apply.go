@@ -549,10 +549,15 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 	return nil
 }
 
-// update writes changed users: COPY into the stage, one UPDATE from it.
+// update writes changed users: COPY into the stage, one UPDATE from it,
+// which reaches users by the batch's ids (plans.go).
 func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser) error {
 	if len(users) == 0 {
 		return nil
+	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
 		[]string{"id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
@@ -570,7 +575,7 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
 			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields, properties = s.properties,
 			updated_at = now(), last_import_id = $1
-		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at`, a.ru.job.ID)
+		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at AND u.id = ANY($2)`, a.ru.job.ID, ids)
 	if err != nil {
 		return fmt.Errorf("update users: %w", err)
 	}

@@ -9,21 +9,22 @@ import (
 )
 
 // match looks up, for each batch, the stored users its rows match and the
-// owners of the ids they would take. It reads committed data on a pooled
-// connection, while the import's transaction writes the batch before:
-// rows this import wrote earlier have other keys (duplicates fail while
-// reading), and the ids it claimed are in a.claimed. When a change_sis_id
-// file of the import renamed users, it reads in the transaction instead,
-// taking turns with the writes (a.inTx).
+// owners of the ids they would take. It reads committed data in a
+// transaction of its own, while the import's transaction writes the batch
+// before: rows this import wrote earlier have other keys (duplicates fail
+// while reading), and the ids it claimed are in a.claimed. When a
+// change_sis_id file of the import renamed users, it reads in the
+// transaction instead, taking turns with the writes (a.inTx).
 func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<- userBatch) error {
 	for items := range in {
 		b := userBatch{items: items, old: make([]*storedUser, len(items)), fails: make([]*rowFailure, len(items))}
+		var err error
 		if a.inTx != nil {
 			a.inTx.Lock()
-		}
-		err := a.matchBatch(ctx, &b)
-		if a.inTx != nil {
+			err = a.matchBatch(ctx, a.ru.tx, &b)
 			a.inTx.Unlock()
+		} else {
+			err = pinned(ctx, a.ru.DB, func(tx pgx.Tx) error { return a.matchBatch(ctx, tx, &b) })
 		}
 		if err != nil {
 			return err
@@ -35,27 +36,19 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 	return nil
 }
 
-func (a *userApplier) matchBatch(ctx context.Context, b *userBatch) error {
+func (a *userApplier) matchBatch(ctx context.Context, q querier, b *userBatch) error {
 	if !a.stream.empty {
-		if err := a.matchUsers(ctx, b); err != nil {
+		if err := a.matchUsers(ctx, q, b); err != nil {
 			return err
 		}
-		if err := a.fetchOwners(ctx, b); err != nil {
+		if err := a.fetchOwners(ctx, q, b); err != nil {
 			return err
 		}
 	}
 	b.homes = a.stream.homes
 	var err error
-	b.ids, err = a.allocateIDs(ctx, b)
+	b.ids, err = a.allocateIDs(ctx, q, b)
 	return err
-}
-
-// reader is where matching reads: the pool, or the import's transaction.
-func (a *userApplier) reader() querier {
-	if a.inTx != nil {
-		return a.ru.tx
-	}
-	return a.ru.DB
 }
 
 // keyColumns are the SQL conditions that find a user by the key k.key
@@ -69,9 +62,9 @@ var keyColumns = map[string]string{"user_id": "u.sis_user_id = k.key", "login_id
 // user_match_fallback_login_id a row that matched nobody tries its login
 // id. Matching on another column checks the row's user_id against the
 // user found (SPEC §4.2 "Matching on another key").
-func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
+func (a *userApplier) matchUsers(ctx context.Context, q querier, b *userBatch) error {
 	on := a.ru.opts.UserMatchOn
-	byKey, err := a.fetchBy(ctx, on, b.items, func(it *userItem) string { return it.key })
+	byKey, err := a.fetchBy(ctx, q, on, b.items, func(it *userItem) string { return it.key })
 	if err != nil {
 		return err
 	}
@@ -88,7 +81,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 		}
 	}
 	if a.ru.opts.MatchFallbackLoginID && on != "login_id" {
-		byLogin, err := a.fetchBy(ctx, "login_id", b.items, func(it *userItem) string { return strings.ToLower(it.row.LoginID) })
+		byLogin, err := a.fetchBy(ctx, q, "login_id", b.items, func(it *userItem) string { return strings.ToLower(it.row.LoginID) })
 		if err != nil {
 			return err
 		}
@@ -103,7 +96,7 @@ func (a *userApplier) matchUsers(ctx context.Context, b *userBatch) error {
 	if on == "user_id" && !a.ru.opts.MatchFallbackLoginID {
 		return nil
 	}
-	bySIS, err := a.fetchBy(ctx, "user_id", b.items, func(it *userItem) string { return it.row.UserID })
+	bySIS, err := a.fetchBy(ctx, q, "user_id", b.items, func(it *userItem) string { return it.row.UserID })
 	if err != nil {
 		return err
 	}
@@ -157,7 +150,7 @@ const userSelectFrom = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), 
 	FROM `
 
 // fetchBy reads the stored users whose column on equals the key of a row.
-func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, key func(*userItem) string) (map[string][]*storedUser, error) {
+func (a *userApplier) fetchBy(ctx context.Context, q querier, on string, items []userItem, key func(*userItem) string) (map[string][]*storedUser, error) {
 	keys := make([]string, 0, len(items))
 	for i := range items {
 		if k := key(&items[i]); !items[i].settled() && k != "" && k != deleteMarker {
@@ -173,7 +166,7 @@ func (a *userApplier) fetchBy(ctx context.Context, on string, items []userItem, 
 	if name, ok := strings.CutPrefix(on, "property."); ok {
 		query, args = fmt.Sprintf(userSelectUnindexed, "lower(u.properties->>$4)"), append(args, name)
 	}
-	rows, err := a.reader().Query(ctx, query, args...)
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 	}
@@ -251,7 +244,7 @@ func (c textColumn) ScanBytes(v []byte) error {
 // fetchOwners finds who holds the login ids, integration ids and (with
 // prevent_email_duplicates) emails that rows would give to a new user or
 // change to, and with append_counter the numbered logins already taken.
-func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
+func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) error {
 	o := a.ru.opts
 	counters := o.DuplicateLoginIDs == "append_counter" || o.UserUploadType == "create_all_rename"
 	var logins, integs, emails, prefixes []string
@@ -278,7 +271,7 @@ func (a *userApplier) fetchOwners(ctx context.Context, b *userBatch) error {
 		return nil
 	}
 	// A key at a time, as userSelect explains.
-	rows, err := a.reader().Query(ctx, `
+	rows, err := q.Query(ctx, `
 		SELECT 'l:' || u.key, u.id FROM `+usersByKey("$2", keyColumns["login_id"])+`
 		UNION ALL
 		SELECT 'i:' || u.key, u.id FROM `+usersByKey("$3", keyColumns["integration_id"])+`
@@ -317,7 +310,7 @@ func likePrefix(login string) string {
 // allocateIDs takes ids from the users sequence for the rows that may
 // create a user, so that results can name new users before they are
 // written. Ids of rows that fail after all are gaps, as sequences allow.
-func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, error) {
+func (a *userApplier) allocateIDs(ctx context.Context, q querier, b *userBatch) ([]int64, error) {
 	n := 0
 	for i := range b.items {
 		if !b.items[i].settled() && b.fails[i] == nil && b.old[i] == nil {
@@ -327,7 +320,7 @@ func (a *userApplier) allocateIDs(ctx context.Context, b *userBatch) ([]int64, e
 	if n == 0 {
 		return nil, nil
 	}
-	rows, err := a.reader().Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
+	rows, err := q.Query(ctx, `SELECT nextval('users_id_seq') FROM generate_series(1, $1)`, n)
 	if err != nil {
 		return nil, fmt.Errorf("allocate user ids: %w", err)
 	}

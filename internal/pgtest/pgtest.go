@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/postgres"
@@ -129,4 +130,26 @@ func withDB(raw, db string) string {
 	}
 	u.Path = "/" + db
 	return u.String()
+}
+
+// Must fails the test when err is not nil: a query whose error a test
+// ignores would let a broken query pass.
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Execer runs a statement: a pool, a connection or a transaction.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Exec runs sql on db, failing the test on error.
+func Exec(t testing.TB, db Execer, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
 }
