@@ -270,16 +270,23 @@ func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) 
 	if len(logins)+len(integs)+len(emails) == 0 {
 		return nil
 	}
-	// A key at a time, as userSelect explains.
-	rows, err := q.Query(ctx, `
-		SELECT 'l:' || u.key, u.id FROM `+usersByKey("$2", keyColumns["login_id"])+`
+	// A key at a time, as userSelect explains. The numbered logins are
+	// asked for only when a row needs them: LIKE cannot probe the index,
+	// and read every login of the root account for each batch (the cost of
+	// a new-users file grew with the directory).
+	query := `SELECT 'l:' || u.key, u.id FROM ` + usersByKey("$2", keyColumns["login_id"]) + `
 		UNION ALL
-		SELECT 'i:' || u.key, u.id FROM `+usersByKey("$3", keyColumns["integration_id"])+`
+		SELECT 'i:' || u.key, u.id FROM ` + usersByKey("$3", keyColumns["integration_id"]) + `
 		UNION ALL
-		SELECT 'e:' || u.key, u.id FROM `+usersByKey("$4", keyColumns["email"])+`
+		SELECT 'e:' || u.key, u.id FROM ` + usersByKey("$4", keyColumns["email"])
+	args := []any{a.ru.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails)}
+	if len(prefixes) > 0 {
+		query += `
 		UNION ALL
-		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`,
-		a.ru.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails), nonNil(prefixes))
+		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`
+		args = append(args, prefixes)
+	}
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("fetch id owners: %w", err)
 	}
