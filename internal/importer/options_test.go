@@ -36,7 +36,9 @@ func TestParseOptions(t *testing.T) {
 		{"diffing by its identifier; an empty one is none", "diffing_data_set_identifier=&diffing_remaster_data_set=true",
 			func(o Options) bool { return o.DiffingDataSet == "" && o.DiffingRemaster }, "", ""},
 		{"false flags are false", "dry_run=false&atomic=0&skip_deletes=no&remove_unlisted_users=off&override_sis_stickiness=false",
-			func(o Options) bool { return !o.DryRun && !o.Atomic && !o.SkipDeletes && !o.RemoveUnlistedUsers && !o.OverrideSISStickiness }, "", ""},
+			func(o Options) bool {
+				return !o.DryRun && !o.Atomic && !o.SkipDeletes && !o.RemoveUnlistedUsers && !o.OverrideSISStickiness
+			}, "", ""},
 		{"empty values are no values", "change_threshold=&user_upload_type=&user_match_on=&extension=&import_type=&default[login_id]=&dry_run=",
 			func(o Options) bool {
 				return o.ChangeThreshold == nil && o.UserUploadType == "create_or_update" && o.UserMatchOn == "user_id" &&
