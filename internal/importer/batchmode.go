@@ -20,11 +20,11 @@ const listedEnrollments = `CREATE TEMP TABLE IF NOT EXISTS listed_enrollments (i
 
 // listEnrollments remembers the stored enrollments a batch's rows named,
 // for batch mode.
-func (ru *run) listEnrollments(ctx context.Context, items []*enrollmentItem) error {
-	if !ru.opts.BatchMode {
+func (at *attempt) listEnrollments(ctx context.Context, items []*enrollmentItem) error {
+	if !at.opts.BatchMode {
 		return nil
 	}
-	if _, err := ru.tx.Exec(ctx, listedEnrollments); err != nil {
+	if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
 		return fmt.Errorf("create listed enrollments: %w", err)
 	}
 	var ids []int64
@@ -33,7 +33,7 @@ func (ru *run) listEnrollments(ctx context.Context, items []*enrollmentItem) err
 			ids = append(ids, it.res.ObjectID)
 		}
 	}
-	_, err := ru.tx.CopyFrom(ctx, pgx.Identifier{"listed_enrollments"}, []string{"id"},
+	_, err := at.tx.CopyFrom(ctx, pgx.Identifier{"listed_enrollments"}, []string{"id"},
 		pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) { return []any{ids[i]}, nil }))
 	if err != nil {
 		return fmt.Errorf("list enrollments: %w", err)
@@ -42,14 +42,14 @@ func (ru *run) listEnrollments(ctx context.Context, items []*enrollmentItem) err
 }
 
 // batchTerms resolves the terms batch mode works on.
-func (ru *run) batchTerms(ctx context.Context) ([]int64, string, error) {
-	if ru.opts.MultiTermBatchMode {
-		if len(ru.listedTerms) == 0 {
+func (at *attempt) batchTerms(ctx context.Context) ([]int64, string, error) {
+	if at.opts.MultiTermBatchMode {
+		if len(at.listedTerms) == 0 {
 			return nil, "multi_term_batch_mode: the upload lists no terms, so nothing was removed", nil
 		}
-		return ru.listedTerms, "", nil
+		return at.listedTerms, "", nil
 	}
-	ref := ru.opts.BatchModeTermID
+	ref := at.opts.BatchModeTermID
 	query := `SELECT id FROM terms WHERE root_account_id = $1 AND id = $2`
 	var arg any = ref
 	if sis, ok := strings.CutPrefix(ref, "sis_term_id:"); ok {
@@ -61,7 +61,7 @@ func (ru *run) batchTerms(ctx context.Context) ([]int64, string, error) {
 		return nil, fmt.Sprintf("batch_mode_term_id: %q is neither a term id nor sis_term_id:<id>, so nothing was removed", ref), nil
 	}
 	var id int64
-	err := ru.tx.QueryRow(ctx, query, ru.account.RootAccountID, arg).Scan(&id)
+	err := at.tx.QueryRow(ctx, query, at.account.RootAccountID, arg).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Sprintf("batch_mode_term_id: no term %q exists, so nothing was removed", ref), nil
 	}
@@ -73,26 +73,26 @@ func (ru *run) batchTerms(ctx context.Context) ([]int64, string, error) {
 
 // finishBatchMode removes what the batch's terms hold and the import did
 // not list: enrollments, then sections, then courses.
-func (ru *run) finishBatchMode(ctx context.Context) error {
-	if !ru.opts.BatchMode {
+func (at *attempt) finishBatchMode(ctx context.Context) error {
+	if !at.opts.BatchMode {
 		return nil
 	}
-	ru.file = newTally()
-	defer func() { ru.total.add(ru.file) }()
-	terms, problem, err := ru.batchTerms(ctx)
+	at.file = newTally()
+	defer func() { at.total.add(at.file) }()
+	terms, problem, err := at.batchTerms(ctx)
 	if err != nil || problem != "" {
 		if problem != "" {
-			ru.addFileError("", &fileError{Code: "unknown_reference", Message: problem})
+			at.addFileError("", &fileError{Code: "unknown_reference", Message: problem})
 		}
 		return err
 	}
-	root, scope := ru.account.RootAccountID, ru.account.ID
-	if st := ru.streams[typeEnrollments]; st != nil && !st.failed {
-		if _, err := ru.tx.Exec(ctx, listedEnrollments); err != nil {
+	root, scope := at.account.RootAccountID, at.account.ID
+	if st := at.streams[typeEnrollments]; st != nil && !st.failed {
+		if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
 			return fmt.Errorf("create listed enrollments: %w", err)
 		}
-		target := ru.opts.BatchModeEnrollmentDropStatus
-		err := ru.batchRemove(ctx, typeEnrollments, "enrollment", st.files[0], target, nil, `
+		target := at.opts.BatchModeEnrollmentDropStatus
+		err := at.batchRemove(ctx, typeEnrollments, "enrollment", st.files[0], target, nil, `
 			SELECT e.id, u.sis_user_id, e.workflow_state, EXISTS (SELECT 1 FROM listed_enrollments l WHERE l.id = e.id)
 			FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id JOIN users u ON u.id = e.user_id
 			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND e.origin = 'sis'
@@ -102,8 +102,8 @@ func (ru *run) finishBatchMode(ctx context.Context) error {
 			return err
 		}
 	}
-	if st := ru.streams[typeSections]; st != nil && !st.failed {
-		err := ru.batchRemove(ctx, typeSections, "section", st.files[0], "deleted", st.seen, `
+	if st := at.streams[typeSections]; st != nil && !st.failed {
+		err := at.batchRemove(ctx, typeSections, "section", st.files[0], "deleted", st.seen, `
 			SELECT s.id, s.sis_section_id, s.workflow_state, false
 			FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
 			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND s.origin = 'sis'
@@ -113,8 +113,8 @@ func (ru *run) finishBatchMode(ctx context.Context) error {
 			return err
 		}
 	}
-	if st := ru.streams[typeCourses]; st != nil && !st.failed {
-		err := ru.batchRemove(ctx, typeCourses, "course", st.files[0], "deleted", st.seen, `
+	if st := at.streams[typeCourses]; st != nil && !st.failed {
+		err := at.batchRemove(ctx, typeCourses, "course", st.files[0], "deleted", st.seen, `
 			SELECT c.id, c.sis_course_id, c.workflow_state, false
 			FROM courses c JOIN accounts a ON a.id = c.account_id
 			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND c.origin = 'sis'
@@ -130,8 +130,8 @@ func (ru *run) finishBatchMode(ctx context.Context) error {
 // batchRemove gives target to the eligible objects that find returns
 // (id, SIS id, state, listed) and that were not listed — by the flag, or
 // by their SIS id in seen.
-func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keySet, find, update string, args ...any) error {
-	rows, err := ru.tx.Query(ctx, find, args...)
+func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keySet, find, update string, args ...any) error {
+	rows, err := at.tx.Query(ctx, find, args...)
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
@@ -150,12 +150,12 @@ func (ru *run) batchRemove(ctx context.Context, typ, entity, file, target string
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
 	rm.objects = candidates.items()
-	breached := ru.breached
-	if err := ru.apply(ctx, rm); err != nil {
+	breached := at.breached
+	if err := at.apply(ctx, rm); err != nil {
 		return err
 	}
-	if ru.breached == breached && !(target == "deleted" && ru.opts.SkipDeletes) {
-		ru.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
+	if at.breached == breached && !(target == "deleted" && at.opts.SkipDeletes) {
+		at.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
 	}
 	return nil
 }

@@ -13,10 +13,10 @@ import (
 // counted in its type's threshold (SPEC §4.5, §4.11).
 
 // cascadeDeletedUsers follows the users this import deleted.
-func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
+func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
 	var ids []int64
-	rows, err := ru.tx.Query(ctx, `SELECT id FROM users WHERE root_account_id = $1 AND last_import_id = $2 AND workflow_state = 'deleted'`,
-		ru.account.RootAccountID, ru.job.ID)
+	rows, err := at.tx.Query(ctx, `SELECT id FROM users WHERE root_account_id = $1 AND last_import_id = $2 AND workflow_state = 'deleted'`,
+		at.account.RootAccountID, at.job.ID)
 	if err != nil {
 		return fmt.Errorf("read deleted users: %w", err)
 	}
@@ -26,7 +26,7 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err = ru.cascade(ctx, file, typeEnrollments, "enrollment", `
+	err = at.cascade(ctx, file, typeEnrollments, "enrollment", `
 		SELECT e.id, u.sis_user_id, e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id
 		JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
 		WHERE e.user_id = ANY($1) AND $2 = ANY(a.path) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
@@ -36,14 +36,14 @@ func (ru *run) cascadeDeletedUsers(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	return ru.removeMemberships(ctx, file, ids)
+	return at.removeMemberships(ctx, file, ids)
 }
 
 // removeMemberships deletes the accepted group memberships of users.
 // Memberships of groups created through the API stay: imports never change
 // those groups (SPEC §4.8).
-func (ru *run) removeMemberships(ctx context.Context, file string, users []int64) error {
-	return ru.cascade(ctx, file, typeGroupMemberships, "group_membership", `
+func (at *attempt) removeMemberships(ctx context.Context, file string, users []int64) error {
+	return at.cascade(ctx, file, typeGroupMemberships, "group_membership", `
 		SELECT m.id, u.sis_user_id, m.workflow_state FROM group_memberships m JOIN groups g ON g.id = m.group_id
 		JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = g.account_id
 		WHERE m.user_id = ANY($1) AND $2 = ANY(a.path) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m`, `
@@ -55,8 +55,8 @@ func (ru *run) removeMemberships(ctx context.Context, file string, users []int64
 // cascade deletes what find returns for the users, inside the import's
 // account — (id, user's SIS id, state before) — by update, counted against
 // the eligible objects that count returns.
-func (ru *run) cascade(ctx context.Context, file, typ, entity, find, count, update string, users []int64) error {
-	rows, err := ru.tx.Query(ctx, find, users, ru.account.ID)
+func (at *attempt) cascade(ctx context.Context, file, typ, entity, find, count, update string, users []int64) error {
+	rows, err := at.tx.Query(ctx, find, users, at.account.ID)
 	if err != nil {
 		return fmt.Errorf("delete %ss of users: %w", entity, err)
 	}
@@ -64,12 +64,12 @@ func (ru *run) cascade(ctx context.Context, file, typ, entity, find, count, upda
 	if rm.objects, err = scanRemoved(rows, nil); err != nil || len(rm.objects) == 0 {
 		return err
 	}
-	if err := ru.tx.QueryRow(ctx, count, ru.account.RootAccountID, ru.account.ID).Scan(&rm.eligible); err != nil {
+	if err := at.tx.QueryRow(ctx, count, at.account.RootAccountID, at.account.ID).Scan(&rm.eligible); err != nil {
 		return fmt.Errorf("count %ss: %w", entity, err)
 	}
 	// The guard against removing everyone is about a type's own file; for
 	// what goes with deleted users it holds from 10 objects on, or with an
 	// explicit change_threshold.
-	rm.guarded = rm.eligible >= everyoneGuardMin || ru.opts.ChangeThreshold != nil
-	return ru.apply(ctx, rm)
+	rm.guarded = rm.eligible >= everyoneGuardMin || at.opts.ChangeThreshold != nil
+	return at.apply(ctx, rm)
 }

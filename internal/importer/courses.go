@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,24 +14,28 @@ import (
 
 // courseRow is one row of a courses file (Canvas's courses.csv).
 type courseRow struct {
-	CourseID      string `validate:"required,max=255"`
-	ShortName     string `validate:"required,max=255"`
-	LongName      string `validate:"required,max=255"`
-	AccountID     string `validate:"max=255"`
-	TermID        string `validate:"max=255"`
-	Status        string `validate:"required,oneof=active completed deleted"`
-	StartDate     string `validate:"max=64"`
-	EndDate       string `validate:"max=64"`
-	IntegrationID string `validate:"max=255"`
+	CourseID      string `csv:"course_id" validate:"required,max=255"`
+	ShortName     string `csv:"short_name" validate:"required,max=255"`
+	LongName      string `csv:"long_name" validate:"required,max=255"`
+	AccountID     string `csv:"account_id" validate:"max=255"`
+	TermID        string `csv:"term_id" validate:"max=255"`
+	Status        string `csv:"status,lower" validate:"required,oneof=active completed deleted"`
+	StartDate     string `csv:"start_date" validate:"max=64"`
+	EndDate       string `csv:"end_date" validate:"max=64"`
+	IntegrationID string `csv:"integration_id" validate:"max=255"`
 }
 
-var courseColumns = []string{"course_id", "short_name", "long_name", "account_id", "term_id", "status", "start_date", "end_date", "integration_id"}
+// typeCourses is the type's name.
+const typeCourses = "courses"
 
-var courseColumnOf = map[string]string{"CourseID": "course_id", "ShortName": "short_name", "LongName": "long_name", "AccountID": "account_id",
-	"TermID": "term_id", "Status": "status", "StartDate": "start_date", "EndDate": "end_date", "IntegrationID": "integration_id"}
-
-func (r *courseRow) fields() []*string {
-	return []*string{&r.CourseID, &r.ShortName, &r.LongName, &r.AccountID, &r.TermID, &r.Status, &r.StartDate, &r.EndDate, &r.IntegrationID}
+func init() {
+	register(&fileType{name: typeCourses, batch: "course", entity: "course",
+		detect: func(h header) bool { return h.has("course_id") && h.has("short_name") }, detectRank: 90,
+		applyRank: 60, layout: layoutOf(&courseRow{}), required: []string{"long_name", "status"}, apply: importCourses,
+		diffKey: []string{"course_id"},
+		restore: restoring("courses", "sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at"),
+		ids:     &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
+	})
 }
 
 // storedCourse is a course as the files that name it read it.
@@ -51,55 +54,36 @@ type storedCourse struct {
 
 // importCourses applies a courses file a row at a time: courses files hold
 // thousands of rows, not millions.
-func (ru *run) importCourses(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	if err := ru.checkColumns(file, "courses", head, cols, courseColumns, []string{"long_name", "status"}); err != nil {
-		return err
-	}
-	idx := positions(courseColumns, cols)
-	st := ru.stream(typeCourses, file)
-	base, err := ru.diffBaseFor(ctx, typeCourses, file)
-	if err != nil {
-		return err
-	}
-	var d *digester
-	if base != nil {
-		d = newDigester(head.Fields, base.seed, diffKeys[typeCourses])
-	}
-	err = ru.eachRow(ctx, file, typeCourses, "course", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
+	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
 		var r courseRow
-		fillRow(r.fields(), rec, idx)
-		r.Status = strings.ToLower(r.Status)
+		f.fill(&r, rec)
 		if r.Status == "published" {
 			r.Status = "active" // Canvas's "published" is an active course
 		}
 		res.SISID = r.CourseID
-		if f := st.duplicate("course_id", r.CourseID, rec.Line); f != nil {
-			return f, nil
+		if fail := f.check(&r, rec.Line, r.CourseID, fmt.Sprintf("course_id %q", r.CourseID)); fail != nil {
+			return fail, nil
 		}
-		if base != nil && r.CourseID != "" {
-			same, err := base.mark(r.CourseID, d.digest(rec.Fields))
-			if err != nil {
-				return nil, err
-			}
-			if same {
-				res.Action = Unchanged // as in the diffing base
-				return nil, nil
-			}
+		same, err := f.sameAsBase(r.CourseID, rec)
+		if err != nil {
+			return nil, err
 		}
-		if f := validateRow(&r, courseColumnOf); f != nil {
-			return f, nil
+		if same {
+			res.Action = Unchanged // as in the diffing base
+			return nil, nil
 		}
-		return ru.applyCourse(ctx, &r, res)
+		return at.applyCourse(ctx, &r, res)
 	})
-	if err != nil || base == nil {
+	if err != nil || f.stream.base == nil {
 		return err
 	}
-	return ru.dropCourses(ctx, base, file)
+	return at.dropCourses(ctx, f.stream.base, f.name)
 }
 
 // dropCourses deletes the courses of the diffing base that the file no
 // longer lists, each a result with row null.
-func (ru *run) dropCourses(ctx context.Context, base *diffBase, file string) error {
+func (at *attempt) dropCourses(ctx context.Context, base *diffBase, file string) error {
 	gone, err := base.gone(ctx)
 	if err != nil || len(gone) == 0 {
 		return err
@@ -108,29 +92,29 @@ func (ru *run) dropCourses(ctx context.Context, base *diffBase, file string) err
 	for i, k := range gone {
 		ids[i] = k[0]
 	}
-	return ru.diffDrop(ctx, typeCourses, "course", file, "deleted", base.rows, `
+	return at.diffDrop(ctx, typeCourses, "course", file, "deleted", base.rows, `
 		SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
 		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
 		  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,
 		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
-func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *Result) (*rowFailure, error) {
 	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
 	}
-	old, err := ru.courseBySIS(ctx, r.CourseID)
+	old, err := at.courseBySIS(ctx, r.CourseID)
 	if err != nil {
 		return nil, err
 	}
 	if old != nil && !old.inScope {
 		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("course %q belongs to an account outside the one this import was posted to", r.CourseID)}, nil
 	}
-	accountID := ru.account.ID
+	accountID := at.account.ID
 	switch {
 	case r.AccountID != "":
-		a, f, err := ru.accountInScope(ctx, "account_id", r.AccountID)
+		a, f, err := at.accountInScope(ctx, "account_id", r.AccountID)
 		if f != nil || err != nil {
 			return f, err
 		}
@@ -142,7 +126,7 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 	switch {
 	case r.TermID == deleteMarker:
 	case r.TermID != "":
-		t, f, err := ru.termBySIS(ctx, r.TermID)
+		t, f, err := at.termBySIS(ctx, r.TermID)
 		if f != nil || err != nil {
 			return f, err
 		}
@@ -155,10 +139,10 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 		if r.Status == "deleted" {
 			return notFound("course", r.CourseID), nil
 		}
-		err := ru.tx.QueryRow(ctx, `INSERT INTO courses (root_account_id, account_id, term_id, sis_course_id, integration_id, short_name, long_name,
+		err := at.tx.QueryRow(ctx, `INSERT INTO courses (root_account_id, account_id, term_id, sis_course_id, integration_id, short_name, long_name,
 			start_at, end_at, workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT DO NOTHING RETURNING id`,
-			ru.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, ru.job.ID).Scan(&res.ObjectID)
+			at.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID).Scan(&res.ObjectID)
 		if errors.Is(err, pgx.ErrNoRows) && integrationID != nil {
 			return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
 		}
@@ -181,13 +165,13 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 		res.Action = Unchanged
 		return nil, nil
 	}
-	if f := ru.skipDelete("course", old.state, r.Status); f != nil {
+	if f := at.skipDelete("course", old.state, r.Status); f != nil {
 		return f, nil
 	}
-	tag, err := ru.tx.Exec(ctx, `UPDATE courses SET account_id = $2, term_id = $3, integration_id = $4, short_name = $5, long_name = $6,
+	tag, err := at.tx.Exec(ctx, `UPDATE courses SET account_id = $2, term_id = $3, integration_id = $4, short_name = $5, long_name = $6,
 		start_at = $7, end_at = $8, workflow_state = $9, last_import_id = $10, updated_at = now()
 		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM courses c WHERE c.root_account_id = $11 AND c.integration_id = $4 AND c.id <> $1)`,
-		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, ru.job.ID, ru.account.RootAccountID)
+		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID, at.account.RootAccountID)
 	if err != nil {
 		return nil, fmt.Errorf("update course: %w", err)
 	}
@@ -201,12 +185,12 @@ func (ru *run) applyCourse(ctx context.Context, r *courseRow, res *Result) (*row
 
 // courseBySIS reads a course of the root account by SIS id, in the
 // import's transaction.
-func (ru *run) courseBySIS(ctx context.Context, sis string) (*storedCourse, error) {
+func (at *attempt) courseBySIS(ctx context.Context, sis string) (*storedCourse, error) {
 	c := &storedCourse{}
-	err := ru.tx.QueryRow(ctx, `SELECT c.id, c.account_id, c.term_id, c.short_name, c.long_name, c.integration_id, c.start_at, c.end_at,
+	err := at.tx.QueryRow(ctx, `SELECT c.id, c.account_id, c.term_id, c.short_name, c.long_name, c.integration_id, c.start_at, c.end_at,
 			c.workflow_state, $3 = ANY(a.path), a.path, c.origin
 		FROM courses c JOIN accounts a ON a.id = c.account_id WHERE c.root_account_id = $1 AND c.sis_course_id = $2`,
-		ru.account.RootAccountID, sis, ru.account.ID).Scan(&c.id, &c.accountID, &c.termID, &c.shortName, &c.longName, &c.integrationID,
+		at.account.RootAccountID, sis, at.account.ID).Scan(&c.id, &c.accountID, &c.termID, &c.shortName, &c.longName, &c.integrationID,
 		&c.start, &c.end, &c.state, &c.inScope, &c.accountPath, &c.origin)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -219,14 +203,14 @@ func (ru *run) courseBySIS(ctx context.Context, sis string) (*storedCourse, erro
 
 // accountInScope resolves an account column: an SIS id of an account inside
 // the import's subtree (the import's own account included).
-func (ru *run) accountInScope(ctx context.Context, col, sis string) (*storedAccount, *rowFailure, error) {
-	a, err := ru.accountBySIS(ctx, sis)
+func (at *attempt) accountInScope(ctx context.Context, col, sis string) (*storedAccount, *rowFailure, error) {
+	a, err := at.accountBySIS(ctx, sis)
 	switch {
 	case err != nil:
 		return nil, nil, err
 	case a == nil:
 		return nil, &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no account %q exists", col, sis)}, nil
-	case !slices.Contains(a.path, ru.account.ID):
+	case !slices.Contains(a.path, at.account.ID):
 		return nil, &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column %s: account %q is outside the account this import was posted to", col, sis)}, nil
 	}
 	return a, nil, nil
@@ -234,9 +218,9 @@ func (ru *run) accountInScope(ctx context.Context, col, sis string) (*storedAcco
 
 // termBySIS resolves a term column: terms belong to the root account, so
 // any import of it may name them.
-func (ru *run) termBySIS(ctx context.Context, sis string) (int64, *rowFailure, error) {
+func (at *attempt) termBySIS(ctx context.Context, sis string) (int64, *rowFailure, error) {
 	var id int64
-	err := ru.tx.QueryRow(ctx, `SELECT id FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`, ru.account.RootAccountID, sis).Scan(&id)
+	err := at.tx.QueryRow(ctx, `SELECT id FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`, at.account.RootAccountID, sis).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column term_id: no term %q exists", sis)}, nil
 	}

@@ -8,25 +8,26 @@ import (
 	"github.com/sisimport/sisimport/internal/csvread"
 )
 
-// deactivationRow is one row of a user_deactivations file (SPEC §4.11,
-// seed 004): the user is found by email; every other filled column must
-// agree with that user.
+// deactivationRow is one row of a user_deactivations file
+// (docs/import-rules.md#bulk-deactivation): the user is found by email;
+// every other filled column must agree with that user.
 type deactivationRow struct {
-	Email            string `validate:"required,max=255,sis_email"`
-	RemoveFromGroups string `validate:"omitempty,oneof=y Y"`
-	UserID           string `validate:"max=255"`
-	LoginID          string `validate:"max=255"`
-	IntegrationID    string `validate:"max=255"`
-	AccountID        string `validate:"max=255"`
+	Email            string `csv:"email" validate:"required,max=255,sis_email"`
+	RemoveFromGroups string `csv:"remove_from_groups" validate:"omitempty,oneof=y Y"`
+	UserID           string `csv:"user_id" validate:"max=255"`
+	LoginID          string `csv:"login_id" validate:"max=255"`
+	IntegrationID    string `csv:"integration_id" validate:"max=255"`
+	AccountID        string `csv:"account_id" validate:"max=255"`
 }
 
-var deactivationColumns = []string{"email", "remove_from_groups", "user_id", "login_id", "integration_id", "account_id"}
+// typeUserDeactivation is the type's name.
+const typeUserDeactivation = "user_deactivations"
 
-var deactivationColumnOf = map[string]string{"Email": "email", "RemoveFromGroups": "remove_from_groups",
-	"UserID": "user_id", "LoginID": "login_id", "IntegrationID": "integration_id", "AccountID": "account_id"}
-
-func (d *deactivationRow) fields() []*string {
-	return []*string{&d.Email, &d.RemoveFromGroups, &d.UserID, &d.LoginID, &d.IntegrationID, &d.AccountID}
+func init() {
+	register(&fileType{name: typeUserDeactivation, batch: "user_deactivation", entity: "user",
+		detect: func(h header) bool { return h.has("email") && h.has("remove_from_groups") }, detectRank: 50,
+		applyRank: 50, layout: layoutOf(&deactivationRow{}), apply: importDeactivations,
+	})
 }
 
 type deactivationItem struct {
@@ -39,26 +40,17 @@ type deactivationItem struct {
 // importDeactivations suspends the users a user_deactivations file lists,
 // a batch at a time, and with remove_from_groups removes their group
 // memberships.
-func (ru *run) importDeactivations(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	idx := positions(deactivationColumns, cols)
-	seen := ru.newKeySet()
+func importDeactivations(ctx context.Context, at *attempt, f *typedFile) error {
 	parse := func(rec csvread.Record, fail *rowFailure) deactivationItem {
 		it := deactivationItem{line: rec.Line, fields: rec.Fields, fail: fail}
 		if fail != nil {
 			return it
 		}
-		for i, f := range it.row.fields() {
-			*f = cell(rec.Fields, idx[i])
-		}
-		it.fail = validateRow(&it.row, deactivationColumnOf)
-		if it.fail == nil {
-			if first, dup := seen.add(strings.ToLower(it.row.Email), rec.Line); dup {
-				it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("email %q already appears on line %d; the first row wins", it.row.Email, first)}
-			}
-		}
+		f.fill(&it.row, rec)
+		it.fail = f.check(&it.row, rec.Line, strings.ToLower(it.row.Email), fmt.Sprintf("email %q", it.row.Email))
 		return it
 	}
-	return readBatches(rd, len(head.Fields), parse, func(batch []deactivationItem) error { return ru.applyDeactivations(ctx, file, batch) })
+	return readBatches(f, parse, func(batch []deactivationItem) error { return at.applyDeactivations(ctx, f.name, batch) })
 }
 
 type deactivationTarget struct {
@@ -66,17 +58,17 @@ type deactivationTarget struct {
 	sis, login, integration, account, state string
 }
 
-func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deactivationItem) error {
+func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []deactivationItem) error {
 	emails := make([]string, 0, len(batch))
 	for _, it := range batch {
 		if it.fail == nil {
 			emails = append(emails, strings.ToLower(it.row.Email))
 		}
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT u.id, u.key, COALESCE(u.sis_user_id, ''), u.login_id, COALESCE(u.integration_id, ''),
+	rows, err := at.tx.Query(ctx, `SELECT u.id, u.key, COALESCE(u.sis_user_id, ''), u.login_id, COALESCE(u.integration_id, ''),
 			COALESCE(a.sis_account_id, a.id::text), a.id::text, u.workflow_state
 		FROM `+usersByKey("$3", keyColumns["email"])+` JOIN accounts a ON a.id = u.account_id WHERE $2 = ANY(a.path)`,
-		ru.account.RootAccountID, ru.account.ID, emails)
+		at.account.RootAccountID, at.account.ID, emails)
 	if err != nil {
 		return fmt.Errorf("find users by email: %w", err)
 	}
@@ -132,18 +124,18 @@ func (ru *run) applyDeactivations(ctx context.Context, file string, batch []deac
 		ids = append(ids, t.id)
 	}
 	if len(ids) > 0 {
-		if _, err := ru.tx.Exec(ctx, `UPDATE users SET workflow_state = 'suspended', updated_at = now(), last_import_id = $2
-			WHERE id = ANY($1)`, ids, ru.job.ID); err != nil {
+		if _, err := at.tx.Exec(ctx, `UPDATE users SET workflow_state = 'suspended', updated_at = now(), last_import_id = $2
+			WHERE id = ANY($1)`, ids, at.job.ID); err != nil {
 			return fmt.Errorf("deactivate users: %w", err)
 		}
 	}
-	ru.record(typeUserDeactivation, results)
+	at.record(typeUserDeactivation, results)
 	if len(ungroup) > 0 {
-		if err := ru.removeMemberships(ctx, file, ungroup); err != nil {
+		if err := at.removeMemberships(ctx, file, ungroup); err != nil {
 			return err
 		}
 	}
-	return ru.progress(ctx)
+	return at.progress(ctx)
 }
 
 // identityCheck fails a row whose filled columns disagree with the user its

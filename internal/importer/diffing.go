@@ -33,6 +33,8 @@ import (
 // listed is one bit a position.
 type diffBase struct {
 	typ    string
+	key    []string                                             // the columns whose cells key a row
+	keyOf  func(cells []string) string                          // a row's key from those cells, "" for none
 	open   func(context.Context) (io.ReadCloser, string, error) // the base file and its encoding
 	failed map[int]bool                                         // lines of the base that failed there: they are tried again
 	seed   maphash.Seed                                         // of the rows' digests
@@ -58,44 +60,38 @@ type baseEntry struct {
 	digest uint64
 }
 
-// diffKeys are the columns whose cells make a row's key in a diffed file.
-var diffKeys = map[string][]string{
-	typeUsers:       {"user_id"},
-	typeCourses:     {"course_id"},
-	typeEnrollments: {"course_id", "section_id", "user_id", "role"},
-}
-
 // diffBaseFor returns the diffing base of the import's file of type typ,
 // or nil when the whole file is to be applied: no diffing, a remaster,
 // several files of the type, or no earlier import of the data set.
-func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, error) {
-	if ru.opts.DiffingDataSet == "" || ru.opts.DiffingRemaster {
+func (at *attempt) diffBaseFor(ctx context.Context, t *fileType, file string) (*diffBase, error) {
+	typ := t.name
+	if at.opts.DiffingDataSet == "" || at.opts.DiffingRemaster {
 		return nil, nil
 	}
-	if ru.typeFiles[typ] > 1 {
-		ru.warn(file, fmt.Sprintf("several %s files in one upload are applied in full: diffing needs one file of a type", typ))
+	if at.typeFiles[typ] > 1 {
+		at.warn(file, fmt.Sprintf("several %s files in one upload are applied in full: diffing needs one file of a type", typ))
 		return nil, nil
 	}
-	id, baseFile, zipped, enc, err := ru.findBase(ctx, typ)
+	id, baseFile, zipped, enc, err := at.findBase(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
 	if id == 0 {
-		ru.warn(file, fmt.Sprintf("no earlier import of data set %q with one %s file to diff against: the whole file is applied and becomes the base", ru.opts.DiffingDataSet, typ))
+		at.warn(file, fmt.Sprintf("no earlier import of data set %q with one %s file to diff against: the whole file is applied and becomes the base", at.opts.DiffingDataSet, typ))
 		return nil, nil
 	}
-	b := &diffBase{typ: typ, failed: map[int]bool{}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(), cseed: maphash.MakeSeed(),
+	b := &diffBase{typ: typ, key: t.diffKey, keyOf: t.keyOf, failed: map[int]bool{}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(), cseed: maphash.MakeSeed(),
 		mem: map[uint64]baseEntry{}, ranged: 64} // a course, or a few rows: a range would cost a round trip more
-	if ru.KeysInMemory > 0 {
-		b.spill = ru.spill
+	if at.KeysInMemory > 0 {
+		b.spill = at.spill
 	}
 	b.open = func(ctx context.Context) (io.ReadCloser, string, error) {
 		if !zipped {
-			return queue.OpenFile(ctx, ru.DB, id), enc, nil
+			return queue.OpenFile(ctx, at.DB, id), enc, nil
 		}
-		return ru.openZipMember(ctx, id, baseFile)
+		return at.openZipMember(ctx, id, baseFile)
 	}
-	rows, err := ru.DB.Query(ctx, `SELECT r.row FROM sis_import_results r JOIN sis_imports i ON i.id = r.import_id AND r.attempt = i.results_attempt
+	rows, err := at.DB.Query(ctx, `SELECT r.row FROM sis_import_results r JOIN sis_imports i ON i.id = r.import_id AND r.attempt = i.results_attempt
 		WHERE i.id = $1 AND r.file = $2 AND r.action = 'failed' AND r.row IS NOT NULL`, id, baseFile)
 	if err != nil {
 		return nil, fmt.Errorf("read the base's failed rows: %w", err)
@@ -110,7 +106,7 @@ func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, er
 	if err := b.load(ctx); err != nil {
 		return nil, err
 	}
-	ru.diffedAgainst = &id
+	at.diffedAgainst = &id
 	return b, nil
 }
 
@@ -119,15 +115,15 @@ func (ru *run) diffBaseFor(ctx context.Context, typ, file string) (*diffBase, er
 // not restored, had no file-level error, still has its upload, and held
 // exactly one file of the type. It returns that file's name, whether the
 // upload is a zip, and the upload's encoding.
-func (ru *run) findBase(ctx context.Context, typ string) (id int64, file string, zipped bool, enc string, err error) {
-	err = ru.DB.QueryRow(ctx, `SELECT i.id, f.file, i.file_type = 'zip', i.file_encoding FROM sis_imports i
+func (at *attempt) findBase(ctx context.Context, typ string) (id int64, file string, zipped bool, enc string, err error) {
+	err = at.DB.QueryRow(ctx, `SELECT i.id, f.file, i.file_type = 'zip', i.file_encoding FROM sis_imports i
 		CROSS JOIN LATERAL (SELECT min(x->>'file') AS file, count(*) AS n FROM jsonb_array_elements(COALESCE(i.data->'files', '[]')) x
 			WHERE x->>'type' = $4) f
 		WHERE i.account_id = $1 AND i.kind = 'import' AND i.id < $2 AND i.purged_at IS NULL
 		  AND i.params->>'diffing_data_set_identifier' = $3 AND (i.data->>'applied')::boolean
 		  AND i.workflow_state IN ('imported', 'imported_with_messages', 'failed_with_messages')
 		  AND jsonb_array_length(COALESCE(i.data->'file_errors', '[]')) = 0 AND f.n = 1
-		ORDER BY i.id DESC LIMIT 1`, ru.job.AccountID, ru.job.ID, ru.opts.DiffingDataSet, typ).Scan(&id, &file, &zipped, &enc)
+		ORDER BY i.id DESC LIMIT 1`, at.job.AccountID, at.job.ID, at.opts.DiffingDataSet, typ).Scan(&id, &file, &zipped, &enc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, "", false, "", nil
 	}
@@ -154,7 +150,7 @@ func (b *diffBase) each(ctx context.Context, fn func(pos int, key string, keyCel
 	if err != nil {
 		return fmt.Errorf("read the diffing base's header: %w", err)
 	}
-	d := newDigester(head.Fields, b.seed, diffKeys[b.typ])
+	d := newDigester(head.Fields, b.seed, b.key)
 	for pos := 0; ; {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -170,8 +166,9 @@ func (b *diffBase) each(ctx context.Context, fn func(pos int, key string, keyCel
 		if b.failed[rec.Line] || len(rec.Fields) != len(head.Fields) {
 			continue
 		}
-		if key := d.key(rec.Fields); key != "" {
-			if err := fn(pos, key, d.keyCells(rec.Fields), d.digest(rec.Fields)); err != nil {
+		cells := d.keyCells(rec.Fields)
+		if key := b.keyOf(cells); key != "" {
+			if err := fn(pos, key, cells, d.digest(rec.Fields)); err != nil {
 				return err
 			}
 			pos++
@@ -200,21 +197,6 @@ func newDigester(header []string, seed maphash.Seed, keyColumns []string) *diges
 		d.order = append(d.order, cols[n])
 	}
 	return d
-}
-
-// key is the row's key as the importer of its type makes it: the key
-// cells, trimmed, joined (with the role lower-cased); "" for no key.
-func (d *digester) key(fields []string) string {
-	if len(d.keyIdx) == 1 {
-		return strings.TrimSpace(cell(fields, d.keyIdx[0]))
-	}
-	r := enrollmentRow{CourseID: cell(fields, d.keyIdx[0]), SectionID: cell(fields, d.keyIdx[1]), UserID: cell(fields, d.keyIdx[2]),
-		Role: strings.ToLower(strings.TrimSpace(cell(fields, d.keyIdx[3])))}
-	r.CourseID, r.SectionID, r.UserID = strings.TrimSpace(r.CourseID), strings.TrimSpace(r.SectionID), strings.TrimSpace(r.UserID)
-	if r.UserID == "" {
-		return ""
-	}
-	return r.key()
 }
 
 // keyCells are the row's key cells, trimmed.
@@ -377,15 +359,15 @@ func (b *diffBase) inRange(asks []spillKey, found func(i int, pos int32, digest 
 	if err != nil {
 		return nil, err
 	}
-	at := make(map[uint64]baseEntry, len(rows))
+	inRange := make(map[uint64]baseEntry, len(rows))
 	for _, r := range rows {
 		if _, again := slices.BinarySearch(b.again, r.pos); !again {
-			at[r.h] = r.baseEntry
+			inRange[r.h] = r.baseEntry
 		}
 	}
 	var rest []spillKey
 	for _, a := range asks {
-		if e, ok := at[uint64(a.h)]; ok && e.check == uint32(a.c) {
+		if e, ok := inRange[uint64(a.h)]; ok && e.check == uint32(a.c) {
 			found(a.item, e.pos, e.digest)
 		} else {
 			rest = append(rest, a)
@@ -477,7 +459,7 @@ func (b *diffBase) lastUnlisted() int {
 // that the new file no longer lists, each a result with row null; the
 // threshold counts drops against the base's rows.
 func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
-	ru := a.ru
+	at := a.at
 	keys, err := b.gone(ctx)
 	if err != nil || len(keys) == 0 {
 		return err
@@ -486,26 +468,26 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	for i, k := range keys {
 		gone[i] = k[0]
 	}
-	target := ru.opts.DiffingUserRemoveStatus
-	if target == "deleted" && ru.opts.SkipDeletes {
-		ru.warn(a.file, fmt.Sprintf("skip_deletes: %d users of the diffing base that the file no longer lists were not deleted", len(gone)))
+	target := at.opts.DiffingUserRemoveStatus
+	if target == "deleted" && at.opts.SkipDeletes {
+		at.warn(a.file, fmt.Sprintf("skip_deletes: %d users of the diffing base that the file no longer lists were not deleted", len(gone)))
 		return nil
 	}
 	// Drops count against the base's rows; only change_threshold limits them,
 	// but removing everyone needs change_threshold=100 (SPEC §4.6).
-	if msg := ru.overThreshold(typeUsers, len(gone), b.rows, 100); msg != "" {
-		ru.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
+	if msg := at.overThreshold(typeUsers, len(gone), b.rows, 100); msg != "" {
+		at.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
 		return nil
 	}
 	// Manual users and users whose status stuck are never dropped (SPEC §4.5, §4.8).
-	rows, err := ru.tx.Query(ctx, `WITH old AS (
+	rows, err := at.tx.Query(ctx, `WITH old AS (
 			SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
 			WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.sis_user_id = ANY($3) AND u.workflow_state <> $4
 			  AND u.workflow_state <> 'deleted' AND u.origin = 'sis'
 			  AND ($6 OR NOT 'workflow_state' = ANY(u.sticky_fields)) FOR UPDATE OF u)
 		UPDATE users u SET workflow_state = $4, updated_at = now(), last_import_id = $5 FROM old WHERE u.id = old.id
-		RETURNING old.id, old.sis_user_id, old.workflow_state`, ru.account.RootAccountID, ru.account.ID, gone, target, ru.job.ID,
-		ru.opts.OverrideSISStickiness)
+		RETURNING old.id, old.sis_user_id, old.workflow_state`, at.account.RootAccountID, at.account.ID, gone, target, at.job.ID,
+		at.opts.OverrideSISStickiness)
 	if err != nil {
 		return fmt.Errorf("drop users the diffed file no longer lists: %w", err)
 	}
@@ -513,7 +495,7 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 	if err != nil {
 		return fmt.Errorf("drop users: %w", err)
 	}
-	recordEach(ru, typeUsers, dropped, func(u *removed) Result {
+	recordEach(at, typeUsers, dropped, func(u *removed) Result {
 		return Result{File: a.file, Entity: "user", ObjectID: u.id, SISID: *u.sis, Action: transitionAction(u.state, target, true),
 			Message: "not in the file, but in its diffing base: " + target, Changes: map[string][2]any{"workflow_state": {u.state, target}}}
 	})
@@ -524,8 +506,8 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 // returns (id, SIS id, state; given root account, scope, target and keys)
 // become target, each a result with row null, counted against the base's
 // rows.
-func (ru *run) diffDrop(ctx context.Context, typ, entity, file, target string, baseRows int, find, update string, keys ...any) error {
-	rows, err := ru.tx.Query(ctx, find, append([]any{ru.account.RootAccountID, ru.account.ID, target}, keys...)...)
+func (at *attempt) diffDrop(ctx context.Context, typ, entity, file, target string, baseRows int, find, update string, keys ...any) error {
+	rows, err := at.tx.Query(ctx, find, append([]any{at.account.RootAccountID, at.account.ID, target}, keys...)...)
 	if err != nil {
 		return fmt.Errorf("find dropped %ss: %w", entity, err)
 	}
@@ -533,6 +515,6 @@ func (ru *run) diffDrop(ctx context.Context, typ, entity, file, target string, b
 	if err != nil {
 		return fmt.Errorf("find dropped %ss: %w", entity, err)
 	}
-	return ru.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
+	return at.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
 		why: "not in the file, but in its diffing base: " + target, update: update, objects: objects})
 }

@@ -21,7 +21,7 @@ func TestDiffBaseSpills(t *testing.T) {
 	pool, _ := pgtest.New(t)
 	const base = "user_id,name\nU1,a\nU2,b\nU3,c\nU1,again\nU4,d\nU5,e\nU6,f\n" // U5, on line 7, failed there
 	load := func(t *testing.T, db *pgxpool.Pool, budget int) (*diffBase, error) {
-		b := &diffBase{typ: typeUsers, failed: map[int]bool{7: true}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(),
+		b := &diffBase{typ: typeUsers, key: byName[typeUsers].diffKey, keyOf: byName[typeUsers].keyOf, failed: map[int]bool{7: true}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(),
 			cseed: maphash.MakeSeed(), mem: map[uint64]baseEntry{}, ranged: 1}
 		b.open = func(context.Context) (io.ReadCloser, string, error) {
 			return io.NopCloser(strings.NewReader(base)), "utf-8", nil
@@ -41,7 +41,7 @@ func TestDiffBaseSpills(t *testing.T) {
 			if spilled := b.table != ""; spilled != (budget > 0) || b.rows != 6 {
 				t.Fatalf("table %q, %d rows: want a table with a budget, and 6 rows", b.table, b.rows)
 			}
-			d := newDigester([]string{"name", "user_id"}, b.seed, diffKeys[typeUsers])
+			d := newDigester([]string{"name", "user_id"}, b.seed, byName[typeUsers].diffKey)
 			type item struct{ key, name string }
 			var same []string
 			mark := func(items ...item) {

@@ -13,22 +13,34 @@ import (
 
 // enrollmentRow is one row of an enrollments file (Canvas's enrollments.csv).
 type enrollmentRow struct {
-	CourseID  string `validate:"required_without=SectionID,max=255"`
-	SectionID string `validate:"max=255"`
-	UserID    string `validate:"required,max=255"`
-	Role      string `validate:"required,oneof=student teacher ta observer designer"`
-	Status    string `validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
-	StartDate string `validate:"max=64"`
-	EndDate   string `validate:"max=64"`
+	CourseID  string `csv:"course_id" validate:"required_without=SectionID,max=255"`
+	SectionID string `csv:"section_id" validate:"max=255"`
+	UserID    string `csv:"user_id" validate:"required,max=255"`
+	Role      string `csv:"role,lower" validate:"required,oneof=student teacher ta observer designer"`
+	Status    string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
+	StartDate string `csv:"start_date" validate:"max=64"`
+	EndDate   string `csv:"end_date" validate:"max=64"`
 }
 
-var enrollmentColumns = []string{"course_id", "section_id", "user_id", "role", "status", "start_date", "end_date"}
+// typeEnrollments is the type's name.
+const typeEnrollments = "enrollments"
 
-var enrollmentColumnOf = map[string]string{"CourseID": "course_id", "SectionID": "section_id", "UserID": "user_id", "Role": "role",
-	"Status": "status", "StartDate": "start_date", "EndDate": "end_date"}
-
-func (r *enrollmentRow) fields() []*string {
-	return []*string{&r.CourseID, &r.SectionID, &r.UserID, &r.Role, &r.Status, &r.StartDate, &r.EndDate}
+func init() {
+	register(&fileType{name: typeEnrollments, batch: "enrollment", entity: "enrollment",
+		detect: func(h header) bool {
+			return (h.has("course_id") || h.has("section_id")) && h.has("user_id") && h.has("role")
+		},
+		detectRank: 60, applyRank: 80, layout: layoutOf(&enrollmentRow{}), required: []string{"user_id", "role", "status"},
+		apply: importEnrollments, diffKey: []string{"course_id", "section_id", "user_id", "role"},
+		diffRowKey: func(c []string) string {
+			if c[2] == "" {
+				return ""
+			}
+			r := enrollmentRow{CourseID: c[0], SectionID: c[1], UserID: c[2], Role: strings.ToLower(c[3])}
+			return r.key()
+		},
+		restore: restoring("enrollments", "", "course_id", "start_at", "end_at"),
+	})
 }
 
 // key is what identifies the row's enrollment in the file: its section
@@ -67,40 +79,27 @@ type enrollmentItem struct {
 // courses, sections and users of a batch are resolved with one query each,
 // its enrollments read with one, new ones written with COPY and changed
 // ones with one UPDATE.
-func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	if err := ru.checkColumns(file, "enrollments", head, cols, enrollmentColumns, []string{"user_id", "role", "status"}); err != nil {
-		return err
-	}
-	idx := positions(enrollmentColumns, cols)
-	st := ru.stream(typeEnrollments, file)
-	width := len(head.Fields)
-	base, err := ru.diffBaseFor(ctx, typeEnrollments, file)
-	if err != nil {
-		return err
-	}
-	var d *digester
-	if base != nil {
-		d = newDigester(head.Fields, base.seed, diffKeys[typeEnrollments])
-	}
+func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
+	base := f.stream.base
 	// The file is read and parsed a batch ahead of the batch being written.
 	// When this import has written nothing yet (an enrollments file alone,
 	// as nightly feeds send it), the batch's courses, sections and users are
 	// also resolved ahead, on a connection of their own: the transaction,
 	// the import's critical path, then only reads and writes enrollments.
-	refsAhead := len(ru.total.actions["total"]) == 0
+	refsAhead := len(at.total.actions["total"]) == 0
 	batches := make(chan enrollmentBatch, 1)
 	readErr := make(chan error, 1)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	parse := func(rec csvread.Record, fail *rowFailure) enrollmentItem {
-		it := enrollmentItem{batchRow: newBatchRow(file, "enrollment", rec)}
+		it := enrollmentItem{batchRow: newBatchRow(f, rec)}
 		if fail != nil {
 			it.fail(fail)
 			return it
 		}
-		parseEnrollment(&it, rec, idx, st)
+		parseEnrollment(&it, f, rec)
 		if base != nil && !it.settled {
-			it.digest = d.digest(rec.Fields)
+			it.digest = f.digester.digest(rec.Fields)
 		}
 		return it
 	}
@@ -121,8 +120,8 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 		b := enrollmentBatch{items: batch}
 		if refsAhead {
 			var err error
-			err = pinned(rctx, ru.DB, func(tx pgx.Tx) (err error) {
-				b.refs, err = ru.enrollmentRefs(rctx, tx, batch)
+			err = pinned(rctx, at.DB, func(tx pgx.Tx) (err error) {
+				b.refs, err = at.enrollmentRefs(rctx, tx, batch)
 				return err
 			})
 			if err != nil {
@@ -132,11 +131,11 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 		return handOn(rctx, batches, b)
 	}
 	go func() {
-		readErr <- readBatches(rd, width, parse, send) // told once, before the batches end
+		readErr <- readBatches(f, parse, send) // told once, before the batches end
 		close(batches)
 	}()
 	for b := range batches {
-		if err := ru.applyEnrollments(ctx, b); err != nil {
+		if err := at.applyEnrollments(ctx, b); err != nil {
 			stop()
 			for range batches {
 			}
@@ -146,12 +145,12 @@ func (ru *run) importEnrollments(ctx context.Context, file string, head csvread.
 	if err := <-readErr; err != nil || base == nil {
 		return err
 	}
-	return ru.dropEnrollments(ctx, base, file)
+	return at.dropEnrollments(ctx, base, f.name)
 }
 
 // dropEnrollments gives diffing_drop_status to the enrollments of the
 // diffing base that the file no longer lists, each a result with row null.
-func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string) error {
+func (at *attempt) dropEnrollments(ctx context.Context, base *diffBase, file string) error {
 	gone, err := base.gone(ctx)
 	if err != nil || len(gone) == 0 {
 		return err
@@ -160,7 +159,7 @@ func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string)
 	for _, k := range gone {
 		courses, sections, users, roles = append(courses, k[0]), append(sections, k[1]), append(users, k[2]), append(roles, strings.ToLower(k[3]))
 	}
-	return ru.diffDrop(ctx, typeEnrollments, "enrollment", file, ru.opts.DiffingDropStatus, base.rows, `
+	return at.diffDrop(ctx, typeEnrollments, "enrollment", file, at.opts.DiffingDropStatus, base.rows, `
 		SELECT e.id, u.sis_user_id, e.workflow_state
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(course, section, usr, role)
 		JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr
@@ -172,25 +171,21 @@ func (ru *run) dropEnrollments(ctx context.Context, base *diffBase, file string)
 		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, courses, sections, users, roles)
 }
 
-func parseEnrollment(it *enrollmentItem, rec csvread.Record, idx []int, st *fileStream) {
+func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record) {
 	r := &it.row
-	fillRow(r.fields(), rec, idx)
-	r.Status, r.Role = strings.ToLower(r.Status), strings.ToLower(r.Role)
+	f.fill(r, rec)
 	it.res.SISID = r.UserID
-	if r.UserID == "" || r.CourseID+r.SectionID == "" {
-		// validation says what is missing
-	} else if where, dup := st.firstSeen(r.key(), rec.Line); dup {
-		it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("the enrollment of user %q as %s in %s already appears on %s; the first row wins",
-			r.UserID, r.Role, r.place(), where)})
+	key := ""
+	if r.UserID != "" && r.CourseID+r.SectionID != "" {
+		key = r.key()
+	}
+	if fail := f.check(r, rec.Line, key, fmt.Sprintf("the enrollment of user %q as %s in %s", r.UserID, r.Role, r.place())); fail != nil {
+		it.fail(fail)
 		return
 	}
-	if f := validateRow(r, enrollmentColumnOf); f != nil {
-		it.fail(f)
-		return
-	}
-	var f *rowFailure
-	if it.dates, f = parseDates(r.StartDate, r.EndDate); f != nil {
-		it.fail(f)
+	var fail *rowFailure
+	if it.dates, fail = parseDates(r.StartDate, r.EndDate); fail != nil {
+		it.fail(fail)
 	}
 }
 
@@ -222,11 +217,11 @@ type sectionRef struct {
 
 // applyEnrollments resolves, plans and writes one batch, then records its
 // results in file order.
-func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
+func (at *attempt) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 	batch, refs := b.items, b.refs
 	if refs == nil {
 		var err error
-		if refs, err = ru.enrollmentRefs(ctx, ru.tx, batch); err != nil {
+		if refs, err = at.enrollmentRefs(ctx, at.tx, batch); err != nil {
 			return err
 		}
 	}
@@ -235,7 +230,7 @@ func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 	for i := range batch {
 		it := &batch[i]
 		if !it.settled {
-			if f := ru.resolveEnrollment(it, refs); f != nil {
+			if f := at.resolveEnrollment(it, refs); f != nil {
 				it.fail(f)
 				continue
 			}
@@ -248,15 +243,15 @@ func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 			keys = append(keys, it)
 		}
 	}
-	if err := ru.readEnrollments(ctx, keys); err != nil {
+	if err := at.readEnrollments(ctx, keys); err != nil {
 		return err
 	}
-	if err := ru.lastInCourse(ctx, keys); err != nil {
+	if err := at.lastInCourse(ctx, keys); err != nil {
 		return err
 	}
 	var inserts, updates []*enrollmentItem
 	for _, it := range keys {
-		ru.decideEnrollment(it)
+		at.decideEnrollment(it)
 		switch {
 		case it.settled:
 		case it.old == nil:
@@ -265,17 +260,17 @@ func (ru *run) applyEnrollments(ctx context.Context, b enrollmentBatch) error {
 			updates = append(updates, it)
 		}
 	}
-	if err := ru.insertEnrollments(ctx, inserts); err != nil {
+	if err := at.insertEnrollments(ctx, inserts); err != nil {
 		return err
 	}
-	if err := ru.updateEnrollments(ctx, updates); err != nil {
+	if err := at.updateEnrollments(ctx, updates); err != nil {
 		return err
 	}
-	if err := ru.listEnrollments(ctx, keys); err != nil {
+	if err := at.listEnrollments(ctx, keys); err != nil {
 		return err
 	}
-	recordEach(ru, typeEnrollments, batch, func(it *enrollmentItem) Result { return it.res })
-	return ru.progress(ctx)
+	recordEach(at, typeEnrollments, batch, func(it *enrollmentItem) Result { return it.res })
+	return at.progress(ctx)
 }
 
 // enrollmentBatch is a batch of rows, and their references when they were
@@ -288,7 +283,7 @@ type enrollmentBatch struct {
 // enrollmentRefs reads the batch's courses, sections and users by SIS id,
 // one query each, through q: the import's transaction, or the pool when
 // the import has written nothing they could see.
-func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollmentItem) (*enrollmentRefs, error) {
+func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enrollmentItem) (*enrollmentRefs, error) {
 	var courses, sections, users []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
@@ -302,7 +297,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollment
 		}
 	}
 	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}}
-	root, scope := ru.account.RootAccountID, ru.account.ID
+	root, scope := at.account.RootAccountID, at.account.ID
 	// Each lookup goes a key at a time, as userSelect explains.
 	rows, err := q.Query(ctx, `SELECT c.sis_course_id, c.id, $3 = ANY(a.path)
 		FROM (SELECT c.* FROM unnest($2::text[]) AS k(key)
@@ -327,7 +322,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollment
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
-	if refs.users, err = ru.usersBySIS(ctx, q, users); err != nil {
+	if refs.users, err = at.usersBySIS(ctx, q, users); err != nil {
 		return nil, err
 	}
 	return refs, nil
@@ -336,7 +331,7 @@ func (ru *run) enrollmentRefs(ctx context.Context, q querier, batch []enrollment
 // resolveEnrollment turns the row's SIS ids into its enrollment's key.
 // References reach the whole root account; the course must be inside the
 // import's scope, since the enrollment is written there (SPEC §4.1).
-func (ru *run) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *rowFailure {
+func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *rowFailure {
 	r := &it.row
 	k := enrollmentKey{role: r.Role}
 	inScope := false
@@ -369,7 +364,7 @@ func (ru *run) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *rowF
 }
 
 // readEnrollments reads the stored enrollments of the resolved rows.
-func (ru *run) readEnrollments(ctx context.Context, items []*enrollmentItem) error {
+func (at *attempt) readEnrollments(ctx context.Context, items []*enrollmentItem) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -380,7 +375,7 @@ func (ru *run) readEnrollments(ctx context.Context, items []*enrollmentItem) err
 		courses[i], sections[i], users[i], roles[i] = it.key.course, it.key.section, it.key.user, it.key.role
 		byKey[it.key] = it
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role, e.id, e.workflow_state, e.start_at, e.end_at
+	rows, err := at.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role, e.id, e.workflow_state, e.start_at, e.end_at
 		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS k(course, section, usr, role)
 		CROSS JOIN LATERAL (SELECT * FROM enrollments e
 			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.role = k.role AND e.section_id = k.section OFFSET 0) e`,
@@ -404,7 +399,7 @@ func (ru *run) readEnrollments(ctx context.Context, items []*enrollmentItem) err
 }
 
 // decideEnrollment sets the row's action by SPEC §4.2's table.
-func (ru *run) decideEnrollment(it *enrollmentItem) {
+func (at *attempt) decideEnrollment(it *enrollmentItem) {
 	r, old := &it.row, it.old
 	if old == nil {
 		if r.Status == "deleted" {
@@ -422,7 +417,7 @@ func (ru *run) decideEnrollment(it *enrollmentItem) {
 		it.res.Action, it.settled = Unchanged, true
 		return
 	}
-	if f := ru.skipDelete("enrollment", old.state, r.Status); f != nil {
+	if f := at.skipDelete("enrollment", old.state, r.Status); f != nil {
 		it.fail(f)
 		return
 	}
@@ -434,7 +429,7 @@ func (ru *run) decideEnrollment(it *enrollmentItem) {
 // does: delete the enrollment, unless it is the user's last live one in
 // the course, which is concluded instead. One query for the batch, which
 // sees the directory as the batch found it (its writes come after).
-func (ru *run) lastInCourse(ctx context.Context, items []*enrollmentItem) error {
+func (at *attempt) lastInCourse(ctx context.Context, items []*enrollmentItem) error {
 	var which []*enrollmentItem
 	var courses, users, selves []int64
 	for _, it := range items {
@@ -451,7 +446,7 @@ func (ru *run) lastInCourse(ctx context.Context, items []*enrollmentItem) error 
 	if len(which) == 0 {
 		return nil
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT NOT EXISTS (SELECT 1 FROM enrollments e
+	rows, err := at.tx.Query(ctx, `SELECT NOT EXISTS (SELECT 1 FROM enrollments e
 			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.id <> k.self AND e.workflow_state <> 'deleted')
 		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS k(course, usr, self, n) ORDER BY k.n`,
 		courses, users, selves)
@@ -473,11 +468,11 @@ func (ru *run) lastInCourse(ctx context.Context, items []*enrollmentItem) error 
 
 // insertEnrollments writes new enrollments with COPY; their ids are
 // allocated first, so that the results can name them.
-func (ru *run) insertEnrollments(ctx context.Context, items []*enrollmentItem) error {
+func (at *attempt) insertEnrollments(ctx context.Context, items []*enrollmentItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT nextval('enrollments_id_seq') FROM generate_series(1, $1)`, len(items))
+	rows, err := at.tx.Query(ctx, `SELECT nextval('enrollments_id_seq') FROM generate_series(1, $1)`, len(items))
 	if err != nil {
 		return fmt.Errorf("allocate enrollment ids: %w", err)
 	}
@@ -485,8 +480,8 @@ func (ru *run) insertEnrollments(ctx context.Context, items []*enrollmentItem) e
 	if err != nil {
 		return fmt.Errorf("allocate enrollment ids: %w", err)
 	}
-	root, imp := ru.account.RootAccountID, ru.job.ID
-	_, err = ru.tx.CopyFrom(ctx, pgx.Identifier{"enrollments"},
+	root, imp := at.account.RootAccountID, at.job.ID
+	_, err = at.tx.CopyFrom(ctx, pgx.Identifier{"enrollments"},
 		[]string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "start_at", "end_at", "workflow_state", "last_import_id"},
 		pgx.CopyFromSlice(len(items), func(i int) ([]any, error) {
 			it := items[i]
@@ -500,7 +495,7 @@ func (ru *run) insertEnrollments(ctx context.Context, items []*enrollmentItem) e
 }
 
 // updateEnrollments writes changed enrollments with one UPDATE.
-func (ru *run) updateEnrollments(ctx context.Context, items []*enrollmentItem) error {
+func (at *attempt) updateEnrollments(ctx context.Context, items []*enrollmentItem) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -510,11 +505,11 @@ func (ru *run) updateEnrollments(ctx context.Context, items []*enrollmentItem) e
 	for i, it := range items {
 		ids[i], states[i], starts[i], ends[i] = it.old.id, it.row.Status, it.dates.start, it.dates.end
 	}
-	_, err := ru.tx.Exec(ctx, `UPDATE enrollments e SET workflow_state = u.state, start_at = u.start_at, end_at = u.end_at,
+	_, err := at.tx.Exec(ctx, `UPDATE enrollments e SET workflow_state = u.state, start_at = u.start_at, end_at = u.end_at,
 		last_import_id = $5, updated_at = now()
 		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS u(id, state, start_at, end_at)
 		WHERE e.id = u.id AND e.id = ANY($1)`,
-		ids, states, starts, ends, ru.job.ID)
+		ids, states, starts, ends, at.job.ID)
 	if err != nil {
 		return fmt.Errorf("update enrollments: %w", err)
 	}

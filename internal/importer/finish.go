@@ -12,60 +12,60 @@ import (
 
 // outcome decides the final state and whether the directory changes stand
 // (SPEC §4.3 "Outcome → state").
-func (ru *run) outcome() (state string, applied bool) {
-	t := &ru.total
+func (at *attempt) outcome() (state string, applied bool) {
+	t := &at.total
 	failedRows := t.actions["total"][Failed]
 	skippedRows := t.actions["total"][Skipped]
 	switch {
-	case ru.breached && ru.opts.ChangeThresholdAction == "hold" && !ru.opts.DryRun:
+	case at.breached && at.opts.ChangeThresholdAction == "hold" && !at.opts.DryRun:
 		return "awaiting_approval", false
-	case ru.breached:
+	case at.breached:
 		return "aborted", false
-	case len(ru.fileErrors) > 0 || (ru.opts.Atomic && failedRows > 0):
+	case len(at.fileErrors) > 0 || (at.opts.Atomic && failedRows > 0):
 		state = "failed_with_messages"
 	case failedRows > 0 || skippedRows > 0 || t.warningCount > 0:
 		state = "imported_with_messages"
 	default:
 		state = "imported"
 	}
-	applied = !ru.opts.DryRun && !(ru.opts.Atomic && state == "failed_with_messages")
+	applied = !at.opts.DryRun && !(at.opts.Atomic && state == "failed_with_messages")
 	return state, applied
 }
 
 // finish writes the final state last in the import's transaction and
 // commits; a run that does not apply rolls its changes back first and
 // writes the state in a transaction of its own.
-func (ru *run) finish(ctx context.Context) error {
-	state, applied := ru.outcome()
-	o := queue.Outcome{State: state, Data: ru.data(applied), Warnings: capped(ru.total.warnings, ru.total.moreWarnings), Errors: capped(ru.fileErrors, 0)}
-	tx := ru.tx
+func (at *attempt) finish(ctx context.Context) error {
+	state, applied := at.outcome()
+	o := queue.Outcome{State: state, Data: at.data(applied), Warnings: capped(at.total.warnings, at.total.moreWarnings), Errors: capped(at.fileErrors, 0)}
+	tx := at.tx
 	if !applied {
-		if err := ru.tx.Rollback(ctx); err != nil {
+		if err := at.tx.Rollback(ctx); err != nil {
 			return fmt.Errorf("roll back unapplied import: %w", err)
 		}
 		var err error
-		if tx, err = ru.DB.Begin(ctx); err != nil {
+		if tx, err = at.DB.Begin(ctx); err != nil {
 			return fmt.Errorf("begin finish: %w", err)
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
 	}
-	if err := ru.job.Finish(ctx, tx, o); err != nil {
+	if err := at.job.Finish(ctx, tx, o); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
-	if ru.secrets && state != "awaiting_approval" {
-		if err := ScrubSecrets(ctx, ru.DB, ru.job.ID); err != nil {
-			ru.log.Warn("scrubbing the upload's passwords failed; the scrubber tries again", slog.Any("err", err))
+	if at.secrets && state != "awaiting_approval" {
+		if err := ScrubSecrets(ctx, at.DB, at.job.ID); err != nil {
+			at.log.Warn("scrubbing the upload's passwords failed; the scrubber tries again", slog.Any("err", err))
 		}
 	}
-	elapsed := time.Since(ru.start)
-	dry := strconv.FormatBool(ru.opts.DryRun)
-	if m := ru.Metrics; m != nil {
+	elapsed := time.Since(at.start)
+	dry := strconv.FormatBool(at.opts.DryRun)
+	if m := at.Metrics; m != nil {
 		m.ImportsTotal.WithLabelValues(state, dry).Inc()
 		m.ImportDuration.Observe(elapsed.Seconds())
-		for entity, byAction := range ru.total.actions {
+		for entity, byAction := range at.total.actions {
 			if entity == "total" {
 				continue
 			}
@@ -74,14 +74,14 @@ func (ru *run) finish(ctx context.Context) error {
 			}
 		}
 	}
-	ru.log.Info("import done", slog.String("state", state), slog.Bool("applied", applied),
-		slog.Int64("results", ru.results.n), slog.Duration("elapsed", elapsed))
+	at.log.Info("import done", slog.String("state", state), slog.Bool("applied", applied),
+		slog.Int64("results", at.results.n), slog.Duration("elapsed", elapsed))
 	return nil
 }
 
 // data is the SisImport's data object (SPEC §3.2).
-func (ru *run) data(applied bool) map[string]any {
-	t := &ru.total
+func (at *attempt) data(applied bool) map[string]any {
+	t := &at.total
 	counts := map[string]int{"accounts": 0, "terms": 0, "abstract_courses": 0, "courses": 0, "sections": 0,
 		"xlists": 0, "users": 0, "enrollments": 0, "groups": 0, "group_memberships": 0, "grade_publishing_results": 0,
 		"batch_courses_deleted": 0, "batch_sections_deleted": 0, "batch_enrollments_deleted": 0,
@@ -90,8 +90,8 @@ func (ru *run) data(applied bool) map[string]any {
 		counts[typ] = n
 	}
 	supplied := []string{}
-	for _, typ := range ru.types {
-		supplied = append(supplied, singular[typ])
+	for _, t := range at.types {
+		supplied = append(supplied, t.batch)
 	}
 	return map[string]any{
 		"import_type":              "instructure_csv",
@@ -99,21 +99,14 @@ func (ru *run) data(applied bool) map[string]any {
 		"counts":                   counts,
 		"actions":                  t.actions,
 		"applied":                  applied,
-		"dry_run":                  ru.opts.DryRun,
-		"atomic":                   ru.opts.Atomic,
-		"files":                    nonNil(ru.files),
-		"planned_removals":         ru.planned,
-		"diffed_against_import_id": ru.diffedAgainst,
-		"would_hold":               ru.breached && ru.opts.ChangeThresholdAction == "hold" && ru.opts.DryRun,
-		"file_errors":              nonNil(ru.errorList),
+		"dry_run":                  at.opts.DryRun,
+		"atomic":                   at.opts.Atomic,
+		"files":                    nonNil(at.files),
+		"planned_removals":         at.planned,
+		"diffed_against_import_id": at.diffedAgainst,
+		"would_hold":               at.breached && at.opts.ChangeThresholdAction == "hold" && at.opts.DryRun,
+		"file_errors":              nonNil(at.errorList),
 	}
-}
-
-// singular is Canvas's name of each type in supplied_batches.
-var singular = map[string]string{
-	typeAccounts: "account", typeTerms: "term", typeUsers: "user", typeCourses: "course", typeSections: "section",
-	typeEnrollments: "enrollment", typeGroups: "group", typeGroupMemberships: "group_membership",
-	typeChangeSISID: "change_sis_id", typeUserDeactivation: "user_deactivation",
 }
 
 // capped keeps Canvas's 24 messages, then one line saying how many more.

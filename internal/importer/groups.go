@@ -3,26 +3,29 @@ package importer
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/sisimport/sisimport/internal/csvread"
 )
 
 // groupRow is one row of a groups file (Canvas's groups.csv).
 type groupRow struct {
-	GroupID   string `validate:"required,max=255"`
-	Name      string `validate:"required,max=255"`
-	Status    string `validate:"required,oneof=available deleted"`
-	AccountID string `validate:"max=255"`
-	CourseID  string `validate:"max=255"`
+	GroupID   string `csv:"group_id" validate:"required,max=255"`
+	Name      string `csv:"name" validate:"required,max=255"`
+	Status    string `csv:"status,lower" validate:"required,oneof=available deleted"`
+	AccountID string `csv:"account_id" validate:"max=255"`
+	CourseID  string `csv:"course_id" validate:"max=255"`
 }
 
-var groupColumns = []string{"group_id", "name", "status", "account_id", "course_id"}
+// typeGroups is the type's name.
+const typeGroups = "groups"
 
-var groupColumnOf = map[string]string{"GroupID": "group_id", "Name": "name", "Status": "status", "AccountID": "account_id", "CourseID": "course_id"}
-
-func (r *groupRow) fields() []*string {
-	return []*string{&r.GroupID, &r.Name, &r.Status, &r.AccountID, &r.CourseID}
+func init() {
+	register(&fileType{name: typeGroups, batch: "group", entity: "group",
+		detect: func(h header) bool { return h.has("group_id") && h.has("name") }, detectRank: 110,
+		applyRank: 90, layout: layoutOf(&groupRow{}), required: []string{"status"}, apply: importGroups,
+		restore: restoring("groups", "sis_group_id", "name", "account_id", "course_id"),
+		ids:     &idTarget{"groups", "sis_group_id", "", "t.account_id"},
+	})
 }
 
 type storedGroup struct {
@@ -34,30 +37,22 @@ type storedGroup struct {
 }
 
 // importGroups applies a groups file a row at a time. A group created
-// through the API is never changed by an import (SPEC §4.8, seed 003).
-func (ru *run) importGroups(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	if err := ru.checkColumns(file, "groups", head, cols, groupColumns, []string{"status"}); err != nil {
-		return err
-	}
-	idx := positions(groupColumns, cols)
-	st := ru.stream(typeGroups, file)
-	return ru.eachRow(ctx, file, typeGroups, "group", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+// through the API is never changed by an import
+// (docs/import-rules.md#stickiness-and-manual-objects).
+func importGroups(ctx context.Context, at *attempt, f *typedFile) error {
+	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
 		var r groupRow
-		fillRow(r.fields(), rec, idx)
-		r.Status = strings.ToLower(r.Status)
+		f.fill(&r, rec)
 		res.SISID = r.GroupID
-		if f := st.duplicate("group_id", r.GroupID, rec.Line); f != nil {
-			return f, nil
+		if fail := f.check(&r, rec.Line, r.GroupID, fmt.Sprintf("group_id %q", r.GroupID)); fail != nil {
+			return fail, nil
 		}
-		if f := validateRow(&r, groupColumnOf); f != nil {
-			return f, nil
-		}
-		return ru.applyGroup(ctx, &r, res)
+		return at.applyGroup(ctx, &r, res)
 	})
 }
 
-func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFailure, error) {
-	old, err := ru.groupBySIS(ctx, r.GroupID)
+func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFailure, error) {
+	old, err := at.groupBySIS(ctx, r.GroupID)
 	switch {
 	case err != nil:
 		return nil, err
@@ -67,11 +62,11 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 	case old != nil && !old.inScope:
 		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("group %q belongs to an account outside the one this import was posted to", r.GroupID)}, nil
 	}
-	accountID := ru.account.ID
+	accountID := at.account.ID
 	var courseID *int64
 	switch {
 	case r.CourseID != "":
-		c, err := ru.courseBySIS(ctx, r.CourseID)
+		c, err := at.courseBySIS(ctx, r.CourseID)
 		switch {
 		case err != nil:
 			return nil, err
@@ -82,7 +77,7 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 		}
 		accountID, courseID = c.accountID, &c.id
 	case r.AccountID != "":
-		a, f, err := ru.accountInScope(ctx, "account_id", r.AccountID)
+		a, f, err := at.accountInScope(ctx, "account_id", r.AccountID)
 		if f != nil || err != nil {
 			return f, err
 		}
@@ -94,9 +89,9 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 		if r.Status == "deleted" {
 			return notFound("group", r.GroupID), nil
 		}
-		err := ru.tx.QueryRow(ctx, `INSERT INTO groups (root_account_id, account_id, course_id, sis_group_id, name, workflow_state, last_import_id)
+		err := at.tx.QueryRow(ctx, `INSERT INTO groups (root_account_id, account_id, course_id, sis_group_id, name, workflow_state, last_import_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			ru.account.RootAccountID, accountID, courseID, r.GroupID, r.Name, r.Status, ru.job.ID).Scan(&res.ObjectID)
+			at.account.RootAccountID, accountID, courseID, r.GroupID, r.Name, r.Status, at.job.ID).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create group: %w", err)
 		}
@@ -113,11 +108,11 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 		res.Action = Unchanged
 		return nil, nil
 	}
-	if f := ru.skipDelete("group", old.state, r.Status); f != nil {
+	if f := at.skipDelete("group", old.state, r.Status); f != nil {
 		return f, nil
 	}
-	if _, err := ru.tx.Exec(ctx, `UPDATE groups SET account_id = $2, course_id = $3, name = $4, workflow_state = $5, last_import_id = $6,
-		updated_at = now() WHERE id = $1`, old.id, accountID, courseID, r.Name, r.Status, ru.job.ID); err != nil {
+	if _, err := at.tx.Exec(ctx, `UPDATE groups SET account_id = $2, course_id = $3, name = $4, workflow_state = $5, last_import_id = $6,
+		updated_at = now() WHERE id = $1`, old.id, accountID, courseID, r.Name, r.Status, at.job.ID); err != nil {
 		return nil, fmt.Errorf("update group: %w", err)
 	}
 	res.Changes = changes
@@ -126,7 +121,7 @@ func (ru *run) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFa
 }
 
 // groupBySIS is the root account's group with the SIS id, or nil.
-func (ru *run) groupBySIS(ctx context.Context, sis string) (*storedGroup, error) {
-	groups, err := ru.groupsBySIS(ctx, []string{sis})
+func (at *attempt) groupBySIS(ctx context.Context, sis string) (*storedGroup, error) {
+	groups, err := at.groupsBySIS(ctx, []string{sis})
 	return groups[sis], err
 }

@@ -46,10 +46,10 @@ func newKeySet() *keySet {
 }
 
 // newKeySet makes a key set that spills past the run's budget, if any.
-func (ru *run) newKeySet() *keySet {
+func (at *attempt) newKeySet() *keySet {
 	k := newKeySet()
-	if ru.KeysInMemory > 0 {
-		k.spill = ru.spill
+	if at.KeysInMemory > 0 {
+		k.spill = at.spill
 	}
 	return k
 }

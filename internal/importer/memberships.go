@@ -3,7 +3,6 @@ package importer
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,16 +12,21 @@ import (
 // membershipRow is one row of a group memberships file (Canvas's
 // group_memberships.csv).
 type membershipRow struct {
-	GroupID string `validate:"required,max=255"`
-	UserID  string `validate:"required,max=255"`
-	Status  string `validate:"required,oneof=accepted deleted"`
+	GroupID string `csv:"group_id" validate:"required,max=255"`
+	UserID  string `csv:"user_id" validate:"required,max=255"`
+	Status  string `csv:"status,lower" validate:"required,oneof=accepted deleted"`
 }
 
-var membershipColumns = []string{"group_id", "user_id", "status"}
+// typeGroupMemberships is the type's name.
+const typeGroupMemberships = "group_memberships"
 
-var membershipColumnOf = map[string]string{"GroupID": "group_id", "UserID": "user_id", "Status": "status"}
-
-func (r *membershipRow) fields() []*string { return []*string{&r.GroupID, &r.UserID, &r.Status} }
+func init() {
+	register(&fileType{name: typeGroupMemberships, batch: "group_membership", entity: "group_membership",
+		detect: func(h header) bool { return h.has("group_id") && h.has("user_id") }, detectRank: 70,
+		applyRank: 100, layout: layoutOf(&membershipRow{}), required: []string{"status"}, apply: importMemberships,
+		restore: restoring("group_memberships", ""),
+	})
+}
 
 // membershipItem is one row of a batch and what it resolved to.
 type membershipItem struct {
@@ -37,51 +41,42 @@ type membershipItem struct {
 // batch's groups, users and stored memberships are read with one query
 // each, new memberships written with one INSERT and changed ones with one
 // UPDATE. (Rows a row at a time made three or four round trips each.)
-func (ru *run) importMemberships(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	if err := ru.checkColumns(file, "group_memberships", head, cols, membershipColumns, []string{"status"}); err != nil {
-		return err
-	}
-	idx := positions(membershipColumns, cols)
-	st := ru.stream(typeGroupMemberships, file)
-	width := len(head.Fields)
+func importMemberships(ctx context.Context, at *attempt, f *typedFile) error {
 	parse := func(rec csvread.Record, fail *rowFailure) membershipItem {
-		it := membershipItem{batchRow: newBatchRow(file, "group_membership", rec)}
+		it := membershipItem{batchRow: newBatchRow(f, rec)}
 		if fail != nil {
 			it.fail(fail)
 			return it
 		}
 		r := &it.row
-		fillRow(r.fields(), rec, idx)
-		r.Status = strings.ToLower(r.Status)
+		f.fill(r, rec)
 		it.res.SISID = r.UserID
+		key := ""
 		if r.GroupID != "" && r.UserID != "" {
-			if where, dup := st.firstSeen(r.GroupID+"\x00"+r.UserID, rec.Line); dup {
-				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user %q in group %q already appears on %s; the first row wins", r.UserID, r.GroupID, where)})
-				return it
-			}
+			key = r.GroupID + "\x00" + r.UserID
 		}
-		if f := validateRow(r, membershipColumnOf); f != nil {
-			it.fail(f)
+		if fail := f.check(r, rec.Line, key, fmt.Sprintf("user %q in group %q", r.UserID, r.GroupID)); fail != nil {
+			it.fail(fail)
 		}
 		return it
 	}
-	return readBatches(rd, width, parse, func(batch []membershipItem) error { return ru.applyMemberships(ctx, batch) })
+	return readBatches(f, parse, func(batch []membershipItem) error { return at.applyMemberships(ctx, batch) })
 }
 
 // applyMemberships resolves, decides and writes a batch, then records its
 // results in file order.
-func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem) error {
+func (at *attempt) applyMemberships(ctx context.Context, batch []membershipItem) error {
 	var groupIDs, userIDs []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
 			groupIDs, userIDs = append(groupIDs, it.row.GroupID), append(userIDs, it.row.UserID)
 		}
 	}
-	groups, err := ru.groupsBySIS(ctx, groupIDs)
+	groups, err := at.groupsBySIS(ctx, groupIDs)
 	if err != nil {
 		return err
 	}
-	users, err := ru.usersBySIS(ctx, ru.tx, userIDs)
+	users, err := at.usersBySIS(ctx, at.tx, userIDs)
 	if err != nil {
 		return err
 	}
@@ -97,7 +92,7 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem) err
 		}
 		open = append(open, it)
 	}
-	if err := ru.readMemberships(ctx, open); err != nil {
+	if err := at.readMemberships(ctx, open); err != nil {
 		return err
 	}
 	var inserts, updates []*membershipItem
@@ -113,7 +108,7 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem) err
 			it.res.ObjectID, it.res.Action = it.id, Unchanged
 		default:
 			it.res.ObjectID = it.id
-			if f := ru.skipDelete("membership", it.state, r.Status); f != nil {
+			if f := at.skipDelete("membership", it.state, r.Status); f != nil {
 				it.fail(f)
 				continue
 			}
@@ -122,11 +117,11 @@ func (ru *run) applyMemberships(ctx context.Context, batch []membershipItem) err
 			updates = append(updates, it)
 		}
 	}
-	if err := ru.writeMemberships(ctx, inserts, updates); err != nil {
+	if err := at.writeMemberships(ctx, inserts, updates); err != nil {
 		return err
 	}
-	recordEach(ru, typeGroupMemberships, batch, func(it *membershipItem) Result { return it.res })
-	return ru.progress(ctx)
+	recordEach(at, typeGroupMemberships, batch, func(it *membershipItem) Result { return it.res })
+	return at.progress(ctx)
 }
 
 // resolveMembership finds the row's group and user, or says why not.
@@ -150,7 +145,7 @@ func resolveMembership(it *membershipItem, groups map[string]*storedGroup, users
 }
 
 // readMemberships reads the stored membership of each resolved row.
-func (ru *run) readMemberships(ctx context.Context, items []*membershipItem) error {
+func (at *attempt) readMemberships(ctx context.Context, items []*membershipItem) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -160,7 +155,7 @@ func (ru *run) readMemberships(ctx context.Context, items []*membershipItem) err
 		groups[i], users[i] = it.group, it.user
 		byKey[[2]int64{it.group, it.user}] = it
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT m.group_id, m.user_id, m.id, m.workflow_state
+	rows, err := at.tx.Query(ctx, `SELECT m.group_id, m.user_id, m.id, m.workflow_state
 		FROM unnest($1::bigint[], $2::bigint[]) AS k(grp, usr)
 		CROSS JOIN LATERAL (SELECT * FROM group_memberships m WHERE m.group_id = k.grp AND m.user_id = k.usr OFFSET 0) m`, groups, users)
 	if err != nil {
@@ -182,7 +177,7 @@ func (ru *run) readMemberships(ctx context.Context, items []*membershipItem) err
 }
 
 // writeMemberships inserts the new memberships and updates the changed ones.
-func (ru *run) writeMemberships(ctx context.Context, inserts, updates []*membershipItem) error {
+func (at *attempt) writeMemberships(ctx context.Context, inserts, updates []*membershipItem) error {
 	if len(inserts) > 0 {
 		groups, users, states := make([]int64, len(inserts)), make([]int64, len(inserts)), make([]string, len(inserts))
 		byKey := make(map[[2]int64]*membershipItem, len(inserts))
@@ -190,9 +185,9 @@ func (ru *run) writeMemberships(ctx context.Context, inserts, updates []*members
 			groups[i], users[i], states[i] = it.group, it.user, it.row.Status
 			byKey[[2]int64{it.group, it.user}] = it
 		}
-		rows, err := ru.tx.Query(ctx, `INSERT INTO group_memberships (group_id, user_id, workflow_state, last_import_id)
+		rows, err := at.tx.Query(ctx, `INSERT INTO group_memberships (group_id, user_id, workflow_state, last_import_id)
 			SELECT grp, usr, state, $4 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(grp, usr, state)
-			RETURNING group_id, user_id, id`, groups, users, states, ru.job.ID)
+			RETURNING group_id, user_id, id`, groups, users, states, at.job.ID)
 		if err != nil {
 			return fmt.Errorf("create memberships: %w", err)
 		}
@@ -210,8 +205,8 @@ func (ru *run) writeMemberships(ctx context.Context, inserts, updates []*members
 		for i, it := range updates {
 			ids[i], states[i] = it.id, it.row.Status
 		}
-		if _, err := ru.tx.Exec(ctx, `UPDATE group_memberships m SET workflow_state = t.state, last_import_id = $3, updated_at = now()
-			FROM unnest($1::bigint[], $2::text[]) AS t(id, state) WHERE m.id = t.id AND m.id = ANY($1)`, ids, states, ru.job.ID); err != nil {
+		if _, err := at.tx.Exec(ctx, `UPDATE group_memberships m SET workflow_state = t.state, last_import_id = $3, updated_at = now()
+			FROM unnest($1::bigint[], $2::text[]) AS t(id, state) WHERE m.id = t.id AND m.id = ANY($1)`, ids, states, at.job.ID); err != nil {
 			return fmt.Errorf("update memberships: %w", err)
 		}
 	}

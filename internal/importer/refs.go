@@ -9,13 +9,13 @@ import (
 
 // usersBySIS reads the ids of the root account's users with the given SIS
 // ids, through q, one index probe an id (see userSelect).
-func (ru *run) usersBySIS(ctx context.Context, q querier, sisIDs []string) (map[string]int64, error) {
+func (at *attempt) usersBySIS(ctx context.Context, q querier, sisIDs []string) (map[string]int64, error) {
 	users := make(map[string]int64, len(sisIDs))
 	if len(sisIDs) == 0 {
 		return users, nil
 	}
 	rows, err := q.Query(ctx, `SELECT u.key, u.id FROM `+usersByKey("$2", keyColumns["user_id"]),
-		ru.account.RootAccountID, distinct(sisIDs))
+		at.account.RootAccountID, distinct(sisIDs))
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
@@ -30,15 +30,15 @@ func (ru *run) usersBySIS(ctx context.Context, q querier, sisIDs []string) (map[
 // groupsBySIS reads the root account's groups with the given SIS ids, in
 // the import's transaction (a groups file of the same import may have
 // made them).
-func (ru *run) groupsBySIS(ctx context.Context, sisIDs []string) (map[string]*storedGroup, error) {
+func (at *attempt) groupsBySIS(ctx context.Context, sisIDs []string) (map[string]*storedGroup, error) {
 	groups := make(map[string]*storedGroup, len(sisIDs))
 	if len(sisIDs) == 0 {
 		return groups, nil
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT g.sis_group_id, g.id, g.account_id, g.course_id, g.name, g.workflow_state, g.origin, $3 = ANY(a.path)
+	rows, err := at.tx.Query(ctx, `SELECT g.sis_group_id, g.id, g.account_id, g.course_id, g.name, g.workflow_state, g.origin, $3 = ANY(a.path)
 		FROM (SELECT g.* FROM unnest($2::text[]) AS k(key)
 			CROSS JOIN LATERAL (SELECT * FROM groups g WHERE g.root_account_id = $1 AND g.sis_group_id = k.key OFFSET 0) g OFFSET 0) g
-		JOIN accounts a ON a.id = g.account_id`, ru.account.RootAccountID, distinct(sisIDs), ru.account.ID)
+		JOIN accounts a ON a.id = g.account_id`, at.account.RootAccountID, distinct(sisIDs), at.account.ID)
 	if err != nil {
 		return nil, fmt.Errorf("read groups: %w", err)
 	}

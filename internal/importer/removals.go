@@ -45,13 +45,13 @@ func scanRemoved(rows pgx.Rows, keep func(removed) bool) ([]removed, error) {
 
 // apply writes the removal, unless it breaches the threshold (then only the
 // plan is shown), and records a result for each object.
-func (ru *run) apply(ctx context.Context, rm removal) error {
+func (at *attempt) apply(ctx context.Context, rm removal) error {
 	n := len(rm.objects)
 	if n == 0 {
 		return nil
 	}
-	if rm.target == "deleted" && ru.opts.SkipDeletes {
-		ru.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
+	if rm.target == "deleted" && at.opts.SkipDeletes {
+		at.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
 		return nil
 	}
 	ids := make([]int64, n)
@@ -60,14 +60,14 @@ func (ru *run) apply(ctx context.Context, rm removal) error {
 	}
 	msg := ""
 	if rm.guarded {
-		msg = ru.overThreshold(rm.typ, n, max(rm.eligible, n), 100)
+		msg = at.overThreshold(rm.typ, n, max(rm.eligible, n), 100)
 	}
 	if msg != "" {
-		ru.breach(rm.typ, n, rm.file, msg+" ("+rm.why+")")
-	} else if _, err := ru.tx.Exec(ctx, rm.update, ids, rm.target, ru.job.ID); err != nil {
+		at.breach(rm.typ, n, rm.file, msg+" ("+rm.why+")")
+	} else if _, err := at.tx.Exec(ctx, rm.update, ids, rm.target, at.job.ID); err != nil {
 		return fmt.Errorf("remove %ss: %w", rm.entity, err)
 	}
-	recordEach(ru, rm.typ, rm.objects, func(o *removed) Result {
+	recordEach(at, rm.typ, rm.objects, func(o *removed) Result {
 		r := Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: transitionAction(o.state, rm.target, true),
 			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
 		if o.sis != nil {
@@ -81,13 +81,13 @@ func (ru *run) apply(ctx context.Context, rm removal) error {
 // recordEach records the result of each item, made a batch at a time: a
 // batch of rows keeps its results in its items, and a removal of many
 // objects keeps only their ids, SIS ids and states until then.
-func recordEach[T any](ru *run, typ string, items []T, result func(*T) Result) {
+func recordEach[T any](at *attempt, typ string, items []T, result func(*T) Result) {
 	for i := 0; i < len(items); i += batchSize {
 		batch := items[i:min(i+batchSize, len(items))]
 		results := make([]Result, len(batch))
 		for j := range batch {
 			results[j] = result(&batch[j])
 		}
-		ru.record(typ, results)
+		at.record(typ, results)
 	}
 }

@@ -19,19 +19,19 @@ import (
 // from before — where the import's write is still the last one (no later
 // import wrote it, no manual edit touched it). Others are left alone and
 // reported skipped/changed_since.
-func (ru *run) restoreImport(ctx context.Context, target int64) error {
+func (at *attempt) restoreImport(ctx context.Context, target int64) error {
 	var attempt *int
-	if err := ru.tx.QueryRow(ctx, `SELECT results_attempt FROM sis_imports WHERE id = $1`, target).Scan(&attempt); err != nil {
+	if err := at.tx.QueryRow(ctx, `SELECT results_attempt FROM sis_imports WHERE id = $1`, target).Scan(&attempt); err != nil {
 		return fmt.Errorf("read restored import: %w", err)
 	}
-	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
+	if _, err := at.tx.Exec(ctx, userStage); err != nil {
 		return fmt.Errorf("create users stage: %w", err)
 	}
-	a := &userApplier{ru: ru}
-	ru.types = append(ru.types, typeUsers)
+	a := &userApplier{at: at}
+	at.types = append(at.types, byName[typeUsers])
 	after := int64(0)
 	for attempt != nil {
-		rows, err := ru.DB.Query(ctx, `SELECT id, object_id, file, COALESCE(sis_id, ''), action, COALESCE(changes, '{}') FROM sis_import_results
+		rows, err := at.DB.Query(ctx, `SELECT id, object_id, file, COALESCE(sis_id, ''), action, COALESCE(changes, '{}') FROM sis_import_results
 			WHERE import_id = $1 AND attempt = $2 AND id > $3 AND entity = 'user' AND object_id IS NOT NULL
 			  AND action IN ('created', 'updated', 'deactivated', 'reactivated', 'deleted')
 			ORDER BY id LIMIT $4`, target, *attempt, after, batchSize)
@@ -62,14 +62,14 @@ func (ru *run) restoreImport(ctx context.Context, target int64) error {
 		if err := a.restoreBatch(ctx, target, batch); err != nil {
 			return err
 		}
-		if err := ru.progress(ctx); err != nil {
+		if err := at.progress(ctx); err != nil {
 			return err
 		}
 	}
 	if attempt == nil {
 		return nil
 	}
-	return ru.restoreRoster(ctx, target, *attempt)
+	return at.restoreRoster(ctx, target, *attempt)
 }
 
 type restoreItem struct {
@@ -100,7 +100,7 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 		res := &results[i]
 		*res = Result{File: it.file, Entity: "user", SISID: it.sisID, ObjectID: it.userID}
 		cur, ok := current[it.userID]
-		if !ok || (cur.lastImport != target && cur.lastImport != a.ru.job.ID) {
+		if !ok || (cur.lastImport != target && cur.lastImport != a.at.job.ID) {
 			res.Action, res.Code = Skipped, "changed_since"
 			res.Message = "changed since the import (by a later import or through the API): left as it is"
 			continue
@@ -145,10 +145,10 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 		kept = append(kept, u)
 	}
 	writes = kept
-	if err := a.update(ctx, a.ru.tx, writes); err != nil {
+	if err := a.update(ctx, a.at.tx, writes); err != nil {
 		return err
 	}
-	a.ru.record(typeUsers, results)
+	a.at.record(typeUsers, results)
 	return nil
 }
 
@@ -163,11 +163,11 @@ func (a *userApplier) takenByOthers(ctx context.Context, users []*storedUser) (m
 	for i, u := range users {
 		ids[i], logins[i], integs[i], sis[i] = u.ID, strings.ToLower(u.LoginID), u.IntegrationID, u.SISUserID
 	}
-	rows, err := a.ru.tx.Query(ctx, `SELECT w.id, CASE WHEN lower(o.login_id) = w.login THEN 'login id' WHEN o.integration_id = w.integ THEN 'integration id' ELSE 'SIS id' END
+	rows, err := a.at.tx.Query(ctx, `SELECT w.id, CASE WHEN lower(o.login_id) = w.login THEN 'login id' WHEN o.integration_id = w.integ THEN 'integration id' ELSE 'SIS id' END
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS w(id, login, integ, sis)
 		JOIN users o ON o.root_account_id = $1 AND o.id <> w.id
 		  AND (lower(o.login_id) = w.login OR (w.integ <> '' AND o.integration_id = w.integ) OR (w.sis <> '' AND o.sis_user_id = w.sis))`,
-		a.ru.account.RootAccountID, ids, logins, integs, sis)
+		a.at.account.RootAccountID, ids, logins, integs, sis)
 	if err != nil {
 		return nil, fmt.Errorf("check restored ids: %w", err)
 	}
@@ -243,7 +243,7 @@ type lockedUser struct {
 
 // lockUsers reads users by id in the transaction, locking them.
 func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lockedUser, error) {
-	rows, err := a.ru.tx.Query(ctx, `SELECT id, account_id, COALESCE(sis_user_id, ''), COALESCE(integration_id, ''), login_id,
+	rows, err := a.at.tx.Query(ctx, `SELECT id, account_id, COALESCE(sis_user_id, ''), COALESCE(integration_id, ''), login_id,
 			name, first_name, last_name, sortable_name, short_name, email, pronouns, workflow_state, sticky_fields,
 			properties, updated_at, COALESCE(last_import_id, 0)
 		FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
@@ -268,22 +268,22 @@ func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lo
 
 // finishRestore ends the restore job and its import: restored, or
 // partially_restored when anything was left alone.
-func (ru *run) finishRestore(ctx context.Context, target int64) error {
+func (at *attempt) finishRestore(ctx context.Context, target int64) error {
 	state := "restored"
-	if ru.total.actions["total"][Skipped] > 0 {
+	if at.total.actions["total"][Skipped] > 0 {
 		state = "partially_restored"
 	}
-	if err := queue.FinishRestored(ctx, ru.tx, target, state); err != nil {
+	if err := queue.FinishRestored(ctx, at.tx, target, state); err != nil {
 		return err
 	}
-	o := queue.Outcome{State: state, Data: ru.data(true)}
-	if err := ru.job.Finish(ctx, ru.tx, o); err != nil {
+	o := queue.Outcome{State: state, Data: at.data(true)}
+	if err := at.job.Finish(ctx, at.tx, o); err != nil {
 		return err
 	}
-	if err := ru.tx.Commit(ctx); err != nil {
+	if err := at.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit restore: %w", err)
 	}
-	ru.log.Info("restore done", slog.Int64("restored_import_id", target), slog.String("state", state),
+	at.log.Info("restore done", slog.Int64("restored_import_id", target), slog.String("state", state),
 		slog.Bool("partial", slices.Contains([]string{"partially_restored"}, state)))
 	return nil
 }

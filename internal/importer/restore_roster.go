@@ -11,38 +11,34 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// rosterTable is what a restore needs to know of an entity other than
-// users: its table, its file type, the fields an import may change (as
-// results name them) and their columns.
+// rosterTable is what a restore needs to know of a type other than users:
+// its table, and the fields an import may change (as results name them)
+// with their columns. A type declares it as its restore.
 type rosterTable struct {
-	table, typ string
-	columns    map[string]string
+	table   string
+	columns map[string]string
 }
 
-func fieldsOf(sis string, fields ...string) map[string]string {
+// restoring is a type's rosterTable: its SIS id column, and the fields an
+// import may change besides its state.
+func restoring(table, sis string, fields ...string) *rosterTable {
 	m := map[string]string{"sis_id": sis, "workflow_state": "workflow_state"}
 	for _, f := range fields {
 		m[f] = f
 	}
-	return m
+	return &rosterTable{table: table, columns: m}
 }
 
-// rosterTables are restored after users, members before what they belong to.
-var rosterTables = []rosterTable{
-	{"group_memberships", typeGroupMemberships, fieldsOf("")},
-	{"enrollments", typeEnrollments, fieldsOf("", "course_id", "start_at", "end_at")},
-	{"groups", typeGroups, fieldsOf("sis_group_id", "name", "account_id", "course_id")},
-	{"sections", typeSections, fieldsOf("sis_section_id", "course_id", "name", "integration_id", "start_at", "end_at")},
-	{"courses", typeCourses, fieldsOf("sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at")},
-	{"terms", typeTerms, fieldsOf("sis_term_id", "name", "start_at", "end_at")},
-	{"accounts", typeAccounts, fieldsOf("sis_account_id", "name")},
-}
-
-func (t rosterTable) entity() string {
-	if t.table == "group_memberships" {
-		return "group_membership"
+// restoreOrder are the types a roster restore puts back, members before
+// what they belong to: the apply order backwards.
+func restoreOrder() []*fileType {
+	var ts []*fileType
+	for _, t := range slices.Backward(typesApplied()) {
+		if t.restore != nil {
+			ts = append(ts, t)
+		}
 	}
-	return strings.TrimSuffix(t.table, "s")
+	return ts
 }
 
 // restoreRoster restores the objects other than users that import target
@@ -50,16 +46,16 @@ func (t rosterTable) entity() string {
 // the import that last wrote it (or this restore, for an object that two
 // of its rows changed), a batch of objects per UPDATE for each set
 // of changed fields; others are skipped/changed_since.
-func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) error {
-	for _, t := range rosterTables {
+func (at *attempt) restoreRoster(ctx context.Context, target int64, attempt int) error {
+	for _, t := range restoreOrder() {
 		// Newest first: an object changed by two rows (a change_sis_id and
 		// then its own file) goes back through both, to the oldest values.
 		after := int64(1<<63 - 1)
 		for {
-			rows, err := ru.DB.Query(ctx, `SELECT id, object_id, file, COALESCE(sis_id, ''), action, COALESCE(changes, '{}') FROM sis_import_results
+			rows, err := at.DB.Query(ctx, `SELECT id, object_id, file, COALESCE(sis_id, ''), action, COALESCE(changes, '{}') FROM sis_import_results
 				WHERE import_id = $1 AND attempt = $2 AND id < $3 AND entity = $4 AND object_id IS NOT NULL
 				  AND action IN ('created', 'updated', 'deactivated', 'reactivated', 'deleted')
-				ORDER BY id DESC LIMIT $5`, target, attempt, after, t.entity(), batchSize)
+				ORDER BY id DESC LIMIT $5`, target, attempt, after, t.entity, batchSize)
 			if err != nil {
 				return fmt.Errorf("read results to restore: %w", err)
 			}
@@ -80,13 +76,13 @@ func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) err
 			if len(batch) == 0 {
 				break
 			}
-			if !slices.Contains(ru.types, t.typ) {
-				ru.types = append(ru.types, t.typ)
+			if !slices.Contains(at.types, t) {
+				at.types = append(at.types, t)
 			}
-			if err := ru.restoreRosterBatch(ctx, t, target, batch); err != nil {
+			if err := at.restoreRosterBatch(ctx, t, target, batch); err != nil {
 				return err
 			}
-			if err := ru.progress(ctx); err != nil {
+			if err := at.progress(ctx); err != nil {
 				return err
 			}
 		}
@@ -94,7 +90,7 @@ func (ru *run) restoreRoster(ctx context.Context, target int64, attempt int) err
 	return nil
 }
 
-func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int64, batch []restoreItem) error {
+func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target int64, batch []restoreItem) error {
 	results := make([]Result, len(batch))
 	// An object that two results changed (a change_sis_id row, then its own
 	// file) is written once, with the oldest value of each field: results
@@ -103,7 +99,7 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 	resultsOf := map[int64][]int{}
 	for i, it := range batch {
 		res := &results[i]
-		*res = Result{File: it.file, Entity: t.entity(), SISID: it.sisID, ObjectID: it.userID}
+		*res = Result{File: it.file, Entity: t.entity, SISID: it.sisID, ObjectID: it.userID}
 		before := befores[it.userID]
 		if before == nil {
 			before = map[string]any{"id": it.userID}
@@ -115,7 +111,7 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 		}
 		unrestorable := ""
 		for field, ch := range it.changes {
-			col, ok := t.columns[field]
+			col, ok := t.restore.columns[field]
 			if !ok || col == "" {
 				unrestorable = field
 				continue
@@ -158,15 +154,15 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 		if err != nil {
 			return err
 		}
-		q, err := ru.tx.Query(ctx, `UPDATE `+t.table+` t SET `+strings.Join(set, ", ")+`, last_import_id = $2, updated_at = now()
-			FROM jsonb_populate_recordset(NULL::`+t.table+`, $1) r WHERE t.id = r.id AND t.last_import_id IN ($2, $3) RETURNING t.id`,
-			doc, ru.job.ID, target)
+		q, err := at.tx.Query(ctx, `UPDATE `+t.restore.table+` t SET `+strings.Join(set, ", ")+`, last_import_id = $2, updated_at = now()
+			FROM jsonb_populate_recordset(NULL::`+t.restore.table+`, $1) r WHERE t.id = r.id AND t.last_import_id IN ($2, $3) RETURNING t.id`,
+			doc, at.job.ID, target)
 		if err != nil {
-			return fmt.Errorf("restore %s: %w", t.table, err)
+			return fmt.Errorf("restore %s: %w", t.restore.table, err)
 		}
 		ids, err := pgx.CollectRows(q, pgx.RowTo[int64])
 		if err != nil {
-			return fmt.Errorf("restore %s: %w", t.table, err)
+			return fmt.Errorf("restore %s: %w", t.restore.table, err)
 		}
 		done := make(map[int64]bool, len(ids))
 		for _, id := range ids {
@@ -189,6 +185,6 @@ func (ru *run) restoreRosterBatch(ctx context.Context, t rosterTable, target int
 			}
 		}
 	}
-	ru.record(t.typ, results)
+	at.record(t.name, results)
 	return nil
 }

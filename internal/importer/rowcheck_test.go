@@ -16,11 +16,9 @@ func TestRowCheckAgreesWithValidator(t *testing.T) {
 		"invited", "accepted", "student", "teacher", "y", "Y", "n", deleteMarker, "a@b.co", "x@y", "a b@c.de", "<a@b.co>",
 		strings.Repeat("a", 255), strings.Repeat("a", 256), strings.Repeat("é", 255), strings.Repeat("é", 256),
 		strings.Repeat("a", 64), strings.Repeat("a", 65), "user", "account", "term", "course", "section", "group"}
-	types := []any{accountRow{}, changeRow{}, courseRow{}, deactivationRow{}, enrollmentRow{}, groupRow{},
-		membershipRow{}, sectionRow{}, termRow{}, userRow{}}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, zero := range types {
-		typ := reflect.TypeOf(zero)
+	for _, ft := range typesApplied() { // every row type of the registry
+		typ := ft.layout.typ
 		if rowCheckOf(typ) == nil {
 			t.Errorf("%s: a tag the compiled check does not know; every row type should take the fast path", typ)
 			continue
@@ -55,7 +53,7 @@ func TestRowCheckAgreesWithValidator(t *testing.T) {
 func BenchmarkValidateUserRow(b *testing.B) {
 	r := &userRow{UserID: "u1", LoginID: "login1", Status: "active", FirstName: "Ann", LastName: "Lee", Email: "ann@example.edu"}
 	for b.Loop() {
-		if f := validateRow(r, userColumnOf); f != nil {
+		if f := byName[typeUsers].layout.validate(r); f != nil {
 			b.Fatal(f)
 		}
 	}

@@ -31,11 +31,11 @@ func newValidator() *validator.Validate {
 
 // plausibleEmail accepts local@domain.tld with no spaces, brackets or commas.
 func plausibleEmail(s string) bool {
-	at := strings.IndexByte(s, '@')
-	if at <= 0 || at != strings.LastIndexByte(s, '@') {
+	sign := strings.IndexByte(s, '@')
+	if sign <= 0 || sign != strings.LastIndexByte(s, '@') {
 		return false
 	}
-	domain := s[at+1:]
+	domain := s[sign+1:]
 	dot := strings.LastIndexByte(domain, '.')
 	if dot <= 0 || dot == len(domain)-1 || strings.Contains(domain, "..") {
 		return false

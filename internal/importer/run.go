@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -50,7 +49,7 @@ type fileError struct {
 func (e *fileError) Error() string { return e.Message }
 
 // run is the state of one attempt at one import.
-type run struct {
+type attempt struct {
 	*Runner
 	job     *queue.Job
 	log     *slog.Logger
@@ -68,7 +67,7 @@ type run struct {
 	file        tally // of the file being read, added to total when it ends without a file error
 	fileErrors  [][2]string
 	failedFiles map[string]bool
-	types       []string
+	types       []*fileType // the types of the files read, in the order read
 	files       []FileInfo
 	errorList   []FileErrorInfo
 	breached    bool           // a change threshold was exceeded: nothing is applied (SPEC §4.6)
@@ -149,47 +148,47 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	// An import keeps tens of megabytes of keys; give them back to the
 	// system when it ends, as a worker may idle until the next night.
 	defer debug.FreeOSMemory()
-	ru := &run{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
+	at := &attempt{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
 		total: newTally(), file: newTally(), failedFiles: map[string]bool{}, spill: r.newKeySpill(ctx)}
-	defer ru.spill.close()
-	if err := json.Unmarshal(job.Params, &ru.opts); err != nil {
+	defer at.spill.close()
+	if err := json.Unmarshal(job.Params, &at.opts); err != nil {
 		return fmt.Errorf("decode import options: %w", err)
 	}
 	var err error
-	if ru.account, err = directory.GetAccount(ctx, r.DB, job.AccountID); err != nil {
+	if at.account, err = directory.GetAccount(ctx, r.DB, job.AccountID); err != nil {
 		return fmt.Errorf("load import account: %w", err)
 	}
-	ru.tx, err = r.DB.Begin(ctx)
+	at.tx, err = r.DB.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin import: %w", err)
 	}
-	defer ru.tx.Rollback(context.WithoutCancel(ctx))
+	defer at.tx.Rollback(context.WithoutCancel(ctx))
 	idle := strconv.Itoa(int((2 * r.Lease).Milliseconds()))
-	if _, err := ru.tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = "+idle+"; "+pinPlans); err != nil {
+	if _, err := at.tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = "+idle+"; "+pinPlans); err != nil {
 		return fmt.Errorf("set import timeout: %w", err)
 	}
 
 	resCtx, cancelResults := context.WithCancel(ctx)
 	defer cancelResults()
-	ru.results = startResultWriter(resCtx, r.DB, job.ID, job.Attempt)
-	defer ru.results.close() // also when a panic cuts the run short
+	at.results = startResultWriter(resCtx, r.DB, job.ID, job.Attempt)
+	defer at.results.close() // also when a panic cuts the run short
 	var importErr error
 	if job.Kind == "restore" {
-		ru.file = newTally()
-		importErr = ru.restoreImport(ctx, *job.RestoreOf)
-		ru.total.add(ru.file)
+		at.file = newTally()
+		importErr = at.restoreImport(ctx, *job.RestoreOf)
+		at.total.add(at.file)
 	} else {
-		importErr = ru.importUpload(ctx)
+		importErr = at.importUpload(ctx)
 	}
-	resultsErr := ru.results.close()
+	resultsErr := at.results.close()
 	if importErr == nil {
 		importErr = resultsErr
 	}
 	if importErr == nil {
-		importErr = ru.spill.failed()
+		importErr = at.spill.failed()
 	}
 	if importErr == nil {
-		importErr = ru.dropResultsOfFailedFiles(ctx)
+		importErr = at.dropResultsOfFailedFiles(ctx)
 	}
 	if importErr != nil {
 		if cause := context.Cause(ctx); cause != nil {
@@ -198,69 +197,66 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 		return importErr
 	}
 	if job.Kind == "restore" {
-		return ru.finishRestore(ctx, *job.RestoreOf)
+		return at.finishRestore(ctx, *job.RestoreOf)
 	}
-	return ru.finish(ctx)
+	return at.finish(ctx)
 }
 
 // importUpload applies the stored file — a CSV, or the CSVs of a zip in
 // Canvas's order of types. Only infrastructure failures are returned;
 // problems with the files become file errors and results.
-func (ru *run) importUpload(ctx context.Context) error {
+func (at *attempt) importUpload(ctx context.Context) error {
 	var files []source
-	if ru.job.FileType == "zip" {
-		zf, err := ru.openZip(ctx)
+	if at.job.FileType == "zip" {
+		zf, err := at.openZip(ctx)
 		if err != nil {
 			return err
 		}
 		defer zf.close()
-		if files, err = ru.zipSources(zf); err != nil {
+		if files, err = at.zipSources(zf); err != nil {
 			return err
 		}
 	} else {
-		name := ru.job.FileName
+		name := at.job.FileName
 		if name == "" {
 			name = "upload.csv"
 		}
-		files = []source{{name: name, encoding: ru.job.FileEncoding, badLine: ru.job.FileBadLine,
+		files = []source{{name: name, encoding: at.job.FileEncoding, badLine: at.job.FileBadLine,
 			open: func() (io.ReadCloser, error) {
-				stream := queue.OpenFile(ctx, ru.DB, ru.job.ID)
-				return readCloser{Reader: &countingReader{r: stream, n: &ru.bytesRead}, Closer: stream}, nil
+				stream := queue.OpenFile(ctx, at.DB, at.job.ID)
+				return readCloser{Reader: &countingReader{r: stream, n: &at.bytesRead}, Closer: stream}, nil
 			}}}
 	}
-	if err := ru.detectTypes(files); err != nil {
+	if err := at.detectTypes(files); err != nil {
 		return err
 	}
 	for _, f := range files {
-		if err := ru.importCSV(ctx, f); err != nil {
+		if err := at.importCSV(ctx, f); err != nil {
 			return err
 		}
 	}
-	if err := ru.finishUsers(ctx); err != nil {
+	if err := at.finishUsers(ctx); err != nil {
 		return err
 	}
-	return ru.finishBatchMode(ctx)
+	return at.finishBatchMode(ctx)
 }
 
 // importCSV applies one CSV file inside a savepoint, so that a file-level
 // error undoes that file alone.
-func (ru *run) importCSV(ctx context.Context, f source) error {
-	if _, err := ru.tx.Exec(ctx, "SAVEPOINT file"); err != nil {
+func (at *attempt) importCSV(ctx context.Context, f source) error {
+	if _, err := at.tx.Exec(ctx, "SAVEPOINT file"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	ru.file = newTally()
-	err := ru.readCSV(ctx, f)
+	at.file = newTally()
+	err := at.readCSV(ctx, f)
 	var fe *fileError
 	if errors.As(err, &fe) {
-		ru.addFileError(f.name, fe)
-		if f.typ == typeUsers && ru.users != nil {
-			ru.users.failed = true
+		at.addFileError(f.name, fe)
+		if f.typ != nil && at.streams[f.typ.name] != nil {
+			at.streams[f.typ.name].failed = true
 		}
-		if st := ru.streams[f.typ]; st != nil {
-			st.failed = true
-		}
-		ru.file = newTally()
-		if _, err := ru.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT file"); err != nil {
+		at.file = newTally()
+		if _, err := at.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT file"); err != nil {
 			return fmt.Errorf("roll back file: %w", err)
 		}
 		return nil
@@ -268,60 +264,11 @@ func (ru *run) importCSV(ctx context.Context, f source) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ru.tx.Exec(ctx, "RELEASE SAVEPOINT file"); err != nil {
+	if _, err := at.tx.Exec(ctx, "RELEASE SAVEPOINT file"); err != nil {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
-	ru.total.add(ru.file)
+	at.total.add(at.file)
 	return nil
-}
-
-// readCSV reads a file's header and hands it to its type's rules.
-func (ru *run) readCSV(ctx context.Context, f source) error {
-	rd, head, cols, err := ru.openCSV(f, true)
-	if err != nil {
-		return err
-	}
-	defer rd.close()
-	if hasSecretColumn(cols) && !ru.secrets {
-		// Marked at once, outside the import's transaction, so that the
-		// scrubber finds the upload however the import ends.
-		ru.secrets = true
-		if _, err := ru.DB.Exec(ctx, `UPDATE sis_imports SET file_secrets = true WHERE id = $1`, ru.job.ID); err != nil {
-			return fmt.Errorf("mark secrets: %w", err)
-		}
-	}
-	switch {
-	case f.typ == "":
-		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}
-	case f.skipped:
-		ru.warn(f.name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", f.typ))
-		return nil
-	}
-	if !slices.Contains(ru.types, f.typ) {
-		ru.types = append(ru.types, f.typ)
-	}
-	ru.files = append(ru.files, FileInfo{File: f.name, Type: f.typ, Header: head.Fields})
-	switch f.typ {
-	case typeAccounts:
-		return ru.importAccounts(ctx, f.name, head, cols, rd.Reader)
-	case typeTerms:
-		return ru.importTerms(ctx, f.name, head, cols, rd.Reader)
-	case typeUserDeactivation:
-		return ru.importDeactivations(ctx, f.name, head, cols, rd.Reader)
-	case typeCourses:
-		return ru.importCourses(ctx, f.name, head, cols, rd.Reader)
-	case typeSections:
-		return ru.importSections(ctx, f.name, head, cols, rd.Reader)
-	case typeEnrollments:
-		return ru.importEnrollments(ctx, f.name, head, cols, rd.Reader)
-	case typeGroups:
-		return ru.importGroups(ctx, f.name, head, cols, rd.Reader)
-	case typeGroupMemberships:
-		return ru.importMemberships(ctx, f.name, head, cols, rd.Reader)
-	case typeChangeSISID:
-		return ru.importChangeSISID(ctx, f.name, head, cols, rd.Reader)
-	}
-	return ru.importUsers(ctx, f.name, head, cols, rd.Reader)
 }
 
 // csvFileError turns the reader's fatal errors into file errors.
@@ -344,37 +291,37 @@ var BoundSettings = map[string]string{
 	csvread.BoundRows:       "SISIMPORT_MAX_ROWS_PER_FILE",
 }
 
-func (ru *run) addFileError(file string, fe *fileError) {
-	ru.total.errorCount++
-	ru.failedFiles[file] = true
-	ru.fileErrors = append(ru.fileErrors, [2]string{file, fe.Message})
-	ru.errorList = append(ru.errorList, FileErrorInfo{File: file, Code: fe.Code, Message: fe.Message})
-	ru.log.Info("file error", slog.String("file", file), slog.String("code", fe.Code), slog.String("message", fe.Message))
+func (at *attempt) addFileError(file string, fe *fileError) {
+	at.total.errorCount++
+	at.failedFiles[file] = true
+	at.fileErrors = append(at.fileErrors, [2]string{file, fe.Message})
+	at.errorList = append(at.errorList, FileErrorInfo{File: file, Code: fe.Code, Message: fe.Message})
+	at.log.Info("file error", slog.String("file", file), slog.String("code", fe.Code), slog.String("message", fe.Message))
 }
 
 // breach records a threshold breach: the import ends aborted, applying
 // nothing, with its results showing what it would have done.
-func (ru *run) breach(typ string, removals int, file, msg string) {
-	ru.breached = true
-	if ru.planned == nil {
-		ru.planned = map[string]int{}
+func (at *attempt) breach(typ string, removals int, file, msg string) {
+	at.breached = true
+	if at.planned == nil {
+		at.planned = map[string]int{}
 	}
-	ru.planned[typ] = removals
-	ru.fileErrors = append(ru.fileErrors, [2]string{file, msg})
-	ru.errorList = append(ru.errorList, FileErrorInfo{File: file, Code: "threshold_exceeded", Message: msg})
-	ru.log.Info("threshold exceeded", slog.String("file", file), slog.String("message", msg))
+	at.planned[typ] = removals
+	at.fileErrors = append(at.fileErrors, [2]string{file, msg})
+	at.errorList = append(at.errorList, FileErrorInfo{File: file, Code: "threshold_exceeded", Message: msg})
+	at.log.Info("threshold exceeded", slog.String("file", file), slog.String("message", msg))
 }
 
 // warn adds a warning about the file being read.
-func (ru *run) warn(file, msg string) {
-	ru.file.warningCount++
-	ru.file.warn(file, msg)
+func (at *attempt) warn(file, msg string) {
+	at.file.warningCount++
+	at.file.warn(file, msg)
 }
 
 // record counts a batch of results of a file of type typ and hands it to
 // the writer.
-func (ru *run) record(typ string, rs []Result) {
-	t := &ru.file
+func (at *attempt) record(typ string, rs []Result) {
+	t := &at.file
 	for i := range rs {
 		r := &rs[i]
 		entity := r.Entity + "s"
@@ -395,16 +342,16 @@ func (ru *run) record(typ string, rs []Result) {
 			t.warn(r.File, fmt.Sprintf("line %d: skipped: %s", r.Row, r.Message))
 		}
 	}
-	ru.rowsDone.Add(int64(len(rs)))
-	ru.results.add(rs)
+	at.rowsDone.Add(int64(len(rs)))
+	at.results.add(rs)
 }
 
 // dropResultsOfFailedFiles removes the row results of files that hit a
 // file-level error: their rows were not applied (SPEC §4.1).
-func (ru *run) dropResultsOfFailedFiles(ctx context.Context) error {
-	for file := range ru.failedFiles {
-		if _, err := ru.DB.Exec(ctx, `DELETE FROM sis_import_results WHERE import_id = $1 AND attempt = $2 AND file = $3`,
-			ru.job.ID, ru.job.Attempt, file); err != nil {
+func (at *attempt) dropResultsOfFailedFiles(ctx context.Context) error {
+	for file := range at.failedFiles {
+		if _, err := at.DB.Exec(ctx, `DELETE FROM sis_import_results WHERE import_id = $1 AND attempt = $2 AND file = $3`,
+			at.job.ID, at.job.Attempt, file); err != nil {
 			return fmt.Errorf("drop results of failed file: %w", err)
 		}
 	}
@@ -413,24 +360,24 @@ func (ru *run) dropResultsOfFailedFiles(ctx context.Context) error {
 
 // progress publishes how far the import is, renewing the lease; it fails
 // when the import was aborted or taken over.
-func (ru *run) progress(ctx context.Context) error {
-	if err := ru.spill.failed(); err != nil {
+func (at *attempt) progress(ctx context.Context) error {
+	if err := at.spill.failed(); err != nil {
 		return err
 	}
-	total := ru.job.FileBytes
-	done := ru.bytesRead.Load()
-	elapsed := time.Since(ru.start).Seconds()
+	total := at.job.FileBytes
+	done := at.bytesRead.Load()
+	elapsed := time.Since(at.start).Seconds()
 	pct, rate, eta := 0, 0.0, 0.0
 	if total > 0 {
 		pct = int(done * 100 / total)
 	}
 	if elapsed > 0 {
-		rate = float64(ru.rowsDone.Load()) / elapsed
+		rate = float64(at.rowsDone.Load()) / elapsed
 		if done > 0 {
 			eta = elapsed * float64(total-done) / float64(done)
 		}
 	}
-	return ru.job.Progress(ctx, pct, rate, eta)
+	return at.job.Progress(ctx, pct, rate, eta)
 }
 
 type countingReader struct {

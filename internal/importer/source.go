@@ -26,22 +26,17 @@ type source struct {
 	encoding string // utf-8, windows-1252 or invalid
 	badLine  *int   // the first bad line of an invalid encoding
 	open     func() (io.ReadCloser, error)
-	typ      string // detected from the header; "" when nothing matched
-	skipped  bool   // a Canvas type sisimport does not import
-	headErr  error  // the header could not be read: a file-level error
+	typ      *fileType // detected from the header; nil when nothing matched
+	headErr  error     // the header could not be read: a file-level error
 }
 
-// typeOrder is Canvas's order of applying file types (SPEC §4.1).
-var typeOrder = []string{typeChangeSISID, typeAccounts, typeTerms, typeUsers, typeUserDeactivation, typeCourses,
-	typeSections, typeEnrollments, typeGroups, typeGroupMemberships}
-
 // detectTypes reads each file's header, then orders the files by type in
-// Canvas's order and, within a type, by path.
-func (ru *run) detectTypes(files []source) error {
-	ru.typeFiles = map[string]int{}
+// the apply order and, within a type, by path.
+func (at *attempt) detectTypes(files []source) error {
+	at.typeFiles = map[string]int{}
 	for i := range files {
 		f := &files[i]
-		rd, _, cols, err := ru.openCSV(*f, false)
+		rd, _, cols, err := at.openCSV(*f, false)
 		if err != nil {
 			var fe *fileError
 			if !errors.As(err, &fe) {
@@ -51,17 +46,12 @@ func (ru *run) detectTypes(files []source) error {
 			continue
 		}
 		rd.close()
-		f.typ, f.skipped = detectType(cols, ru.opts.Defaults)
-		ru.typeFiles[f.typ]++
-	}
-	rank := func(f source) int {
-		if i := slices.Index(typeOrder, f.typ); i >= 0 {
-			return i
+		if f.typ = detectType(cols, at.opts.Defaults); f.typ != nil {
+			at.typeFiles[f.typ.name]++
 		}
-		return len(typeOrder)
 	}
 	slices.SortStableFunc(files, func(a, b source) int {
-		if d := rank(a) - rank(b); d != 0 {
+		if d := applyOrder(a.typ, b.typ); d != 0 {
 			return d
 		}
 		return strings.Compare(a.name, b.name)
@@ -78,7 +68,7 @@ type csvFile struct {
 func (c *csvFile) close() { c.closer.Close() }
 
 // openCSV opens a file and reads its header and column names.
-func (ru *run) openCSV(f source, announce bool) (*csvFile, csvread.Record, map[string]int, error) {
+func (at *attempt) openCSV(f source, announce bool) (*csvFile, csvread.Record, map[string]int, error) {
 	if f.headErr != nil {
 		return nil, csvread.Record{}, nil, f.headErr
 	}
@@ -93,14 +83,14 @@ func (ru *run) openCSV(f source, announce bool) (*csvFile, csvread.Record, map[s
 	case "windows-1252":
 		enc = csvread.Windows1252
 		if announce {
-			ru.warn(f.name, "the file is not UTF-8; it was read as Windows-1252")
+			at.warn(f.name, "the file is not UTF-8; it was read as Windows-1252")
 		}
 	}
 	in, err := f.open()
 	if err != nil {
 		return nil, csvread.Record{}, nil, &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the file cannot be read: %v", err)}
 	}
-	opt := csvread.Options{Encoding: enc, MaxFieldBytes: ru.MaxFieldBytes, MaxColumns: ru.MaxColumns, MaxRows: ru.MaxRowsPerFile}
+	opt := csvread.Options{Encoding: enc, MaxFieldBytes: at.MaxFieldBytes, MaxColumns: at.MaxColumns, MaxRows: at.MaxRowsPerFile}
 	rd := &csvFile{Reader: csvread.NewReader(in, opt), closer: in}
 	head, err := rd.Read()
 	var rowErr *csvread.RowError
@@ -137,12 +127,12 @@ func (z *zipFile) close() {
 }
 
 // openZip copies the stored upload to a temporary file and opens it.
-func (ru *run) openZip(ctx context.Context) (*zipFile, error) {
-	zf, err := ru.spoolZip(ctx, ru.job.ID, &ru.bytesRead)
+func (at *attempt) openZip(ctx context.Context) (*zipFile, error) {
+	zf, err := at.spoolZip(ctx, at.job.ID, &at.bytesRead)
 	if zf != nil && zf.Reader == nil {
 		// Not a zip after all: one file error, nothing applied.
 		zf.Reader = &zip.Reader{}
-		ru.addFileError(ru.job.FileName, &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the upload is not a readable zip file: %v", err)})
+		at.addFileError(at.job.FileName, &fileError{Code: "file_unreadable", Message: fmt.Sprintf("the upload is not a readable zip file: %v", err)})
 		return zf, nil
 	}
 	return zf, err
@@ -151,13 +141,13 @@ func (ru *run) openZip(ctx context.Context) (*zipFile, error) {
 // spoolZip copies the stored upload of an import to a temporary file and
 // opens it; a file that is not a zip comes back with a nil Reader and the
 // error.
-func (ru *run) spoolZip(ctx context.Context, importID int64, counter *atomic.Int64) (*zipFile, error) {
+func (at *attempt) spoolZip(ctx context.Context, importID int64, counter *atomic.Int64) (*zipFile, error) {
 	tmp, err := os.CreateTemp("", "sisimport-zip-")
 	if err != nil {
 		return nil, fmt.Errorf("spool zip: %w", err)
 	}
 	zf := &zipFile{tmp: tmp}
-	stream := queue.OpenFile(ctx, ru.DB, importID)
+	stream := queue.OpenFile(ctx, at.DB, importID)
 	n, err := io.Copy(tmp, &countingReader{r: stream, n: counter})
 	stream.Close()
 	if err != nil {
@@ -185,8 +175,8 @@ func newZipReader(r io.ReaderAt, size int64) (*zip.Reader, error) {
 
 // openZipMember opens one member of an earlier import's zip (a diffing
 // base), with its encoding; closing it removes the spooled zip.
-func (ru *run) openZipMember(ctx context.Context, importID int64, name string) (io.ReadCloser, string, error) {
-	zf, err := ru.spoolZip(ctx, importID, new(atomic.Int64))
+func (at *attempt) openZipMember(ctx context.Context, importID int64, name string) (io.ReadCloser, string, error) {
+	zf, err := at.spoolZip(ctx, importID, new(atomic.Int64))
 	if err != nil {
 		if zf != nil {
 			zf.close()
@@ -215,14 +205,14 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 // zipSources lists a zip's CSV members for the run: see listZip.
-func (ru *run) zipSources(zf *zipFile) ([]source, error) {
-	files, warnings, refused := listZip(zf.Reader, ru.maxUnzipped(), ru.MaxZipRatio)
+func (at *attempt) zipSources(zf *zipFile) ([]source, error) {
+	files, warnings, refused := listZip(zf.Reader, at.maxUnzipped(), at.MaxZipRatio)
 	for _, w := range warnings {
-		ru.total.warningCount++
-		ru.total.warn(w[0], w[1])
+		at.total.warningCount++
+		at.total.warn(w[0], w[1])
 	}
 	if refused != nil {
-		ru.addFileError(ru.job.FileName, refused)
+		at.addFileError(at.job.FileName, refused)
 		return nil, nil
 	}
 	return files, nil
@@ -359,9 +349,9 @@ func sniffMember(open func() (io.ReadCloser, error)) (string, *int) {
 	return enc.String(), nil
 }
 
-func (ru *run) maxUnzipped() int64 {
-	if ru.MaxUnzippedBytes > 0 {
-		return ru.MaxUnzippedBytes
+func (at *attempt) maxUnzipped() int64 {
+	if at.MaxUnzippedBytes > 0 {
+		return at.MaxUnzippedBytes
 	}
 	return 10 << 30
 }

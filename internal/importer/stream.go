@@ -6,61 +6,66 @@ import (
 	"strconv"
 )
 
-// usersStream is what the users files of one import share: they are one
-// stream (SPEC §4.1), so a key repeated in a later file is a duplicate, and
-// removals run once, after every users file was read.
+// usersStream is what the users files of one import share beyond their
+// fileStream: they are one stream (docs/import-rules.md#files), so a key
+// repeated in a later file is a duplicate, and removals run once, after
+// every users file was read.
 type usersStream struct {
-	fileStream
+	*fileStream
 	seenKeys, claimed *keySet
 	matched           map[int64]bool
-	base              *diffBase
 	empty             bool
 	homes             map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
 }
 
 // fileStream is what the files of one type in an upload share: the keys
-// seen so far, for duplicate_in_file across files, and whether any of them
-// had a file-level error (then nothing of the type is removed).
+// seen so far, for duplicate_in_file across files, the diffing base, and
+// whether any of them had a file-level error (then nothing of the type is
+// removed).
 type fileStream struct {
 	seen   *keySet
-	files  []string // the files read so far; a position's file index
+	base   *diffBase // nil when the type is not diffed
+	files  []string  // the files read so far; a position's file index
 	failed bool
 }
 
-// stream returns the import's stream of files of type typ, adding file.
-func (ru *run) stream(typ, file string) *fileStream {
-	if ru.streams == nil {
-		ru.streams = map[string]*fileStream{}
+// stream returns the import's stream of files of type t, adding file; the
+// first file makes it, with its diffing base.
+func (at *attempt) stream(ctx context.Context, t *fileType, file string) (*fileStream, error) {
+	if at.streams == nil {
+		at.streams = map[string]*fileStream{}
 	}
-	st := ru.streams[typ]
+	st := at.streams[t.name]
 	if st == nil {
-		st = &fileStream{seen: ru.newKeySet()}
-		ru.streams[typ] = st
+		st = &fileStream{seen: at.newKeySet()}
+		if t.diffKey != nil {
+			var err error
+			if st.base, err = at.diffBaseFor(ctx, t, file); err != nil {
+				return nil, err
+			}
+		}
+		at.streams[t.name] = st
 	}
 	st.files = append(st.files, file)
-	return st
+	return st, nil
 }
 
 // usersStream returns the import's users stream, made on the first file.
-func (ru *run) usersStream(ctx context.Context, file string) (*usersStream, error) {
-	if ru.users == nil {
-		st := &usersStream{fileStream: fileStream{seen: ru.newKeySet()}, seenKeys: ru.newKeySet(), claimed: ru.newKeySet()}
-		if ru.opts.RemoveUnlistedUsers && ru.opts.UserMatchOn != "user_id" {
+func (at *attempt) usersStream(ctx context.Context, f *typedFile) (*usersStream, error) {
+	if at.users == nil {
+		st := &usersStream{fileStream: f.stream, seenKeys: at.newKeySet(), claimed: at.newKeySet()}
+		if at.opts.RemoveUnlistedUsers && at.opts.UserMatchOn != "user_id" {
 			st.matched = map[int64]bool{}
 		}
 		// login_id IS NOT NULL: users_login_id's predicate (plans.go).
-		err := ru.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1 AND login_id IS NOT NULL)`,
-			ru.account.RootAccountID).Scan(&st.empty)
+		err := at.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE root_account_id = $1 AND login_id IS NOT NULL)`,
+			at.account.RootAccountID).Scan(&st.empty)
 		if err != nil {
 			return nil, fmt.Errorf("count users: %w", err)
 		}
-		if st.base, err = ru.diffBaseFor(ctx, typeUsers, file); err != nil {
-			return nil, err
-		}
-		ru.users = st
+		at.users = st
 	}
-	ru.users.files = append(ru.users.files, file)
-	return ru.users, nil
+	return at.users, nil
 }
 
 // The positions kept in key sets pack the file's index with the line, so a
@@ -84,38 +89,38 @@ func (st *fileStream) where(pos int) string {
 // against the diffing base and removal of unlisted users (unless a users
 // file had a file-level error), then the deletion of what deleted users
 // held.
-func (ru *run) finishUsers(ctx context.Context) error {
-	st := ru.users
+func (at *attempt) finishUsers(ctx context.Context) error {
+	st := at.users
 	if st == nil {
 		return nil
 	}
-	ru.file = newTally()
-	if !st.failed && (st.base != nil || ru.opts.RemoveUnlistedUsers) {
-		a := &userApplier{ru: ru, file: st.files[0], claimed: st.claimed, stream: st}
+	at.file = newTally()
+	if !st.failed && (st.base != nil || at.opts.RemoveUnlistedUsers) {
+		a := &userApplier{at: at, file: st.files[0], claimed: st.claimed, stream: st}
 		if st.base != nil {
 			if err := a.dropUnlisted(ctx, st.base); err != nil {
 				return err
 			}
 		}
-		if ru.opts.RemoveUnlistedUsers && !ru.breached {
+		if at.opts.RemoveUnlistedUsers && !at.breached {
 			if err := a.removeUnlisted(ctx, st.seen); err != nil {
 				return err
 			}
 		}
 	}
-	if err := ru.cascadeDeletedUsers(ctx, ru.appliedFile(&st.fileStream)); err != nil {
+	if err := at.cascadeDeletedUsers(ctx, at.appliedFile(st.fileStream)); err != nil {
 		return err
 	}
-	ru.total.add(ru.file)
+	at.total.add(at.file)
 	return nil
 }
 
 // appliedFile is the stream's first file without a file-level error, under
 // which the stream's own results (removals, cascades) are filed: results of
 // a failed file are dropped.
-func (ru *run) appliedFile(st *fileStream) string {
+func (at *attempt) appliedFile(st *fileStream) string {
 	for _, f := range st.files {
-		if !ru.failedFiles[f] {
+		if !at.failedFiles[f] {
 			return f
 		}
 	}
@@ -125,9 +130,9 @@ func (ru *run) appliedFile(st *fileStream) string {
 // loadHomes reads the accounts a users file's account_id may name, in the
 // import's transaction, so that accounts an accounts file of the same
 // upload created are found; SIS ids win over ids.
-func (ru *run) loadHomes(ctx context.Context) (map[string]home, error) {
-	rows, err := ru.tx.Query(ctx, `SELECT id, COALESCE(sis_account_id, ''), $2 = ANY(path) FROM accounts WHERE root_account_id = $1`,
-		ru.account.RootAccountID, ru.account.ID)
+func (at *attempt) loadHomes(ctx context.Context) (map[string]home, error) {
+	rows, err := at.tx.Query(ctx, `SELECT id, COALESCE(sis_account_id, ''), $2 = ANY(path) FROM accounts WHERE root_account_id = $1`,
+		at.account.RootAccountID, at.account.ID)
 	if err != nil {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}

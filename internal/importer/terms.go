@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,56 +13,51 @@ import (
 
 // termRow is one row of a terms file (Canvas's terms.csv).
 type termRow struct {
-	TermID    string `validate:"required,max=255"`
-	Name      string `validate:"required,max=255"`
-	Status    string `validate:"required,oneof=active deleted"`
-	StartDate string `validate:"max=64"`
-	EndDate   string `validate:"max=64"`
+	TermID    string `csv:"term_id" validate:"required,max=255"`
+	Name      string `csv:"name" validate:"required,max=255"`
+	Status    string `csv:"status,lower" validate:"required,oneof=active deleted"`
+	StartDate string `csv:"start_date" validate:"max=64"`
+	EndDate   string `csv:"end_date" validate:"max=64"`
 }
 
-var termColumns = []string{"term_id", "name", "status", "start_date", "end_date"}
+// typeTerms is the type's name.
+const typeTerms = "terms"
 
-var termColumnOf = map[string]string{"TermID": "term_id", "Name": "name", "Status": "status", "StartDate": "start_date", "EndDate": "end_date"}
-
-func (r *termRow) fields() []*string {
-	return []*string{&r.TermID, &r.Name, &r.Status, &r.StartDate, &r.EndDate}
+func init() {
+	register(&fileType{name: typeTerms, batch: "term", entity: "term",
+		detect: func(h header) bool { return h.has("term_id") && h.has("name") }, detectRank: 30,
+		applyRank: 30, layout: layoutOf(&termRow{}), required: []string{"status"}, apply: importTerms,
+		restore: restoring("terms", "sis_term_id", "name", "start_at", "end_at"),
+		ids:     &idTarget{"terms", "sis_term_id", "", ""},
+	})
 }
 
 // importTerms applies a terms file, a row at a time: terms files are small.
 // Terms belong to the root account: an import posted to a sub-account may
-// list them only unchanged (SPEC §4.1).
-func (ru *run) importTerms(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	if err := ru.checkColumns(file, "terms", head, cols, termColumns, []string{"status"}); err != nil {
-		return err
-	}
-	idx := positions(termColumns, cols)
-	st := ru.stream(typeTerms, file)
+// list them only unchanged (docs/import-rules.md#files).
+func importTerms(ctx context.Context, at *attempt, f *typedFile) error {
 	var listed []int64
-	err := ru.eachRow(ctx, file, typeTerms, "term", len(head.Fields), rd, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
-		f, err := ru.applyTerm(ctx, rec, idx, st, res)
+	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+		var r termRow
+		f.fill(&r, rec)
+		res.SISID = r.TermID
+		if fail := f.check(&r, rec.Line, r.TermID, fmt.Sprintf("term_id %q", r.TermID)); fail != nil {
+			return fail, nil
+		}
+		fail, err := at.applyTerm(ctx, &r, res)
 		if res.ObjectID != 0 {
 			listed = append(listed, res.ObjectID)
 		}
-		return f, err
+		return fail, err
 	})
 	if err == nil {
 		// Only a file that applied lists terms for multi_term_batch_mode.
-		ru.listedTerms = append(ru.listedTerms, listed...)
+		at.listedTerms = append(at.listedTerms, listed...)
 	}
 	return err
 }
 
-func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st *fileStream, res *Result) (*rowFailure, error) {
-	var r termRow
-	fillRow(r.fields(), rec, idx)
-	r.Status = strings.ToLower(r.Status)
-	res.SISID = r.TermID
-	if f := validateRow(&r, termColumnOf); f != nil {
-		return f, nil
-	}
-	if f := st.duplicate("term_id", r.TermID, rec.Line); f != nil {
-		return f, nil
-	}
+func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *Result) (*rowFailure, error) {
 	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
@@ -71,8 +65,8 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 	var id int64
 	var name, state string
 	var oldStart, oldEnd *time.Time
-	err := ru.tx.QueryRow(ctx, `SELECT id, name, workflow_state, start_at, end_at FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`,
-		ru.account.RootAccountID, r.TermID).Scan(&id, &name, &state, &oldStart, &oldEnd)
+	err := at.tx.QueryRow(ctx, `SELECT id, name, workflow_state, start_at, end_at FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`,
+		at.account.RootAccountID, r.TermID).Scan(&id, &name, &state, &oldStart, &oldEnd)
 	exists := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("read term: %w", err)
@@ -83,7 +77,7 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 		diff(changes, "name", name, r.Name)
 		diff(changes, "workflow_state", state, r.Status)
 	}
-	inRoot := ru.account.ID == ru.account.RootAccountID
+	inRoot := at.account.ID == at.account.RootAccountID
 	switch {
 	case !exists && r.Status == "deleted":
 		return notFound("term", r.TermID), nil
@@ -93,18 +87,18 @@ func (ru *run) applyTerm(ctx context.Context, rec csvread.Record, idx []int, st 
 	case !inRoot:
 		return &rowFailure{code: "out_of_scope", message: "terms belong to the root account: an import posted to a sub-account may list them only unchanged"}, nil
 	case !exists:
-		if err := ru.tx.QueryRow(ctx, `INSERT INTO terms (root_account_id, sis_term_id, name, start_at, end_at, last_import_id)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, ru.account.RootAccountID, r.TermID, r.Name, dates.start, dates.end, ru.job.ID).Scan(&res.ObjectID); err != nil {
+		if err := at.tx.QueryRow(ctx, `INSERT INTO terms (root_account_id, sis_term_id, name, start_at, end_at, last_import_id)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, at.account.RootAccountID, r.TermID, r.Name, dates.start, dates.end, at.job.ID).Scan(&res.ObjectID); err != nil {
 			return nil, fmt.Errorf("create term: %w", err)
 		}
 		res.Action = Created
 		return nil, nil
 	}
-	if f := ru.skipDelete("term", state, r.Status); f != nil {
+	if f := at.skipDelete("term", state, r.Status); f != nil {
 		return f, nil
 	}
-	if _, err := ru.tx.Exec(ctx, `UPDATE terms SET name = $2, workflow_state = $3, start_at = $4, end_at = $5, updated_at = now(),
-		last_import_id = $6 WHERE id = $1`, id, r.Name, r.Status, dates.start, dates.end, ru.job.ID); err != nil {
+	if _, err := at.tx.Exec(ctx, `UPDATE terms SET name = $2, workflow_state = $3, start_at = $4, end_at = $5, updated_at = now(),
+		last_import_id = $6 WHERE id = $1`, id, r.Name, r.Status, dates.start, dates.end, at.job.ID); err != nil {
 		return nil, fmt.Errorf("update term: %w", err)
 	}
 	res.ObjectID, res.Changes = id, changes

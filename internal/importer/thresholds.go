@@ -16,22 +16,22 @@ const (
 // limit (%). Removing everyone, where there are at least 10 or the type's
 // files held no valid row, needs change_threshold=100; an approved re-run
 // may remove what its held plan showed.
-func (ru *run) overThreshold(typ string, n, eligible, limit int) string {
+func (at *attempt) overThreshold(typ string, n, eligible, limit int) string {
 	if n == 0 {
 		return ""
 	}
-	if approved, ok := ru.opts.ApprovedRemovals[typ]; ok {
+	if approved, ok := at.opts.ApprovedRemovals[typ]; ok {
 		if n <= approved {
 			return ""
 		}
 		return fmt.Sprintf("threshold_exceeded: the approved plan removed %d %s; the import would now remove %d", approved, typ, n)
 	}
 	explicit := false
-	if t := ru.opts.ChangeThreshold; t != nil {
+	if t := at.opts.ChangeThreshold; t != nil {
 		limit, explicit = *t, true
 	}
 	pct := float64(n) * 100 / float64(eligible)
-	validRows := ru.total.counts[typ]+ru.file.counts[typ] > 0 // the file being read counts too
+	validRows := at.total.counts[typ]+at.file.counts[typ] > 0 // the file being read counts too
 	everyone := n == eligible && (eligible >= everyoneGuardMin || !validRows)
 	switch {
 	case everyone && !(explicit && limit == 100):

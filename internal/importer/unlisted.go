@@ -12,16 +12,16 @@ import (
 // result of its own (row null) — unless that breaches the threshold, which
 // ends the import with nothing applied.
 func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error {
-	ru := a.ru
-	target := ru.opts.UnlistedUserStatus
+	at := a.at
+	target := at.opts.UnlistedUserStatus
 	states := []string{"active"}
 	if target == "deleted" {
 		states = append(states, "suspended")
 	}
-	rows, err := ru.tx.Query(ctx, `SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
+	rows, err := at.tx.Query(ctx, `SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
 		WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.origin = 'sis' AND u.sis_user_id IS NOT NULL
 		  AND u.workflow_state = ANY($3) AND ($4 OR NOT 'workflow_state' = ANY(u.sticky_fields))
-		ORDER BY u.id`, ru.account.RootAccountID, ru.account.ID, states, ru.opts.OverrideSISStickiness)
+		ORDER BY u.id`, at.account.RootAccountID, at.account.ID, states, at.opts.OverrideSISStickiness)
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
@@ -40,8 +40,8 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
 	remove := notIn.items()
-	if msg := ru.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
-		ru.breach(typeUsers, len(remove), a.file, msg)
+	if msg := at.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
+		at.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	if target == "deleted" {
 		action = Deleted
 	}
-	recordEach(ru, typeUsers, remove, func(u *removed) Result {
+	recordEach(at, typeUsers, remove, func(u *removed) Result {
 		return Result{File: a.file, Entity: "user", SISID: *u.sis, ObjectID: u.id, Action: action,
 			Message: "not listed by the file (remove_unlisted_users)",
 			Changes: map[string][2]any{"workflow_state": {u.state, target}}}
@@ -64,8 +64,8 @@ func (a *userApplier) suspend(ctx context.Context, remove []removed, target stri
 		for _, r := range remove[i:min(i+batchSize, len(remove))] {
 			ids = append(ids, r.id)
 		}
-		if _, err := a.ru.tx.Exec(ctx, `UPDATE users SET workflow_state = $2, updated_at = now(), last_import_id = $3
-			WHERE id = ANY($1)`, ids, target, a.ru.job.ID); err != nil {
+		if _, err := a.at.tx.Exec(ctx, `UPDATE users SET workflow_state = $2, updated_at = now(), last_import_id = $3
+			WHERE id = ANY($1)`, ids, target, a.at.job.ID); err != nil {
 			return fmt.Errorf("remove unlisted users: %w", err)
 		}
 	}

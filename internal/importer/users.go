@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,40 +15,34 @@ import (
 // userRow is one row of a users file (Canvas's users.csv), as validated.
 // An empty optional cell keeps the stored value; "<delete>" clears it.
 type userRow struct {
-	UserID        string `validate:"max=255"` // required unless update_only matches on another column
-	LoginID       string `validate:"required,max=255"`
-	Status        string `validate:"required,oneof=active suspended deleted"`
-	IntegrationID string `validate:"max=255"`
-	Password      string `validate:"max=1024"`
-	SSHAPassword  string `validate:"max=1024"`
-	FirstName     string `validate:"max=255"`
-	LastName      string `validate:"max=255"`
-	FullName      string `validate:"max=255"`
-	SortableName  string `validate:"max=255"`
-	ShortName     string `validate:"max=255"`
-	Email         string `validate:"omitempty,max=255,eq=<delete>|sis_email"`
-	Pronouns      string `validate:"max=255"`
-	AccountID     string `validate:"max=255"` // the home account: an SIS id or id inside the import's account
+	UserID        string `csv:"user_id" validate:"max=255"` // required unless update_only matches on another column
+	LoginID       string `csv:"login_id" validate:"required,max=255"`
+	Status        string `csv:"status,lower" validate:"required,oneof=active suspended deleted"`
+	IntegrationID string `csv:"integration_id" validate:"max=255"`
+	Password      string `csv:"password" validate:"max=1024"`
+	SSHAPassword  string `csv:"ssha_password" validate:"max=1024"`
+	FirstName     string `csv:"first_name" validate:"max=255"`
+	LastName      string `csv:"last_name" validate:"max=255"`
+	FullName      string `csv:"full_name" validate:"max=255"`
+	SortableName  string `csv:"sortable_name" validate:"max=255"`
+	ShortName     string `csv:"short_name" validate:"max=255"`
+	Email         string `csv:"email" validate:"omitempty,max=255,eq=<delete>|sis_email"`
+	Pronouns      string `csv:"pronouns" validate:"max=255"`
+	AccountID     string `csv:"account_id" validate:"max=255"` // the home account: an SIS id or id inside the import's account
 }
 
-// userColumns are the users file's columns, in the order of userRow.fields.
-var userColumns = []string{"user_id", "login_id", "status", "integration_id", "password", "ssha_password",
-	"first_name", "last_name", "full_name", "sortable_name", "short_name", "email", "pronouns", "account_id"}
+// typeUsers is the type's name.
+const typeUsers = "users"
 
-// userColumnOf names the column of each userRow field, for messages.
-var userColumnOf = map[string]string{"UserID": "user_id", "LoginID": "login_id", "Status": "status",
-	"IntegrationID": "integration_id", "Password": "password", "SSHAPassword": "ssha_password",
-	"FirstName": "first_name", "LastName": "last_name", "FullName": "full_name", "SortableName": "sortable_name",
-	"ShortName": "short_name", "Email": "email", "Pronouns": "pronouns", "AccountID": "account_id"}
-
-func (u *userRow) fields() []*string {
-	return []*string{&u.UserID, &u.LoginID, &u.Status, &u.IntegrationID, &u.Password, &u.SSHAPassword,
-		&u.FirstName, &u.LastName, &u.FullName, &u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.AccountID}
+func init() {
+	register(&fileType{name: typeUsers, batch: "user", entity: "user",
+		detect:     func(h header) bool { return h.has("user_id") && (h.has("login_id") || h.defaults["login_id"] != "") },
+		detectRank: 80, applyRank: 40, layout: layoutOf(&userRow{}), required: []string{"status", "login_id"},
+		ownColumns: func(name string) bool { return strings.HasPrefix(name, "property.") },
+		apply:      importUsers, diffKey: []string{"user_id"},
+		ids: &idTarget{"users", "sis_user_id", "integration_id", "t.account_id"},
+	})
 }
-
-// canvasUnusedUserColumns are Canvas users.csv columns we accept and ignore.
-var canvasUnusedUserColumns = map[string]bool{"authentication_provider_id": true, "user_integration_id": true,
-	"declared_user_type": true, "canvas_password_notification": true, "home_account": true, "role_id": true}
 
 // userItem is a row on its way from the reader to the batch that applies it.
 type userItem struct {
@@ -79,14 +72,13 @@ type propertyColumn struct {
 	def directory.Property
 }
 
-// userParse is what reading a row needs to know of the import's options.
+// userParse is what reading a row needs to know of its file and of the
+// import's options.
 type userParse struct {
-	width    int
-	idx      []int
-	opts     *Options
-	stream   *usersStream // the keys of the import's users files so far
-	props    []propertyColumn
-	digester *digester // of this file's rows, when there is a diffing base
+	file   *typedFile
+	opts   *Options
+	stream *usersStream // the keys of the import's users files so far
+	props  []propertyColumn
 }
 
 // batchSize rows are matched and written together.
@@ -94,71 +86,57 @@ const batchSize = 5000
 
 // importUsers reads a users file in one goroutine (parse, validate, find
 // in-file duplicates) and applies it batch by batch in this one.
-func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record, cols map[string]int, rd *csvread.Reader) error {
-	idx := positions(userColumns, cols)
-	for _, c := range []string{"status", "login_id"} {
-		if _, ok := cols[c]; !ok && ru.opts.Defaults[c] == "" {
-			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a users file needs the column %s", head.Line, c)}
-		}
-	}
-	defs, err := directory.ListProperties(ctx, ru.DB, ru.account.RootAccountID)
+func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
+	defs, err := directory.ListProperties(ctx, at.DB, at.account.RootAccountID)
 	if err != nil {
 		return err
 	}
 	var props []propertyColumn
-	var ignored []string
-	for name, i := range cols {
-		switch {
-		case slices.Contains(userColumns, name):
-		case strings.HasPrefix(name, "property."):
-			pname := strings.TrimPrefix(name, "property.")
-			d := slices.IndexFunc(defs, func(p directory.Property) bool { return p.Name == pname })
-			if d < 0 {
-				return &fileError{Code: "unknown_column", Message: fmt.Sprintf("line %d: column %s: no user property %q is defined in this root account", head.Line, name, pname)}
-			}
-			props = append(props, propertyColumn{idx: i, def: defs[d]})
-		case canvasUnusedUserColumns[name]:
-			ignored = append(ignored, name)
-		default:
-			ignored = append(ignored, name)
+	for name, i := range f.cols {
+		pname, ok := strings.CutPrefix(name, "property.")
+		if !ok {
+			continue
 		}
+		d := slices.IndexFunc(defs, func(p directory.Property) bool { return p.Name == pname })
+		if d < 0 {
+			return &fileError{Code: "unknown_column", Message: fmt.Sprintf("line %d: column %s: no user property %q is defined in this root account", f.head.Line, name, pname)}
+		}
+		props = append(props, propertyColumn{idx: i, def: defs[d]})
 	}
-	if prop, ok := strings.CutPrefix(ru.opts.UserMatchOn, "property."); ok {
+	if prop, ok := strings.CutPrefix(at.opts.UserMatchOn, "property."); ok {
 		i := slices.IndexFunc(props, func(pc propertyColumn) bool { return pc.def.Name == prop })
 		switch {
 		case i < 0:
-			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: user_match_on is %s, but the file has no such column (or no such property is defined)", head.Line, ru.opts.UserMatchOn)}
+			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: user_match_on is %s, but the file has no such column (or no such property is defined)", f.head.Line, at.opts.UserMatchOn)}
 		case props[i].def.Type == "multiple_choice":
-			return &fileError{Code: "invalid_value", Message: fmt.Sprintf("user_match_on: %s is a multiple_choice property, which cannot identify a user", ru.opts.UserMatchOn)}
+			return &fileError{Code: "invalid_value", Message: fmt.Sprintf("user_match_on: %s is a multiple_choice property, which cannot identify a user", at.opts.UserMatchOn)}
 		}
 	}
-	if len(ignored) > 0 {
-		sort.Strings(ignored)
-		ru.warn(file, "columns ignored: "+strings.Join(ignored, ", "))
+	var secret []int // the columns results and errors blank
+	for _, c := range secretColumns {
+		if i, ok := f.cols[c]; ok {
+			secret = append(secret, i)
+		}
 	}
-	secret := []int{idx[4], idx[5]}
 
 	// Four stages overlap: reading and validating; matching against the
 	// directory on a connection of its own, so that PostgreSQL looks up the
 	// next batch while it writes this one; deciding; writing, in the
 	// import's transaction.
-	st, err := ru.usersStream(ctx, file)
+	st, err := at.usersStream(ctx, f)
 	if err != nil {
 		return err
 	}
-	if _, ok := cols["account_id"]; ok && st.homes == nil {
-		if st.homes, err = ru.loadHomes(ctx); err != nil {
+	if _, ok := f.cols["account_id"]; ok && st.homes == nil {
+		if st.homes, err = at.loadHomes(ctx); err != nil {
 			return err
 		}
 	}
-	ap, err := ru.newUserApplier(ctx, file, secret, len(head.Fields))
+	ap, err := at.newUserApplier(ctx, f.name, secret, f.width)
 	if err != nil {
 		return err
 	}
-	parse := &userParse{width: len(head.Fields), idx: idx, opts: &ru.opts, stream: st, props: props}
-	if st.base != nil {
-		parse.digester = newDigester(head.Fields, st.base.seed, diffKeys[typeUsers])
-	}
+	parse := &userParse{file: f, opts: &at.opts, stream: st, props: props}
 	// Unbuffered: each stage holds one batch and hands it on, so about four
 	// batches are alive at once (a buffer of one more per stage cost about
 	// 10 MB of peak memory at 1,000,000 rows, and no time; make bench).
@@ -178,7 +156,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	}
 	go func() {
 		defer close(parsed)
-		stage(readUsers(sctx, rd, parse, parsed))
+		stage(readUsers(sctx, parse, parsed))
 	}()
 	go func() {
 		defer close(matched)
@@ -203,7 +181,7 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 	}()
 	// The transaction waits while rows are hashed or matched: a ping now and
 	// then keeps idle_in_transaction_session_timeout for vanished workers.
-	keepAlive := time.NewTicker(ru.Lease / 2)
+	keepAlive := time.NewTicker(at.Lease / 2)
 	defer keepAlive.Stop()
 	var werr error
 	for open := true; open; {
@@ -217,14 +195,14 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 				werr = ap.write(ctx, w)
 			}
 			if werr == nil {
-				werr = ru.progress(ctx)
+				werr = at.progress(ctx)
 			}
 			if werr != nil {
 				stop()
 			}
 		case <-keepAlive.C:
 			if werr == nil && (ap.inTx == nil || ap.inTx.TryLock()) {
-				_, err := ru.tx.Exec(ctx, "SELECT 1")
+				_, err := at.tx.Exec(ctx, "SELECT 1")
 				if ap.inTx != nil {
 					ap.inTx.Unlock()
 				}
@@ -250,8 +228,8 @@ func (ru *run) importUsers(ctx context.Context, file string, head csvread.Record
 }
 
 // readUsers parses and validates rows and sends them in batches.
-func readUsers(ctx context.Context, rd *csvread.Reader, p *userParse, out chan<- []userItem) error {
-	return readBatches(rd, p.width, p.parse, func(batch []userItem) error {
+func readUsers(ctx context.Context, p *userParse, out chan<- []userItem) error {
+	return readBatches(p.file, p.parse, func(batch []userItem) error {
 		if base := p.stream.base; base != nil {
 			err := markBase(base, batch, func(it *userItem) (string, uint64) { return it.baseKey, it.digest }, func(it *userItem) {
 				it.diffUnchanged = it.fail == nil
@@ -272,7 +250,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	st := p.stream
 	if fail != nil {
 		// The row fails, but a user_id it shows still counts as listed.
-		if id := strings.TrimSpace(cell(rec.Fields, p.idx[0])); id != "" {
+		if id := strings.TrimSpace(cell(rec.Fields, p.file.idx[0])); id != "" {
 			st.seen.list(id, st.pos(rec.Line))
 			it.baseKey = id // listed in the diffing base's terms too
 		}
@@ -280,22 +258,20 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		return it
 	}
 	r := &it.row
-	for i, f := range r.fields() {
-		*f = cell(rec.Fields, p.idx[i])
-	}
+	p.file.fill(r, rec)
 	if r.UserID != "" {
 		st.seen.list(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
 	}
 	if st.base != nil && r.UserID != "" {
-		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.digester.digest(rec.Fields)
+		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.file.digester.digest(rec.Fields)
 	}
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
 		it.fail = f
 		return it
 	}
-	r.Status = strings.ToLower(r.Status)
-	if f := validateRow(r, userColumnOf); f != nil {
+	r.Status = strings.ToLower(r.Status) // again: a default may have filled it
+	if f := p.file.typ.layout.validate(r); f != nil {
 		it.fail = f
 		return it
 	}

@@ -42,7 +42,7 @@ type storedUser struct {
 
 // userApplier matches and writes batches of users rows.
 type userApplier struct {
-	ru     *run
+	at     *attempt
 	file   string
 	secret []int // the columns whose cells never leave the importer (passwords)
 	width  int   // the header's field count
@@ -82,13 +82,13 @@ const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
 	sticky_fields text[], read_updated_at timestamptz, properties jsonb
 ) ON COMMIT DROP`
 
-func (ru *run) newUserApplier(ctx context.Context, file string, secret []int, width int) (*userApplier, error) {
-	if _, err := ru.tx.Exec(ctx, userStage); err != nil {
+func (at *attempt) newUserApplier(ctx context.Context, file string, secret []int, width int) (*userApplier, error) {
+	if _, err := at.tx.Exec(ctx, userStage); err != nil {
 		return nil, fmt.Errorf("create users stage: %w", err)
 	}
-	st := ru.users
-	a := &userApplier{ru: ru, file: file, secret: secret, width: width, claimed: st.claimed, stream: st}
-	if ru.usersRenamed {
+	st := at.users
+	a := &userApplier{at: at, file: file, secret: secret, width: width, claimed: st.claimed, stream: st}
+	if at.usersRenamed {
 		a.inTx = &sync.Mutex{}
 	}
 	return a, nil
@@ -128,7 +128,7 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 		var note string
 		if f == nil {
 			if next != nil && it.emailDefaulted {
-				next.emailTemplate = a.ru.opts.Defaults["email"]
+				next.emailTemplate = a.at.opts.Defaults["email"]
 			}
 			note, f = a.checkUnique(next, old, &b, it.line)
 		}
@@ -161,7 +161,7 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 	if err := hashPasswords(ctx, hashFor, passwords); err != nil {
 		return w, err
 	}
-	a.ru.record(typeUsers, results)
+	a.at.record(typeUsers, results)
 	return w, nil
 }
 
@@ -172,10 +172,10 @@ func (a *userApplier) write(ctx context.Context, w userWrites) error {
 		a.inTx.Lock()
 		defer a.inTx.Unlock()
 	}
-	if err := a.insert(ctx, a.ru.tx, w.inserts); err != nil {
+	if err := a.insert(ctx, a.at.tx, w.inserts); err != nil {
 		return err
 	}
-	return a.update(ctx, a.ru.tx, w.updates)
+	return a.update(ctx, a.at.tx, w.updates)
 }
 
 // decide applies the row to the stored user (nil: none) by the status
@@ -188,20 +188,20 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 	if r.LoginID == deleteMarker {
 		return nil, "", nil, &rowFailure{code: "invalid_value", message: "column login_id: a login id cannot be cleared"}
 	}
-	switch t := a.ru.opts.UserUploadType; {
+	switch t := a.at.opts.UserUploadType; {
 	case t == "create_only" && old != nil:
 		return nil, "", nil, &rowFailure{code: "exists", skip: true, message: fmt.Sprintf("user_upload_type is create_only and user %q exists", r.UserID)}
 	case t == "update_only" && old == nil:
-		return nil, "", nil, &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("user_upload_type is update_only and no user matches %s %q", a.ru.opts.UserMatchOn, it.key)}
+		return nil, "", nil, &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("user_upload_type is update_only and no user matches %s %q", a.at.opts.UserMatchOn, it.key)}
 	}
-	if r.Status == "deleted" && a.ru.opts.SkipDeletes {
+	if r.Status == "deleted" && a.at.opts.SkipDeletes {
 		return nil, "", nil, &rowFailure{code: "skip_deletes", message: "skip_deletes is set: the row's deletion was not applied", skip: true}
 	}
 	if old == nil {
 		if r.Status == "deleted" {
 			return nil, "", nil, &rowFailure{code: "not_found", message: fmt.Sprintf("user %q does not exist, so it cannot be deleted", r.UserID), skip: true}
 		}
-		u := &storedUser{SISUserID: r.UserID, State: r.Status, AccountID: a.ru.account.ID}
+		u := &storedUser{SISUserID: r.UserID, State: r.Status, AccountID: a.at.account.ID}
 		if f := a.setHome(u, r, homes); f != nil {
 			return nil, "", nil, f
 		}
@@ -250,7 +250,7 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 // §4.8) and returns their names; with override_sis_stickiness it writes
 // them, and marks or clears them with add_ or clear_sis_stickiness.
 func (a *userApplier) applyStickiness(old, u *storedUser) (stuck []string) {
-	o := a.ru.opts
+	o := a.at.opts
 	fields := map[string][2]*string{
 		"login_id": {&old.LoginID, &u.LoginID}, "name": {&old.Name, &u.Name}, "first_name": {&old.FirstName, &u.FirstName},
 		"last_name": {&old.LastName, &u.LastName}, "sortable_name": {&old.SortableName, &u.SortableName},
@@ -489,7 +489,7 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 		}
 		return "", false
 	}
-	o := a.ru.opts
+	o := a.at.opts
 	var claims []string
 	if old == nil || !strings.EqualFold(old.LoginID, u.LoginID) {
 		if owner, taken := takenBy("l:" + strings.ToLower(u.LoginID)); taken {
@@ -534,7 +534,7 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 	if len(users) == 0 {
 		return nil
 	}
-	root, imp := a.ru.account.RootAccountID, a.ru.job.ID
+	root, imp := a.at.account.RootAccountID, a.at.job.ID
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users"},
 		[]string{"id", "root_account_id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name",
 			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id", "properties"},
@@ -575,7 +575,7 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
 			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields, properties = s.properties,
 			updated_at = now(), last_import_id = $1
-		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at AND u.id = ANY($2)`, a.ru.job.ID, ids)
+		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at AND u.id = ANY($2)`, a.at.job.ID, ids)
 	if err != nil {
 		return fmt.Errorf("update users: %w", err)
 	}

@@ -21,10 +21,10 @@ func (a *userApplier) match(ctx context.Context, in <-chan []userItem, out chan<
 		var err error
 		if a.inTx != nil {
 			a.inTx.Lock()
-			err = a.matchBatch(ctx, a.ru.tx, &b)
+			err = a.matchBatch(ctx, a.at.tx, &b)
 			a.inTx.Unlock()
 		} else {
-			err = pinned(ctx, a.ru.DB, func(tx pgx.Tx) error { return a.matchBatch(ctx, tx, &b) })
+			err = pinned(ctx, a.at.DB, func(tx pgx.Tx) error { return a.matchBatch(ctx, tx, &b) })
 		}
 		if err != nil {
 			return err
@@ -63,7 +63,7 @@ var keyColumns = map[string]string{"user_id": "u.sis_user_id = k.key", "login_id
 // id. Matching on another column checks the row's user_id against the
 // user found (SPEC §4.2 "Matching on another key").
 func (a *userApplier) matchUsers(ctx context.Context, q querier, b *userBatch) error {
-	on := a.ru.opts.UserMatchOn
+	on := a.at.opts.UserMatchOn
 	byKey, err := a.fetchBy(ctx, q, on, b.items, func(it *userItem) string { return it.key })
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (a *userApplier) matchUsers(ctx context.Context, q querier, b *userBatch) e
 			b.old[i] = found[0]
 		}
 	}
-	if a.ru.opts.MatchFallbackLoginID && on != "login_id" {
+	if a.at.opts.MatchFallbackLoginID && on != "login_id" {
 		byLogin, err := a.fetchBy(ctx, q, "login_id", b.items, func(it *userItem) string { return strings.ToLower(it.row.LoginID) })
 		if err != nil {
 			return err
@@ -93,7 +93,7 @@ func (a *userApplier) matchUsers(ctx context.Context, q querier, b *userBatch) e
 			}
 		}
 	}
-	if on == "user_id" && !a.ru.opts.MatchFallbackLoginID {
+	if on == "user_id" && !a.at.opts.MatchFallbackLoginID {
 		return nil
 	}
 	bySIS, err := a.fetchBy(ctx, q, "user_id", b.items, func(it *userItem) string { return it.row.UserID })
@@ -162,7 +162,7 @@ func (a *userApplier) fetchBy(ctx context.Context, q querier, on string, items [
 		return out, nil
 	}
 	keys = distinct(keys) // a key sent twice would find its user twice
-	query, args := userSelect(keyColumns[on]), []any{a.ru.account.RootAccountID, a.ru.account.ID, keys}
+	query, args := userSelect(keyColumns[on]), []any{a.at.account.RootAccountID, a.at.account.ID, keys}
 	if name, ok := strings.CutPrefix(on, "property."); ok {
 		query, args = fmt.Sprintf(userSelectUnindexed, "lower(u.properties->>$4)"), append(args, name)
 	}
@@ -245,7 +245,7 @@ func (c textColumn) ScanBytes(v []byte) error {
 // prevent_email_duplicates) emails that rows would give to a new user or
 // change to, and with append_counter the numbered logins already taken.
 func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) error {
-	o := a.ru.opts
+	o := a.at.opts
 	counters := o.DuplicateLoginIDs == "append_counter" || o.UserUploadType == "create_all_rename"
 	var logins, integs, emails, prefixes []string
 	for i := range b.items {
@@ -279,7 +279,7 @@ func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) 
 		SELECT 'i:' || u.key, u.id FROM ` + usersByKey("$3", keyColumns["integration_id"]) + `
 		UNION ALL
 		SELECT 'e:' || u.key, u.id FROM ` + usersByKey("$4", keyColumns["email"])
-	args := []any{a.ru.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails)}
+	args := []any{a.at.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails)}
 	if len(prefixes) > 0 {
 		query += `
 		UNION ALL

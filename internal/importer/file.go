@@ -1,0 +1,107 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+)
+
+// typedFile is one file of an upload as its type applies it: the header
+// read and checked, each column of the type's layout found in it, and the
+// type's stream of files in this upload.
+type typedFile struct {
+	typ      *fileType
+	name     string // the file's name, as its results name it
+	head     csvread.Record
+	cols     map[string]int // the header's columns by name
+	width    int            // fields in the header
+	idx      []int          // where each column of the layout is, -1 when absent
+	rd       *csvread.Reader
+	stream   *fileStream
+	digester *digester // of this file's rows, when its stream has a diffing base
+}
+
+// readCSV reads a file's header and hands the file to its type, after the
+// preamble every type shares: the type detected, the required columns
+// checked, the columns it does not read reported once, its stream and
+// diffing base found.
+func (at *attempt) readCSV(ctx context.Context, src source) error {
+	rd, head, cols, err := at.openCSV(src, true)
+	if err != nil {
+		return err
+	}
+	defer rd.close()
+	if hasSecretColumn(cols) && !at.secrets {
+		// Marked at once, outside the import's transaction, so that the
+		// scrubber finds the upload however the import ends.
+		at.secrets = true
+		if _, err := at.DB.Exec(ctx, `UPDATE sis_imports SET file_secrets = true WHERE id = $1`, at.job.ID); err != nil {
+			return fmt.Errorf("mark secrets: %w", err)
+		}
+	}
+	t := src.typ
+	switch {
+	case t == nil:
+		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}
+	case t.skipped:
+		at.warn(src.name, fmt.Sprintf("%s files are not imported by sisimport; the file was skipped", t.name))
+		return nil
+	}
+	if !slices.Contains(at.types, t) {
+		at.types = append(at.types, t)
+	}
+	at.files = append(at.files, FileInfo{File: src.name, Type: t.name, Header: head.Fields})
+	f := &typedFile{typ: t, name: src.name, head: head, cols: cols, width: len(head.Fields), idx: t.layout.positions(cols), rd: rd.Reader}
+	if err := at.checkColumns(f); err != nil {
+		return err
+	}
+	if f.stream, err = at.stream(ctx, t, src.name); err != nil {
+		return err
+	}
+	if base := f.stream.base; base != nil {
+		f.digester = newDigester(head.Fields, base.seed, t.diffKey)
+	}
+	return t.apply(ctx, at, f)
+}
+
+// fill copies a record's cells into the row struct row points to.
+func (f *typedFile) fill(row any, rec csvread.Record) {
+	f.typ.layout.fill(row, rec, f.idx)
+}
+
+// check runs the checks every row of every type goes through, in one
+// order, once the type has filled it and put its values in their usual
+// form: the row is validated by its tags, then its key claimed. A row that
+// fails lists its key all the same (a key on any row counts as listed, for
+// removals) but does not claim it: the first valid row with a key wins,
+// and a later one fails duplicate_in_file naming where the first is.
+// what describes the key for that message; an empty key claims nothing.
+func (f *typedFile) check(row any, line int, key, what string) *rowFailure {
+	st := f.stream
+	if fail := f.typ.layout.validate(row); fail != nil {
+		if key != "" {
+			st.seen.list(key, st.pos(line))
+		}
+		return fail
+	}
+	if key == "" {
+		return nil
+	}
+	if first, dup := st.seen.add(key, st.pos(line)); dup {
+		return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s already appears on %s; the first row wins", what, st.where(first))}
+	}
+	return nil
+}
+
+// sameAsBase reports whether the row keyed key is as its diffing base has
+// it, so that it is unchanged without a look at the directory; false
+// without a base.
+func (f *typedFile) sameAsBase(key string, rec csvread.Record) (bool, error) {
+	base := f.stream.base
+	if base == nil || key == "" {
+		return false, nil
+	}
+	return base.mark(key, f.digester.digest(rec.Fields))
+}

@@ -1,0 +1,152 @@
+package importer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// A fileType is one kind of CSV file an import reads. Each type declares
+// itself once, in its own file (users.go, courses.go, …), with register;
+// the rest of the importer asks the registry rather than naming types.
+// Adding a type is its file, its migration and its tests
+// (docs/import-rules.md#files).
+type fileType struct {
+	// name is the type's name: its key in data.counts and in data.files.
+	name string
+	// batch is Canvas's name of the type in data.supplied_batches.
+	batch string
+	// entity is what the type's rows are, as their results name it.
+	entity string
+	// detect recognises the type's header. Types are tried in detectRank
+	// order, lowest first, and the first that matches wins.
+	detect     func(h header) bool
+	detectRank int
+	// applyRank is the type's place in Canvas's order of applying the
+	// files of an upload, lowest first; restores go the other way.
+	applyRank int
+	// layout is the type's row struct: its csv tags name the columns, its
+	// validate tags check them. required are the columns a file must have
+	// besides those its detection needs (a default[<column>] parameter may
+	// stand in for one).
+	layout   *layout
+	required []string
+	// ownColumns, when set, says which columns outside the layout the type
+	// reads itself (users' property.<name>), so that they are not reported
+	// as ignored.
+	ownColumns func(name string) bool
+	// apply applies one file of the type, its header checked (file.go).
+	apply func(ctx context.Context, at *attempt, f *typedFile) error
+	// diffKey are the columns whose cells key a row of a diffed file
+	// (docs/import-rules.md#diffing); nil: the type is never diffed.
+	// diffRowKey makes the key from those cells as the type's rows key
+	// themselves; nil: the one cell.
+	diffKey    []string
+	diffRowKey func(cells []string) string
+	// restore says how a restore puts the type's objects back
+	// (restore_roster.go); nil: the type restores otherwise or not at all.
+	restore *rosterTable
+	// ids are where change_sis_id finds the type's ids; nil: none.
+	ids *idTarget
+	// skipped marks a Canvas type this version does not import: its files
+	// are skipped with a warning.
+	skipped bool
+}
+
+// keyOf is the key of a row of a diffed file from its diffKey cells, ""
+// for a row without one.
+func (t *fileType) keyOf(cells []string) string {
+	if t.diffRowKey != nil {
+		return t.diffRowKey(cells)
+	}
+	return cells[0]
+}
+
+// header is what detection sees of a file's first line: its columns, and
+// the default[<column>] parameters that stand in for missing ones.
+type header struct {
+	cols     map[string]int
+	defaults map[string]string
+}
+
+func (h header) has(c string) bool { _, ok := h.cols[c]; return ok }
+
+var (
+	byDetection []*fileType              // in detectRank order
+	byName      = map[string]*fileType{} // by name
+)
+
+// register adds a type to the registry; each type's file calls it once,
+// from init.
+func register(t *fileType) {
+	if byName[t.name] != nil {
+		panic("importer: file type " + t.name + " registered twice")
+	}
+	if !t.skipped && (t.apply == nil || t.layout == nil) {
+		panic("importer: file type " + t.name + " has no apply or no layout")
+	}
+	byName[t.name] = t
+	i, _ := slices.BinarySearchFunc(byDetection, t, func(a, b *fileType) int { return cmp.Compare(a.detectRank, b.detectRank) })
+	byDetection = slices.Insert(byDetection, i, t)
+}
+
+// detectType names the type of a file from its header, nil when no type
+// matches.
+func detectType(cols map[string]int, defaults map[string]string) *fileType {
+	h := header{cols: cols, defaults: defaults}
+	for _, t := range byDetection {
+		if t.detect(h) {
+			return t
+		}
+	}
+	return nil
+}
+
+// applyOrder compares two types by their place in the apply order, a nil
+// type (a file that matched nothing) last.
+func applyOrder(a, b *fileType) int {
+	rank := func(t *fileType) int {
+		if t == nil {
+			return 1 << 30
+		}
+		return t.applyRank
+	}
+	return cmp.Compare(rank(a), rank(b))
+}
+
+// typesApplied are the registered types that are imported, in apply order.
+func typesApplied() []*fileType {
+	var ts []*fileType
+	for _, t := range byName {
+		if !t.skipped {
+			ts = append(ts, t)
+		}
+	}
+	slices.SortFunc(ts, applyOrder)
+	return ts
+}
+
+// checkColumns makes sure a file has its type's required columns, and
+// warns once about the columns the type does not read (Canvas ignores them
+// too).
+func (at *attempt) checkColumns(f *typedFile) error {
+	t := f.typ
+	for _, c := range t.required {
+		if _, ok := f.cols[c]; !ok && at.opts.Defaults[c] == "" {
+			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, c)}
+		}
+	}
+	var ignored []string
+	for name := range f.cols {
+		if !slices.Contains(t.layout.columns, name) && (t.ownColumns == nil || !t.ownColumns(name)) {
+			ignored = append(ignored, name)
+		}
+	}
+	if len(ignored) > 0 {
+		slices.Sort(ignored)
+		at.warn(f.name, "columns ignored: "+strings.Join(ignored, ", "))
+	}
+	return nil
+}
