@@ -14,7 +14,7 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-## bench: the import benchmark of SPEC §7 (ROWS=100000 for a quick look)
+## bench: the import benchmark of docs/performance.md#targets (ROWS=100000 for a quick look)
 bench:
 	$(GO) run ./cmd/sisbench -rows $(ROWS)
 

@@ -1,4 +1,4 @@
--- Custom user properties defined per root account (SPEC §4.7).
+-- Custom user properties defined per root account (docs/import-rules.md#user-properties).
 CREATE TABLE user_properties (
     root_account_id bigint NOT NULL REFERENCES accounts (id),
     name            text NOT NULL,

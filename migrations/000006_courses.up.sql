@@ -3,7 +3,7 @@
 -- group_memberships.csv). origin is 'sis' for objects an import created and
 -- 'manual' for objects created through the API: removal of unlisted objects
 -- never touches manual ones, and imports never change a manual group
--- (SPEC §4.5, §4.8). Nothing is hard-deleted: deleted is a workflow_state.
+-- (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#stickiness-and-manual-objects). Nothing is hard-deleted: deleted is a workflow_state.
 CREATE TABLE courses (
     id              bigserial PRIMARY KEY,
     root_account_id bigint NOT NULL REFERENCES accounts (id),

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// baseline is SPEC §7's yardstick: plain COPYs of the same rows into tables
+// baseline is the yardstick of the targets (docs/performance.md#targets): plain COPYs of the same rows into tables
 // shaped like the service's.
 type baseline struct {
 	users, enrollments, results time.Duration

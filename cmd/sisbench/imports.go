@@ -20,7 +20,7 @@ type apiClient struct {
 	token string
 }
 
-// importJSON is the part of the SisImport object (SPEC §3.2) sisbench reads.
+// importJSON is the part of the SisImport object (docs/api.md#the-sisimport-object) sisbench reads.
 type importJSON struct {
 	ID            int64      `json:"id"`
 	WorkflowState string     `json:"workflow_state"`

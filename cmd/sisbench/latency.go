@@ -14,7 +14,7 @@ import (
 )
 
 // latencyRun is what the -api probe measured: GET /sis_imports/:id at a
-// fixed rate while an import of the file runs (SPEC §7), and, as its
+// fixed rate while an import of the file runs (docs/performance.md#targets), and, as its
 // yardstick, a bare PostgreSQL round trip (SELECT 1) at a fifth of that
 // rate at the same time (enough for a p99, little added load).
 type latencyRun struct {
@@ -149,7 +149,7 @@ func (r latencyRun) print() {
 	fmt.Printf("\nGET /api/v1/accounts/1/sis_imports/:id at %d requests/s while the import ran (%.1f s): %d sent, %d answered, %d errors\n",
 		r.rate, r.importDur.Seconds(), r.sent, len(r.latencies), r.errors)
 	fmt.Printf("latency %s\n", summary(r.latencies))
-	fmt.Printf("SPEC §7: p99 < 10 ms at 500 requests/s during an import: %s\n", verdict)
+	fmt.Printf("target (docs/performance.md#targets): p99 < 10 ms at 500 requests/s during an import: %s\n", verdict)
 	fmt.Printf("\nyardstick, at the same time, %d/s: one PostgreSQL round trip (SELECT 1 from sisbench), %d answered, %d errors\n",
 		r.rate/5, len(r.roundTrip), r.dbErrors)
 	fmt.Printf("latency %s\n", summary(r.roundTrip))

@@ -1,4 +1,4 @@
-// Command sisbench is the import benchmark of SPEC §7, run by `make bench`.
+// Command sisbench is the import benchmark of docs/performance.md#targets, run by `make bench`.
 //
 // It builds the service, gets a PostgreSQL, migrates it, makes an admin token,
 // starts `sisimport serve` as a child process and imports, through the HTTP
@@ -20,7 +20,7 @@
 // (same columns and indexes) plus a COPY of as many rows into a copy of the
 // results table; their summed time is the baseline (and likewise for the
 // enrollments). The server's peak RSS is sampled every 50 ms from /proc. The
-// table printed at the end puts the figures next to the SPEC §7 targets.
+// table printed at the end puts the figures next to the targets of docs/performance.md#targets.
 //
 // Database: with DATABASE_URL unset, sisbench starts a private cluster in its
 // temporary directory (initdb and pg_ctl from the machine's PostgreSQL, as

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// SPEC §7's targets.
+// The targets of docs/performance.md#targets.
 const (
 	maxRunRatio     = 2.0   // new users: run ≤ 2× baseline
 	maxE2ERatio     = 2.5   // new users: end to end ≤ 2.5× baseline
@@ -66,7 +66,7 @@ func printReport(w io.Writer, rows int, m machine, b baseline, rs []runResult) {
 	if rows != targetRows {
 		note = fmt.Sprintf(" (stated for %s rows; measured here at %s)", thousands(targetRows), thousands(int64(rows)))
 	}
-	fmt.Fprintf(w, "\nSPEC §7 targets%s:\n", note)
+	fmt.Fprintf(w, "\ntargets (docs/performance.md#targets)%s:\n", note)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	byName := map[string]runResult{}
 	for _, r := range rs {

@@ -311,7 +311,7 @@ func call(s *service, rt apiRoute, tn *tenant, token string, asParam, bySIS bool
 
 // TestAccessEveryRoute walks every route of routes.go with tokens that are
 // missing, wrong, revoked, expired, of too small a role, or of an account
-// that does not reach the object, and checks SPEC §3.6: 401, then 404 for
+// that does not reach the object, and checks docs/api.md#error-responses: 401, then 404 for
 // anything out of reach (before the role is looked at, and with nothing of
 // the object in the answer), then 403.
 func TestAccessEveryRoute(t *testing.T) {
@@ -479,7 +479,7 @@ func TestAccessEveryRoute(t *testing.T) {
 	}
 }
 
-// TestRateLimitPerToken checks SPEC §3.6's Canvas-style rate limit: a token
+// TestRateLimitPerToken checks the Canvas-style rate limit of docs/api.md#rate-limiting: a token
 // that spends its burst gets 403 with Retry-After and X-Rate-Limit-Remaining,
 // and other tokens, unauthenticated requests and the operations routes go on.
 func TestRateLimitPerToken(t *testing.T) {

@@ -18,7 +18,7 @@ type modelUser struct {
 // rows, duplicates, random upload types) one after another and checks, for
 // each, that every data row has exactly one result, that data.actions adds
 // up to the results, and that results and directory equal what a simple
-// in-memory model of SPEC §4.2 and §4.4 predicts. SISIMPORT_PROPERTY_SEED
+// in-memory model of docs/import-rules.md#row-outcomes, docs/import-rules.md#user-options predicts. SISIMPORT_PROPERTY_SEED
 // replays a failing run.
 func TestAccountingInvariant(t *testing.T) {
 	t.Parallel()
@@ -86,7 +86,7 @@ func TestAccountingInvariant(t *testing.T) {
 				action = "created"
 				model[id] = row
 			case old.state == "deleted" && row.state == "deleted":
-				action = "unchanged" // SPEC §4.2: a deleted row leaves a deleted user as it is
+				action = "unchanged" // docs/import-rules.md#row-outcomes: a deleted row leaves a deleted user as it is
 			default:
 				action = modelTransition(old, row)
 				model[id] = row
@@ -125,7 +125,7 @@ func TestAccountingInvariant(t *testing.T) {
 	}
 }
 
-// modelTransition is SPEC §4.2's table for a user that exists.
+// modelTransition is the table of docs/import-rules.md#status-transitions for a user that exists.
 func modelTransition(old, row modelUser) string {
 	switch {
 	case old.state == row.state && old.login == row.login && old.first == row.first:

@@ -16,7 +16,7 @@ import (
 	"github.com/sisimport/sisimport/internal/errs"
 )
 
-// Role is what a token may do (SPEC §3): each role includes the ones before it.
+// Role is what a token may do (docs/api.md#authentication-and-roles): each role includes the ones before it.
 type Role string
 
 // The token roles.

@@ -2,7 +2,7 @@ package csvread
 
 import "fmt"
 
-// Codes carried by FileError, matching the failure codes of SPEC §4.10.
+// Codes carried by FileError, matching the failure codes of docs/errors.md.
 const (
 	// CodeMalformedCSV marks a file whose CSV structure breaks down.
 	CodeMalformedCSV = "malformed_csv"

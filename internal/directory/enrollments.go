@@ -215,7 +215,7 @@ func ambiguousEnrollment(sis, role string, list []Enrollment) error {
 }
 
 // SetEnrollmentState is a manual change of an enrollment's state. It is not
-// sticky (SPEC §4.8): the feed may change it back. last_import_id goes, so
+// sticky (docs/import-rules.md#stickiness-and-manual-objects): the feed may change it back. last_import_id goes, so
 // that restoring the import that last wrote it leaves it alone. An
 // enrollment already in that state is not written.
 func SetEnrollmentState(ctx context.Context, db *pgxpool.Pool, e Enrollment, state string) (Enrollment, error) {

@@ -15,7 +15,7 @@ import (
 )
 
 // Group is a group of users, of an account or of a course in it, as the API
-// shows it (SPEC §3.4).
+// shows it (docs/api.md#directory).
 type Group struct {
 	ID            int64   `json:"id"`
 	Name          string  `json:"name"`
@@ -86,7 +86,7 @@ func GetGroup(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int
 }
 
 // CreateGroup makes a manual group of acct: imports never change it
-// (SPEC §4.8). An empty sisID leaves the group without an SIS id.
+// (docs/import-rules.md#stickiness-and-manual-objects). An empty sisID leaves the group without an SIS id.
 func CreateGroup(ctx context.Context, db *pgxpool.Pool, acct Account, name, sisID string) (Group, error) {
 	name, sisID = strings.TrimSpace(name), strings.TrimSpace(sisID)
 	if name == "" {

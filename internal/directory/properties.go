@@ -14,7 +14,7 @@ import (
 	"github.com/sisimport/sisimport/internal/errs"
 )
 
-// Property is a custom user property of a root account (SPEC §4.7).
+// Property is a custom user property of a root account (docs/import-rules.md#user-properties).
 type Property struct {
 	Name    string   `json:"name"`
 	Type    string   `json:"type"`

@@ -22,7 +22,7 @@ var ReportEnrollmentColumns = []string{"course_id", "user_id", "role", "section_
 
 // ReportCourses streams the courses of the subtree that have an SIS id, as
 // a header and rows of a courses.csv that imports back unchanged into acct
-// (SPEC §3.4, provisioning report), in id order. account_id is the course's
+// (docs/api.md#directory, provisioning report), in id order. account_id is the course's
 // account's SIS id, empty for acct itself (an empty cell means the account
 // the import is posted to) or when the account has none.
 func ReportCourses(ctx context.Context, db *pgxpool.Pool, acct Account, each func(row []string) error) error {
@@ -51,7 +51,7 @@ func ReportCourses(ctx context.Context, db *pgxpool.Pool, acct Account, each fun
 
 // ReportEnrollments streams the enrollments of the courses of the subtree,
 // as a header and rows of an enrollments.csv that imports back unchanged
-// (SPEC §3.4, provisioning report), in id order. Only enrollments that a
+// (docs/api.md#directory, provisioning report), in id order. Only enrollments that a
 // file can name are listed: their course and user have SIS ids, and so has
 // their section, if they have one.
 func ReportEnrollments(ctx context.Context, db *pgxpool.Pool, acct Account, each func(row []string) error) error {

@@ -16,7 +16,7 @@ import (
 	"github.com/sisimport/sisimport/internal/errs"
 )
 
-// User is a person of the directory as the API shows it (SPEC §3.4).
+// User is a person of the directory as the API shows it (docs/api.md#directory).
 type User struct {
 	ID            int64          `json:"id"`
 	Name          string         `json:"name"`
@@ -38,7 +38,7 @@ type User struct {
 	UpdatedAt     time.Time      `json:"updated_at"`
 }
 
-// StickyUserFields are the user fields an API edit makes sticky (SPEC §4.8).
+// StickyUserFields are the user fields an API edit makes sticky (docs/import-rules.md#stickiness-and-manual-objects).
 var StickyUserFields = []string{"login_id", "name", "first_name", "last_name", "sortable_name", "short_name", "pronouns", "workflow_state"}
 
 const userColumns = `u.id, u.name, u.first_name, u.last_name, u.sortable_name, u.short_name, u.sis_user_id,
@@ -224,7 +224,7 @@ func CreateUser(ctx context.Context, db *pgxpool.Pool, acct Account, in UserInpu
 	return u, userWriteError(err)
 }
 
-// UpdateUser is a manual edit: the sticky fields it changes stick (SPEC §4.8).
+// UpdateUser is a manual edit: the sticky fields it changes stick (docs/import-rules.md#stickiness-and-manual-objects).
 func UpdateUser(ctx context.Context, db *pgxpool.Pool, root int64, u User, in UserInput) (User, error) {
 	if err := in.validate(false); err != nil {
 		return User{}, err
@@ -294,7 +294,7 @@ func ListSubAccounts(ctx context.Context, db *pgxpool.Pool, parent int64, limit,
 }
 
 // ReportUsers streams the users of the subtree that have an SIS id, as a
-// header and rows of a users.csv that imports back unchanged (SPEC §3.4,
+// header and rows of a users.csv that imports back unchanged (docs/api.md#directory,
 // provisioning report), in id order, a page at a time. Each defined user
 // property is a property.<name> column.
 func ReportUsers(ctx context.Context, db *pgxpool.Pool, acct Account, each func(row []string) error) error {

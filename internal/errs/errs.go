@@ -25,7 +25,7 @@ const (
 )
 
 // Error is a failure the client may be told about: Message is safe to show.
-// Code is a stable machine-readable word (an SPEC §4.10 code where one fits).
+// Code is a stable machine-readable word (an docs/errors.md code where one fits).
 type Error struct {
 	Kind    Kind
 	Code    string

@@ -113,7 +113,7 @@ func changeParams(w http.ResponseWriter, r *http.Request) (map[string]string, er
 // changeEnrollment sets the state that stateOf reads from the parameters
 // on the enrollment {id} of the course: an enrollment id, or
 // sis_user_id:X with role= when the user has several roles there. The
-// change is not sticky (SPEC §4.8).
+// change is not sticky (docs/import-rules.md#stickiness-and-manual-objects).
 func (s *Server) changeEnrollment(w http.ResponseWriter, r *http.Request, stateOf func(map[string]string) (string, error)) {
 	c, err := s.course(r)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
-// sisImportJSON is the SisImport object of SPEC §3.2.
+// sisImportJSON is the SisImport object of docs/api.md#the-sisimport-object.
 type sisImportJSON struct {
 	ID                       int64           `json:"id"`
 	CreatedAt                time.Time       `json:"created_at"`

@@ -36,7 +36,7 @@ func readProperty(w http.ResponseWriter, r *http.Request) (propertyBody, error) 
 }
 
 // propertyAdmin checks that the caller is an admin token of the root
-// account the path names: only they define properties (SPEC §4.7).
+// account the path names: only they define properties (docs/import-rules.md#user-properties).
 func (s *Server) propertyAdmin(r *http.Request) (directory.Account, error) {
 	acct, err := s.account(r)
 	if err != nil {

@@ -17,7 +17,7 @@ var errRateLimited = errs.New(errs.RateLimited, "rate_limited", "Rate Limit Exce
 // sweepEvery is how often the limiter drops the buckets that have refilled.
 const sweepEvery = time.Minute
 
-// limiter is a token bucket per API token (SPEC §3.6): a bucket holds up to
+// limiter is a token bucket per API token (docs/api.md#error-responses): a bucket holds up to
 // burst requests and refills at rate a second. Buckets live in this process:
 // N replicas let a token make N times the rate.
 type limiter struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/sisimport/sisimport/internal/errs"
 )
 
-// status maps each error kind to its HTTP status (SPEC §3.6).
+// status maps each error kind to its HTTP status (docs/api.md#error-responses).
 var status = map[errs.Kind]int{
 	errs.Internal:     http.StatusInternalServerError,
 	errs.Invalid:      http.StatusBadRequest,

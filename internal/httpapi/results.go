@@ -50,7 +50,7 @@ func wantsCSV(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/csv") || r.URL.Query().Get("format") == "original"
 }
 
-// getResults answers the per-row results (SPEC §3.3) as JSON pages, or as
+// getResults answers the per-row results (docs/api.md#results-and-errors) as JSON pages, or as
 // one CSV of every matching row.
 func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 	i, err := s.importOf(r)

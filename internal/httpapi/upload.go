@@ -237,8 +237,8 @@ func typOr(t, def string) string {
 	return t
 }
 
-// boundsCheck scans a CSV upload as it streams in for the bounds of
-// SPEC §4.1's reader: a field too long or too many columns is a 400, too
+// boundsCheck scans a CSV upload as it streams in for the bounds of the
+// reader (docs/import-rules.md#files): a field too long or too many columns is a 400, too
 // many rows a 413, each naming the setting. It only splits records and
 // fields (quotes, separators, line ends), byte by byte without allocating;
 // anything else wrong with the file is left for the import, which reads it

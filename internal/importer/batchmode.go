@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Canvas's batch mode (SPEC §4.5): the SIS-managed courses, sections and
+// Canvas's batch mode (docs/import-rules.md#removing-what-the-feed-no-longer-lists): the SIS-managed courses, sections and
 // enrollments of the batch's terms that the import did not list are
 // removed. A type is removed from only when the upload held a file of it
 // that had no file-level error, so that an enrollments-only feed never

@@ -10,7 +10,7 @@ import (
 // Deleting a user deletes their live enrollments and group memberships, and
 // a deactivation row with remove_from_groups removes the user's memberships,
 // inside the import's account; each is a result of its own, with row null,
-// counted in its type's threshold (SPEC §4.5, §4.11).
+// counted in its type's threshold (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#bulk-deactivation).
 
 // cascadeDeletedUsers follows the users this import deleted.
 func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
@@ -41,7 +41,7 @@ func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
 
 // removeMemberships deletes the accepted group memberships of users.
 // Memberships of groups created through the API stay: imports never change
-// those groups (SPEC §4.8).
+// those groups (docs/import-rules.md#stickiness-and-manual-objects).
 func (at *attempt) removeMemberships(ctx context.Context, file string, users []int64) error {
 	return at.cascade(ctx, file, typeGroupMemberships, "group_membership", `
 		SELECT m.id, u.sis_user_id, m.workflow_state FROM group_memberships m JOIN groups g ON g.id = m.group_id

@@ -17,7 +17,7 @@ import (
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
-// diffBase is the diffing base of a file type (SPEC §4.9): per key of the
+// diffBase is the diffing base of a file type (docs/import-rules.md#diffing): per key of the
 // base file (user_id for users, course_id for courses, course, section,
 // user and role for enrollments), a digest of its row, and whether the new
 // file lists it.
@@ -474,12 +474,12 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *diffBase) error {
 		return nil
 	}
 	// Drops count against the base's rows; only change_threshold limits them,
-	// but removing everyone needs change_threshold=100 (SPEC §4.6).
+	// but removing everyone needs change_threshold=100 (docs/import-rules.md#safety-thresholds).
 	if msg := at.overThreshold(typeUsers, len(gone), b.rows, 100); msg != "" {
 		at.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
 		return nil
 	}
-	// Manual users and users whose status stuck are never dropped (SPEC §4.5, §4.8).
+	// Manual users and users whose status stuck are never dropped (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#stickiness-and-manual-objects).
 	rows, err := at.tx.Query(ctx, `WITH old AS (
 			SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
 			WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.sis_user_id = ANY($3) AND u.workflow_state <> $4

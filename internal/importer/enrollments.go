@@ -330,7 +330,7 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 
 // resolveEnrollment turns the row's SIS ids into its enrollment's key.
 // References reach the whole root account; the course must be inside the
-// import's scope, since the enrollment is written there (SPEC §4.1).
+// import's scope, since the enrollment is written there (docs/import-rules.md#files).
 func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *rowFailure {
 	r := &it.row
 	k := enrollmentKey{role: r.Role}
@@ -398,7 +398,8 @@ func (at *attempt) readEnrollments(ctx context.Context, items []*enrollmentItem)
 	return nil
 }
 
-// decideEnrollment sets the row's action by SPEC §4.2's table.
+// decideEnrollment sets the row's action by the table of
+// docs/import-rules.md#status-transitions.
 func (at *attempt) decideEnrollment(it *enrollmentItem) {
 	r, old := &it.row, it.old
 	if old == nil {

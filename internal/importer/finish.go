@@ -11,7 +11,7 @@ import (
 )
 
 // outcome decides the final state and whether the directory changes stand
-// (SPEC §4.3 "Outcome → state").
+// (docs/import-rules.md#final-state).
 func (at *attempt) outcome() (state string, applied bool) {
 	t := &at.total
 	failedRows := t.actions["total"][Failed]
@@ -79,7 +79,7 @@ func (at *attempt) finish(ctx context.Context) error {
 	return nil
 }
 
-// data is the SisImport's data object (SPEC §3.2).
+// data is the SisImport's data object (docs/api.md#the-sisimport-object).
 func (at *attempt) data(applied bool) map[string]any {
 	t := &at.total
 	counts := map[string]int{"accounts": 0, "terms": 0, "abstract_courses": 0, "courses": 0, "sections": 0,

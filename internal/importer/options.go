@@ -30,7 +30,7 @@ type Options struct {
 	DiffingDataSet        string `json:"diffing_data_set_identifier,omitempty"`
 	DiffingRemaster       bool   `json:"diffing_remaster_data_set"`
 
-	// The user options of SPEC §4.4 (Moodle's "Upload users").
+	// The user options of docs/import-rules.md#user-options (Moodle's "Upload users").
 	UserUploadType       string            `json:"user_upload_type"`
 	UserMatchOn          string            `json:"user_match_on"`
 	MatchFallbackLoginID bool              `json:"user_match_fallback_login_id"`
@@ -39,7 +39,7 @@ type Options struct {
 	PreventEmailDups     bool              `json:"prevent_email_duplicates"`
 	Defaults             map[string]string `json:"defaults,omitempty"`
 
-	// Removal of users the file no longer lists (SPEC §4.5, §4.6).
+	// Removal of users the file no longer lists (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#safety-thresholds).
 	RemoveUnlistedUsers   bool   `json:"remove_unlisted_users"`
 	UnlistedUserStatus    string `json:"unlisted_user_status"`
 	ChangeThresholdAction string `json:"change_threshold_action"`
@@ -50,7 +50,7 @@ type Options struct {
 	// file no longer lists become.
 	DiffingUserRemoveStatus string `json:"diffing_user_remove_status"`
 
-	// Canvas's batch mode (SPEC §4.5): the term whose SIS-managed courses,
+	// Canvas's batch mode (docs/import-rules.md#removing-what-the-feed-no-longer-lists): the term whose SIS-managed courses,
 	// sections and enrollments the import did not list are removed (an id or
 	// sis_term_id:X), or the terms of the terms files.
 	BatchModeTermID    string `json:"batch_mode_term_id,omitempty"`

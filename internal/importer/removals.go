@@ -10,7 +10,7 @@ import (
 // An import removes objects by itself, not by a row: batch mode's unlisted
 // courses, sections and enrollments, diffing's drops, and what goes with a
 // deleted user. Each removal is a result with row null, counted against its
-// type's threshold before anything commits (SPEC §4.5, §4.6).
+// type's threshold before anything commits (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#safety-thresholds).
 
 // removal is one such set of objects of a type.
 type removal struct {

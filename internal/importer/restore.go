@@ -14,7 +14,7 @@ import (
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
-// restoreImport undoes what import target changed (SPEC §4.9): every user,
+// restoreImport undoes what import target changed (docs/import-rules.md#restore): every user,
 // and then every other object, it created, changed or removed goes back to its state and field values
 // from before — where the import's write is still the last one (no later
 // import wrote it, no manual edit touched it). Others are left alone and

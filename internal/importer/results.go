@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// The actions a result can have (SPEC §4.2).
+// The actions a result can have (docs/import-rules.md#row-outcomes).
 const (
 	Created     = "created"
 	Updated     = "updated"

@@ -16,7 +16,7 @@ import (
 )
 
 // deleteMarker in a cell clears an optional field ("empty keeps, <delete>
-// clears", SPEC §4.1).
+// clears", docs/import-rules.md#files).
 const deleteMarker = "<delete>"
 
 var validate = newValidator()
@@ -49,7 +49,7 @@ func plausibleEmail(s string) bool {
 	return true
 }
 
-// rowFailure is why one row is not applied: a SPEC §4.10 code and a
+// rowFailure is why one row is not applied: a docs/errors.md code and a
 // sentence naming the column. A skip is a rule saying not to apply the row;
 // anything else fails it.
 type rowFailure struct {

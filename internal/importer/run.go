@@ -70,7 +70,7 @@ type attempt struct {
 	types       []*fileType // the types of the files read, in the order read
 	files       []FileInfo
 	errorList   []FileErrorInfo
-	breached    bool           // a change threshold was exceeded: nothing is applied (SPEC §4.6)
+	breached    bool           // a change threshold was exceeded: nothing is applied (docs/import-rules.md#safety-thresholds)
 	planned     map[string]int // removals per type that the breaching plan shows
 	// diffedAgainst is the import whose file was the diffing base.
 	diffedAgainst *int64
@@ -347,7 +347,7 @@ func (at *attempt) record(typ string, rs []Result) {
 }
 
 // dropResultsOfFailedFiles removes the row results of files that hit a
-// file-level error: their rows were not applied (SPEC §4.1).
+// file-level error: their rows were not applied (docs/import-rules.md#files).
 func (at *attempt) dropResultsOfFailedFiles(ctx context.Context) error {
 	for file := range at.failedFiles {
 		if _, err := at.DB.Exec(ctx, `DELETE FROM sis_import_results WHERE import_id = $1 AND attempt = $2 AND file = $3`,

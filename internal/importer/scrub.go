@@ -22,7 +22,7 @@ import (
 )
 
 // Passwords in an upload are secrets at rest: once the import reaches a
-// final state, the stored upload has its password cells blanked (SPEC §4.1
+// final state, the stored upload has its password cells blanked (docs/import-rules.md#files
 // "Passwords"). A held import keeps them for its re-run after approval.
 
 // secretColumns are the columns whose cells are blanked.

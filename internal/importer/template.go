@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Templates are the values of default[<column>] (SPEC §4.4, Moodle's): %f
+// Templates are the values of default[<column>] (docs/import-rules.md#user-options, Moodle's): %f
 // first name, %l last name, %u login id, %% a percent sign; between % and the
 // letter, - lower-cases, + upper-cases, ~ title-cases, and a number keeps
 // that many characters. "%-1f%-l" for John Doe is "jdoe".

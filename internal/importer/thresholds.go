@@ -2,7 +2,7 @@ package importer
 
 import "fmt"
 
-// Threshold defaults (SPEC §4.6): with remove_unlisted_users, at most 20 %
+// Threshold defaults (docs/import-rules.md#safety-thresholds): with remove_unlisted_users, at most 20 %
 // of the eligible users may be removed unless change_threshold says
 // otherwise; removing every eligible object of a type needs
 // change_threshold=100.

@@ -8,7 +8,7 @@ import (
 )
 
 // removeUnlisted gives unlisted_user_status to the SIS-managed users of the
-// import's subtree that the file did not list (SPEC §4.5), each with a
+// import's subtree that the file did not list (docs/import-rules.md#removing-what-the-feed-no-longer-lists), each with a
 // result of its own (row null) — unless that breaches the threshold, which
 // ends the import with nothing applied.
 func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error {

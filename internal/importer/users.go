@@ -57,7 +57,7 @@ type userItem struct {
 	props          map[string]any // property.<name> cells as stored; nil value: <delete>
 	// baseKey, digest: the row's key and digest for its diffing base;
 	// diffUnchanged: the row equals the base's, so it is unchanged without
-	// a look at the directory (SPEC §4.9).
+	// a look at the directory (docs/import-rules.md#diffing).
 	baseKey       string
 	digest        uint64
 	diffUnchanged bool
@@ -260,7 +260,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	r := &it.row
 	p.file.fill(r, rec)
 	if r.UserID != "" {
-		st.seen.list(r.UserID, st.pos(rec.Line)) // listed even if the row fails (SPEC §4.5)
+		st.seen.list(r.UserID, st.pos(rec.Line)) // listed even if the row fails (docs/import-rules.md#removing-what-the-feed-no-longer-lists)
 	}
 	if st.base != nil && r.UserID != "" {
 		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.file.digester.digest(rec.Fields)

@@ -179,7 +179,7 @@ func (a *userApplier) write(ctx context.Context, w userWrites) error {
 }
 
 // decide applies the row to the stored user (nil: none) by the status
-// transitions of SPEC §4.2 and returns the user as it should be stored.
+// transitions of docs/import-rules.md#row-outcomes and returns the user as it should be stored.
 func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]home) (*storedUser, string, map[string][2]any, *rowFailure) {
 	r := &it.row
 	if old != nil && !old.InScope {
@@ -226,7 +226,7 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 			message: fmt.Sprintf("fields changed through the API stick and were left alone: %s (override_sis_stickiness writes them)", strings.Join(stuck, ", "))}
 	}
 	if old.State == "deleted" && u.State == "deleted" {
-		// A deleted user listed as deleted stays as it is (SPEC §4.2).
+		// A deleted user listed as deleted stays as it is (docs/import-rules.md#row-outcomes).
 		return old, Unchanged, nil, nil
 	}
 	action := Updated
@@ -246,8 +246,8 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 	return &u, action, changes, nil
 }
 
-// applyStickiness puts back the row's changes to fields that stick (SPEC
-// §4.8) and returns their names; with override_sis_stickiness it writes
+// applyStickiness puts back the row's changes to fields that stick
+// (docs/import-rules.md#stickiness-and-manual-objects) and returns their names; with override_sis_stickiness it writes
 // them, and marks or clears them with add_ or clear_sis_stickiness.
 func (a *userApplier) applyStickiness(old, u *storedUser) (stuck []string) {
 	o := a.at.opts
@@ -340,7 +340,7 @@ func sameJSON(a, b any) bool {
 
 // setHome gives the user the home account the row's account_id names:
 // empty keeps it (a new user's is the import's account); it must be
-// inside the import's account (SPEC §4.1).
+// inside the import's account (docs/import-rules.md#files).
 func (a *userApplier) setHome(u *storedUser, r *userRow, homes map[string]home) *rowFailure {
 	if r.AccountID == "" {
 		return nil
@@ -357,7 +357,7 @@ func (a *userApplier) setHome(u *storedUser, r *userRow, homes map[string]home) 
 }
 
 // setsPassword: a password is set on creation, or when the user has none
-// yet (SPEC §4.1 "Passwords").
+// yet (docs/import-rules.md#passwords).
 func setsPassword(old *storedUser, r *userRow) bool {
 	return (r.Password != "" || r.SSHAPassword != "") && (old == nil || !old.HasPassword)
 }

@@ -57,11 +57,11 @@ func (a *userApplier) matchBatch(ctx context.Context, q querier, b *userBatch) e
 var keyColumns = map[string]string{"user_id": "u.sis_user_id = k.key", "login_id": "lower(u.login_id) = k.key",
 	"email": "u.email <> '' AND lower(u.email) = k.key", "integration_id": "u.integration_id = k.key"}
 
-// matchUsers finds each row's user by the user_match_on column (SPEC §4.4):
+// matchUsers finds each row's user by the user_match_on column (docs/import-rules.md#user-options):
 // two users with the value fail the row with ambiguous_match; with
 // user_match_fallback_login_id a row that matched nobody tries its login
 // id. Matching on another column checks the row's user_id against the
-// user found (SPEC §4.2 "Matching on another key").
+// user found (docs/import-rules.md#matching-on-another-key).
 func (a *userApplier) matchUsers(ctx context.Context, q querier, b *userBatch) error {
 	on := a.at.opts.UserMatchOn
 	byKey, err := a.fetchBy(ctx, q, on, b.items, func(it *userItem) string { return it.key })

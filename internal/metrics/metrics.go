@@ -1,4 +1,4 @@
-// Package metrics defines the service's Prometheus collectors (SPEC §6).
+// Package metrics defines the service's Prometheus collectors (docs/operations.md#metrics).
 package metrics
 
 import (

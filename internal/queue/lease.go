@@ -23,7 +23,7 @@ const claimLock = 7140001
 
 // heldBack is an SQL condition: an earlier import held for approval
 // overlaps the scope of import x (same account, inside it, or above it), so
-// x waits (SPEC §4.6). Imports of disjoint subtrees go on.
+// x waits (docs/import-rules.md#safety-thresholds). Imports of disjoint subtrees go on.
 func heldBack(x string) string {
 	return `EXISTS (SELECT 1 FROM sis_imports h JOIN accounts ha ON ha.id = h.account_id, accounts xa
 		WHERE xa.id = ` + x + `.account_id AND h.root_account_id = ` + x + `.root_account_id
