@@ -1,5 +1,7 @@
-// Package directory keeps the objects imports apply to (accounts, users, …):
-// their types and the SQL that reads and writes them.
+// Package directory is the objects imports apply to (accounts, users,
+// enrollments, groups, user properties) as the API reads and writes them:
+// their types and that SQL. Imports read and write the same tables with
+// their own statements, a batch at a time (internal/importer).
 package directory
 
 import (

@@ -1,6 +1,3 @@
-// Package importer reads stored uploads and applies them to the directory:
-// one file per file type's rules, planned and written a batch at a time, with
-// one result per row.
 package importer
 
 import (

@@ -1,6 +1,8 @@
-// Package queue owns the sis_imports table: uploads become queued imports,
-// workers claim them under a lease, and every state change is one
-// conditional UPDATE, so that of two racing requests exactly one wins.
+// Package queue is the life of an import in the sis_imports table: uploads
+// become queued imports, workers claim them under a lease, and every state
+// change is one conditional UPDATE, so that of two racing requests exactly
+// one wins. The importer writes an import's final state through Job.Finish,
+// in the import's own transaction.
 package queue
 
 import (
