@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/transform"
@@ -210,4 +211,22 @@ func (r *Reader) skipLine() {
 		r.lineEnd(rest[i])
 		return
 	}
+}
+
+// Columns maps a header's names, trimmed and lower-cased (header names are
+// case-insensitive), to their positions; it returns the first repeated
+// name, if any.
+func Columns(header []string) (map[string]int, string) {
+	cols := make(map[string]int, len(header))
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			continue
+		}
+		if _, dup := cols[h]; dup {
+			return cols, h
+		}
+		cols[h] = i
+	}
+	return cols, ""
 }

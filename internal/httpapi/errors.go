@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/sisimport/sisimport/internal/importer"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // getErrors lists one import's errors: JSON pages, or all of them as CSV
@@ -36,7 +36,7 @@ func (s *Server) errors(w http.ResponseWriter, r *http.Request, accountID, impor
 		_ = cw.Write([]string{"sis_import_id", "file", "row", "code", "message", "row_info"})
 		const chunk = 5000
 		for off := 0; ; off += chunk {
-			list, err := importer.ListErrors(r.Context(), s.db, accountID, importID, off, chunk)
+			list, err := result.ListErrors(r.Context(), s.db, accountID, importID, off, chunk)
 			if err != nil {
 				s.log.Error("stream errors", "import_id", importID, "err", err)
 				return
@@ -55,7 +55,7 @@ func (s *Server) errors(w http.ResponseWriter, r *http.Request, accountID, impor
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := importer.ListErrors(r.Context(), s.db, accountID, importID, p.offset(), p.PerPage+1)
+	list, err := result.ListErrors(r.Context(), s.db, accountID, importID, p.offset(), p.PerPage+1)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

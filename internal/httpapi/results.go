@@ -9,14 +9,14 @@ import (
 	"strings"
 
 	"github.com/sisimport/sisimport/internal/errs"
-	"github.com/sisimport/sisimport/internal/importer"
 	"github.com/sisimport/sisimport/internal/queue"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // resultFilter reads the results filters and the keyset cursor of a request.
-func resultFilter(r *http.Request, i queue.Import) (importer.ResultFilter, error) {
+func resultFilter(r *http.Request, i queue.Import) (result.Filter, error) {
 	q := r.URL.Query()
-	f := importer.ResultFilter{ImportID: i.ID, Limit: 10,
+	f := result.Filter{ImportID: i.ID, Limit: 10,
 		Actions: append(q["action[]"], q["action"]...), Codes: append(q["code[]"], q["code"]...),
 		File: q.Get("file"), Entity: q.Get("entity"), SISID: q.Get("sis_id")}
 	if i.ResultsAttempt != nil {
@@ -71,7 +71,7 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 		s.streamResultsCSV(w, r, i, f)
 		return
 	}
-	page, err := importer.ListResults(r.Context(), s.db, f)
+	page, err := result.List(r.Context(), s.db, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -82,20 +82,20 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 	}
 	setLinks(w, r, links)
 	if page == nil {
-		page = []importer.StoredResult{}
+		page = []result.Stored{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sis_import_results": page})
 }
 
 // streamResultsCSV writes all matching results, a keyset page at a time.
 // format=original gives the failed rows in their own columns instead.
-func (s *Server) streamResultsCSV(w http.ResponseWriter, r *http.Request, i queue.Import, f importer.ResultFilter) {
+func (s *Server) streamResultsCSV(w http.ResponseWriter, r *http.Request, i queue.Import, f result.Filter) {
 	original := r.URL.Query().Get("format") == "original"
 	var headers map[string][]string
 	if original {
-		f.Actions = []string{importer.Failed}
+		f.Actions = []string{result.Failed}
 		var d struct {
-			Files []importer.FileInfo `json:"files"`
+			Files []result.FileInfo `json:"files"`
 		}
 		_ = json.Unmarshal(i.Data, &d)
 		headers = map[string][]string{}
@@ -112,7 +112,7 @@ func (s *Server) streamResultsCSV(w http.ResponseWriter, r *http.Request, i queu
 		_ = cw.Write([]string{"sis_import_id", "file", "row", "entity", "sis_id", "object_id", "action", "code", "message", "changes"})
 	}
 	for {
-		page, err := importer.ListResults(r.Context(), s.db, f)
+		page, err := result.List(r.Context(), s.db, f)
 		if err != nil {
 			s.log.Error("stream results", "import_id", i.ID, "err", err)
 			return

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // accountRow is one row of an accounts file (Canvas's accounts.csv).
@@ -44,7 +45,7 @@ type storedAccount struct {
 // parent must exist or come earlier in the file, so rows apply in file
 // order, one statement each: accounts files are small.
 func importAccounts(ctx context.Context, at *attempt, f *typedFile) error {
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r accountRow
 		f.fill(&r, rec)
 		res.SISID = r.AccountID
@@ -55,7 +56,7 @@ func importAccounts(ctx context.Context, at *attempt, f *typedFile) error {
 	})
 }
 
-func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.Result) (*rowFailure, error) {
 	fail := func(code, msg string) (*rowFailure, error) {
 		return &rowFailure{code: code, message: msg}, nil
 	}
@@ -92,7 +93,7 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *Result)
 		if err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
-		res.Action = Created
+		res.Action = result.Created
 		return nil, nil
 	}
 	res.ObjectID = old.id
@@ -107,10 +108,10 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *Result)
 		changes["workflow_state"] = [2]any{old.state, r.Status}
 	}
 	if len(changes) == 0 {
-		res.Action = Unchanged
+		res.Action = result.Unchanged
 		return nil, nil
 	}
-	res.Action = transitionAction(old.state, r.Status, true)
+	res.Action = result.Transition(old.state, r.Status, true)
 	if f := at.skipDelete("account", old.state, r.Status); f != nil {
 		return f, nil
 	}

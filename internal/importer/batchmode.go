@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sisimport/sisimport/internal/keyset"
 )
 
 // Canvas's batch mode (docs/import-rules.md#removing-what-the-feed-no-longer-lists): the SIS-managed courses, sections and
@@ -130,7 +131,7 @@ func (at *attempt) finishBatchMode(ctx context.Context) error {
 // batchRemove gives target to the eligible objects that find returns
 // (id, SIS id, state, listed) and that were not listed — by the flag, or
 // by their SIS id in seen.
-func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keySet, find, update string, args ...any) error {
+func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keyset.Set, find, update string, args ...any) error {
 	rows, err := at.tx.Query(ctx, find, args...)
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
@@ -138,18 +139,18 @@ func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target st
 	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, update: update}
 	var o removed
 	var listed bool
-	candidates := unlisted[removed]{set: seen, key: func(o removed) *string { return o.sis }}
+	candidates := keyset.NewUnlisted(seen, func(o removed) *string { return o.sis })
 	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.sis, &o.state, &listed}, func() error {
 		rm.eligible++
 		if !listed && o.state != target {
-			candidates.add(o)
+			candidates.Add(o)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
-	rm.objects = candidates.items()
+	rm.objects = candidates.Items()
 	breached := at.breached
 	if err := at.apply(ctx, rm); err != nil {
 		return err

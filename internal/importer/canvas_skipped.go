@@ -1,7 +1,5 @@
 package importer
 
-import "strings"
-
 // Canvas's file types this version does not import (docs/import-rules.md#files):
 // their files are skipped whole with a warning. Each is recognised by its
 // key columns, after accounts and terms and before the types we import.
@@ -24,21 +22,4 @@ func init() {
 	} {
 		register(&fileType{name: t.name, detect: t.detect, detectRank: 40 + i, skipped: true})
 	}
-}
-
-// columnIndex maps the header's names, trimmed and lower-cased, to their
-// positions; it returns the first repeated name, if any.
-func columnIndex(header []string) (map[string]int, string) {
-	cols := make(map[string]int, len(header))
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" {
-			continue
-		}
-		if _, dup := cols[h]; dup {
-			return cols, h
-		}
-		cols[h] = i
-	}
-	return cols, ""
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // changeRow is one row of a change_sis_id file.
@@ -62,7 +63,7 @@ func idTypes() []string {
 // importChangeSISID applies a change_sis_id file in file order
 // (docs/import-rules.md#files).
 func importChangeSISID(ctx context.Context, at *attempt, f *typedFile) error {
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r changeRow
 		f.fill(&r, rec)
 		res.SISID = r.NewID
@@ -92,7 +93,7 @@ func importChangeSISID(ctx context.Context, at *attempt, f *typedFile) error {
 	})
 }
 
-func (at *attempt) applyChange(ctx context.Context, r *changeRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applyChange(ctx context.Context, r *changeRow, res *result.Result) (*rowFailure, error) {
 	t := *withIDs(r.Type).ids
 	res.Changes = map[string][2]any{}
 	if r.OldID != "" {
@@ -108,9 +109,9 @@ func (at *attempt) applyChange(ctx context.Context, r *changeRow, res *Result) (
 			return f, err
 		}
 	}
-	res.Action = Updated
+	res.Action = result.Updated
 	if len(res.Changes) == 0 {
-		res.Action = Unchanged
+		res.Action = result.Unchanged
 	}
 	return nil, nil
 }
@@ -118,7 +119,7 @@ func (at *attempt) applyChange(ctx context.Context, r *changeRow, res *Result) (
 // changeID moves one id of an object from old to new, inside the import's
 // scope; the new id must be unused by any object of the type, deleted ones
 // included.
-func (at *attempt) changeID(ctx context.Context, t idTarget, column, field, typ, old, new string, res *Result) (*rowFailure, error) {
+func (at *attempt) changeID(ctx context.Context, t idTarget, column, field, typ, old, new string, res *result.Result) (*rowFailure, error) {
 	inScope := "$3::bigint = $3"
 	if t.account != "" {
 		inScope = "COALESCE((SELECT $3::bigint = ANY(a.path) FROM accounts a WHERE a.id = " + t.account + "), false)"

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/keyset"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // courseRow is one row of a courses file (Canvas's courses.csv).
@@ -55,7 +57,7 @@ type storedCourse struct {
 // importCourses applies a courses file a row at a time: courses files hold
 // thousands of rows, not millions.
 func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
-	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r courseRow
 		f.fill(&r, rec)
 		if r.Status == "published" {
@@ -70,7 +72,7 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 			return nil, err
 		}
 		if same {
-			res.Action = Unchanged // as in the diffing base
+			res.Action = result.Unchanged // as in the diffing base
 			return nil, nil
 		}
 		return at.applyCourse(ctx, &r, res)
@@ -83,8 +85,8 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 
 // dropCourses deletes the courses of the diffing base that the file no
 // longer lists, each a result with row null.
-func (at *attempt) dropCourses(ctx context.Context, base *diffBase, file string) error {
-	gone, err := base.gone(ctx)
+func (at *attempt) dropCourses(ctx context.Context, base *keyset.Base, file string) error {
+	gone, err := base.Gone(ctx)
 	if err != nil || len(gone) == 0 {
 		return err
 	}
@@ -92,14 +94,14 @@ func (at *attempt) dropCourses(ctx context.Context, base *diffBase, file string)
 	for i, k := range gone {
 		ids[i] = k[0]
 	}
-	return at.diffDrop(ctx, typeCourses, "course", file, "deleted", base.rows, `
+	return at.diffDrop(ctx, typeCourses, "course", file, "deleted", base.Rows(), `
 		SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
 		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
 		  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,
 		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
-func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *result.Result) (*rowFailure, error) {
 	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
@@ -149,7 +151,7 @@ func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *Result) (
 		if err != nil {
 			return nil, fmt.Errorf("create course: %w", err)
 		}
-		res.Action = Created
+		res.Action = result.Created
 		return nil, nil
 	}
 	res.ObjectID = old.id
@@ -162,7 +164,7 @@ func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *Result) (
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
 	if len(changes) == 0 {
-		res.Action = Unchanged
+		res.Action = result.Unchanged
 		return nil, nil
 	}
 	if f := at.skipDelete("course", old.state, r.Status); f != nil {
@@ -179,7 +181,7 @@ func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *Result) (
 		return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
 	}
 	res.Changes = changes
-	res.Action = transitionAction(old.state, r.Status, true)
+	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // deactivationRow is one row of a user_deactivations file
@@ -87,12 +88,12 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find users by email: %w", err)
 	}
-	results := make([]Result, len(batch))
+	results := make([]result.Result, len(batch))
 	var ids, ungroup []int64
 	for i := range batch {
 		it := &batch[i]
 		res := &results[i]
-		*res = Result{File: file, Row: it.line, Entity: "user"}
+		*res = result.Result{File: file, Row: it.line, Entity: "user"}
 		f := it.fail
 		var t deactivationTarget
 		if f == nil {
@@ -108,7 +109,7 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 			}
 		}
 		if f != nil {
-			res.fail(f, it.fields, nil, len(it.fields))
+			failResult(res, f, it.fields, nil, len(it.fields))
 			continue
 		}
 		res.SISID, res.ObjectID = t.sis, t.id
@@ -116,10 +117,10 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 			ungroup = append(ungroup, t.id)
 		}
 		if t.state == "suspended" {
-			res.Action = Unchanged
+			res.Action = result.Unchanged
 			continue
 		}
-		res.Action = Deactivated
+		res.Action = result.Deactivated
 		res.Changes = map[string][2]any{"workflow_state": {t.state, "suspended"}}
 		ids = append(ids, t.id)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/keyset"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // enrollmentRow is one row of an enrollments file (Canvas's enrollments.csv).
@@ -99,19 +101,19 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 		}
 		parseEnrollment(&it, f, rec)
 		if base != nil && !it.settled {
-			it.digest = f.digester.digest(rec.Fields)
+			it.digest = f.digester.Digest(rec.Fields)
 		}
 		return it
 	}
 	send := func(batch []enrollmentItem) error {
 		if base != nil {
-			err := markBase(base, batch, func(it *enrollmentItem) (string, uint64) {
+			err := keyset.MarkBase(base, batch, func(it *enrollmentItem) (string, uint64) {
 				if it.settled {
 					return "", 0
 				}
 				return it.row.key(), it.digest
 			}, func(it *enrollmentItem) {
-				it.settled, it.res.Action = true, Unchanged // as in the diffing base
+				it.settled, it.res.Action = true, result.Unchanged // as in the diffing base
 			})
 			if err != nil {
 				return err
@@ -150,8 +152,8 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 
 // dropEnrollments gives diffing_drop_status to the enrollments of the
 // diffing base that the file no longer lists, each a result with row null.
-func (at *attempt) dropEnrollments(ctx context.Context, base *diffBase, file string) error {
-	gone, err := base.gone(ctx)
+func (at *attempt) dropEnrollments(ctx context.Context, base *keyset.Base, file string) error {
+	gone, err := base.Gone(ctx)
 	if err != nil || len(gone) == 0 {
 		return err
 	}
@@ -159,7 +161,7 @@ func (at *attempt) dropEnrollments(ctx context.Context, base *diffBase, file str
 	for _, k := range gone {
 		courses, sections, users, roles = append(courses, k[0]), append(sections, k[1]), append(users, k[2]), append(roles, strings.ToLower(k[3]))
 	}
-	return at.diffDrop(ctx, typeEnrollments, "enrollment", file, at.opts.DiffingDropStatus, base.rows, `
+	return at.diffDrop(ctx, typeEnrollments, "enrollment", file, at.opts.DiffingDropStatus, base.Rows(), `
 		SELECT e.id, u.sis_user_id, e.workflow_state
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(course, section, usr, role)
 		JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr
@@ -269,7 +271,7 @@ func (at *attempt) applyEnrollments(ctx context.Context, b enrollmentBatch) erro
 	if err := at.listEnrollments(ctx, keys); err != nil {
 		return err
 	}
-	recordEach(at, typeEnrollments, batch, func(it *enrollmentItem) Result { return it.res })
+	recordEach(at, typeEnrollments, batch, func(it *enrollmentItem) result.Result { return it.res })
 	return at.progress(ctx)
 }
 
@@ -407,7 +409,7 @@ func (at *attempt) decideEnrollment(it *enrollmentItem) {
 			it.fail(notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())))
 			return
 		}
-		it.res.Action = Created
+		it.res.Action = result.Created
 		return
 	}
 	it.res.ObjectID = old.id
@@ -415,7 +417,7 @@ func (at *attempt) decideEnrollment(it *enrollmentItem) {
 	diff(changes, "workflow_state", old.state, r.Status)
 	it.dates.over(old.start, old.end, changes)
 	if len(changes) == 0 {
-		it.res.Action, it.settled = Unchanged, true
+		it.res.Action, it.settled = result.Unchanged, true
 		return
 	}
 	if f := at.skipDelete("enrollment", old.state, r.Status); f != nil {
@@ -423,7 +425,7 @@ func (at *attempt) decideEnrollment(it *enrollmentItem) {
 		return
 	}
 	it.res.Changes = changes
-	it.res.Action = transitionAction(old.state, r.Status, true)
+	it.res.Action = result.Transition(old.state, r.Status, true)
 }
 
 // lastInCourse turns each deleted_last_completed row into what Canvas

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/keyset"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // typedFile is one file of an upload as its type applies it: the header
@@ -20,7 +22,7 @@ type typedFile struct {
 	idx      []int          // where each column of the layout is, -1 when absent
 	rd       *csvread.Reader
 	stream   *fileStream
-	digester *digester // of this file's rows, when its stream has a diffing base
+	digester *keyset.Digester // of this file's rows, when its stream has a diffing base
 }
 
 // readCSV reads a file's header and hands the file to its type, after the
@@ -52,7 +54,7 @@ func (at *attempt) readCSV(ctx context.Context, src source) error {
 	if !slices.Contains(at.types, t) {
 		at.types = append(at.types, t)
 	}
-	at.files = append(at.files, FileInfo{File: src.name, Type: t.name, Header: head.Fields})
+	at.files = append(at.files, result.FileInfo{File: src.name, Type: t.name, Header: head.Fields})
 	f := &typedFile{typ: t, name: src.name, head: head, cols: cols, width: len(head.Fields), idx: t.layout.positions(cols), rd: rd.Reader}
 	if err := at.checkColumns(f); err != nil {
 		return err
@@ -61,7 +63,7 @@ func (at *attempt) readCSV(ctx context.Context, src source) error {
 		return err
 	}
 	if base := f.stream.base; base != nil {
-		f.digester = newDigester(head.Fields, base.seed, t.diffKey)
+		f.digester = keyset.NewDigester(head.Fields, base.Seed(), t.diffKey)
 	}
 	return t.apply(ctx, at, f)
 }
@@ -82,14 +84,14 @@ func (f *typedFile) check(row any, line int, key, what string) *rowFailure {
 	st := f.stream
 	if fail := f.typ.layout.validate(row); fail != nil {
 		if key != "" {
-			st.seen.list(key, st.pos(line))
+			st.seen.List(key, st.pos(line))
 		}
 		return fail
 	}
 	if key == "" {
 		return nil
 	}
-	if first, dup := st.seen.add(key, st.pos(line)); dup {
+	if first, dup := st.seen.Add(key, st.pos(line)); dup {
 		return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s already appears on %s; the first row wins", what, st.where(first))}
 	}
 	return nil
@@ -103,5 +105,5 @@ func (f *typedFile) sameAsBase(key string, rec csvread.Record) (bool, error) {
 	if base == nil || key == "" {
 		return false, nil
 	}
-	return base.mark(key, f.digester.digest(rec.Fields))
+	return base.Mark(key, f.digester.Digest(rec.Fields))
 }

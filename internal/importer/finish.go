@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/sisimport/sisimport/internal/queue"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // outcome decides the final state and whether the directory changes stand
 // (docs/import-rules.md#final-state).
 func (at *attempt) outcome() (state string, applied bool) {
 	t := &at.total
-	failedRows := t.actions["total"][Failed]
-	skippedRows := t.actions["total"][Skipped]
+	failedRows := t.actions["total"][result.Failed]
+	skippedRows := t.actions["total"][result.Skipped]
 	switch {
 	case at.breached && at.opts.ChangeThresholdAction == "hold" && !at.opts.DryRun:
 		return "awaiting_approval", false
@@ -75,7 +76,7 @@ func (at *attempt) finish(ctx context.Context) error {
 		}
 	}
 	at.log.Info("import done", slog.String("state", state), slog.Bool("applied", applied),
-		slog.Int64("results", at.results.n), slog.Duration("elapsed", elapsed))
+		slog.Int64("results", at.results.Written()), slog.Duration("elapsed", elapsed))
 	return nil
 }
 

@@ -22,7 +22,7 @@ import (
 // go test replays them; `make fuzz` runs every target of the repository.
 
 // FuzzHeader reads arbitrary bytes as a CSV header the way openCSV does and
-// checks that columnIndex and detectType never panic, name a known type or
+// checks that csvread.Columns and detectType never panic, name a known type or
 // none, answer the same twice, and do not care about the order of the
 // columns: the header shuffled by seed and written back as CSV must be
 // detected the same.
@@ -45,7 +45,7 @@ var loginDefault = map[string]string{"login_id": "%-1f%-l"}
 
 func checkHeader(t *testing.T, fields []string, seed uint64) {
 	t.Helper()
-	cols, dup := columnIndex(fields)
+	cols, dup := csvread.Columns(fields)
 	checkColumns(t, fields, cols, dup)
 	if dup != "" {
 		return // a file error: detection never runs
@@ -69,7 +69,7 @@ func checkHeader(t *testing.T, fields []string, seed uint64) {
 	if err != nil {
 		t.Fatalf("%q shuffled to %q: reading it back: %v", fields, shuffled, err)
 	}
-	cols2, dup2 := columnIndex(head.Fields)
+	cols2, dup2 := csvread.Columns(head.Fields)
 	if dup2 != "" || len(cols2) != len(cols) {
 		t.Fatalf("%q shuffled to %q: columns %v, then %v (repeated %q)", fields, head.Fields, cols, cols2, dup2)
 	}
@@ -86,7 +86,7 @@ func checkHeader(t *testing.T, fields []string, seed uint64) {
 	}
 }
 
-// checkColumns checks columnIndex against a plain reading of its contract.
+// checkColumns checks csvread.Columns against a plain reading of its contract.
 func checkColumns(t *testing.T, fields []string, cols map[string]int, dup string) {
 	t.Helper()
 	norm := make([]string, len(fields))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // groupRow is one row of a groups file (Canvas's groups.csv).
@@ -40,7 +41,7 @@ type storedGroup struct {
 // through the API is never changed by an import
 // (docs/import-rules.md#stickiness-and-manual-objects).
 func importGroups(ctx context.Context, at *attempt, f *typedFile) error {
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r groupRow
 		f.fill(&r, rec)
 		res.SISID = r.GroupID
@@ -51,7 +52,7 @@ func importGroups(ctx context.Context, at *attempt, f *typedFile) error {
 	})
 }
 
-func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Result) (*rowFailure, error) {
 	old, err := at.groupBySIS(ctx, r.GroupID)
 	switch {
 	case err != nil:
@@ -95,7 +96,7 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *Result) (*r
 		if err != nil {
 			return nil, fmt.Errorf("create group: %w", err)
 		}
-		res.Action = Created
+		res.Action = result.Created
 		return nil, nil
 	}
 	res.ObjectID = old.id
@@ -105,7 +106,7 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *Result) (*r
 	diffPtr(changes, "course_id", old.courseID, courseID)
 	diff(changes, "workflow_state", old.state, r.Status)
 	if len(changes) == 0 {
-		res.Action = Unchanged
+		res.Action = result.Unchanged
 		return nil, nil
 	}
 	if f := at.skipDelete("group", old.state, r.Status); f != nil {
@@ -116,7 +117,7 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *Result) (*r
 		return nil, fmt.Errorf("update group: %w", err)
 	}
 	res.Changes = changes
-	res.Action = transitionAction(old.state, r.Status, true)
+	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
 }
 

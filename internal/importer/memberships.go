@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // membershipRow is one row of a group memberships file (Canvas's
@@ -102,10 +103,10 @@ func (at *attempt) applyMemberships(ctx context.Context, batch []membershipItem)
 		case it.id == 0 && r.Status == "deleted":
 			it.fail(notFound("membership of user", r.UserID))
 		case it.id == 0:
-			it.res.Action = Created
+			it.res.Action = result.Created
 			inserts = append(inserts, it)
 		case it.state == r.Status:
-			it.res.ObjectID, it.res.Action = it.id, Unchanged
+			it.res.ObjectID, it.res.Action = it.id, result.Unchanged
 		default:
 			it.res.ObjectID = it.id
 			if f := at.skipDelete("membership", it.state, r.Status); f != nil {
@@ -113,14 +114,14 @@ func (at *attempt) applyMemberships(ctx context.Context, batch []membershipItem)
 				continue
 			}
 			it.res.Changes = map[string][2]any{"workflow_state": {it.state, r.Status}}
-			it.res.Action = transitionAction(it.state, r.Status, true)
+			it.res.Action = result.Transition(it.state, r.Status, true)
 			updates = append(updates, it)
 		}
 	}
 	if err := at.writeMemberships(ctx, inserts, updates); err != nil {
 		return err
 	}
-	recordEach(at, typeGroupMemberships, batch, func(it *membershipItem) Result { return it.res })
+	recordEach(at, typeGroupMemberships, batch, func(it *membershipItem) result.Result { return it.res })
 	return at.progress(ctx)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // An import removes objects by itself, not by a row: batch mode's unlisted
@@ -67,8 +68,8 @@ func (at *attempt) apply(ctx context.Context, rm removal) error {
 	} else if _, err := at.tx.Exec(ctx, rm.update, ids, rm.target, at.job.ID); err != nil {
 		return fmt.Errorf("remove %ss: %w", rm.entity, err)
 	}
-	recordEach(at, rm.typ, rm.objects, func(o *removed) Result {
-		r := Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: transitionAction(o.state, rm.target, true),
+	recordEach(at, rm.typ, rm.objects, func(o *removed) result.Result {
+		r := result.Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: result.Transition(o.state, rm.target, true),
 			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
 		if o.sis != nil {
 			r.SISID = *o.sis
@@ -81,13 +82,13 @@ func (at *attempt) apply(ctx context.Context, rm removal) error {
 // recordEach records the result of each item, made a batch at a time: a
 // batch of rows keeps its results in its items, and a removal of many
 // objects keeps only their ids, SIS ids and states until then.
-func recordEach[T any](at *attempt, typ string, items []T, result func(*T) Result) {
+func recordEach[T any](at *attempt, typ string, items []T, resultOf func(*T) result.Result) {
 	for i := 0; i < len(items); i += batchSize {
 		batch := items[i:min(i+batchSize, len(items))]
-		results := make([]Result, len(batch))
+		rs := make([]result.Result, len(batch))
 		for j := range batch {
-			results[j] = result(&batch[j])
+			rs[j] = resultOf(&batch[j])
 		}
-		at.record(typ, results)
+		at.record(typ, rs)
 	}
 }

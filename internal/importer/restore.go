@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/queue"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // restoreImport undoes what import target changed (docs/import-rules.md#restore): every user,
@@ -88,9 +89,9 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 	if err != nil {
 		return err
 	}
-	results := make([]Result, len(batch))
+	results := make([]result.Result, len(batch))
 	var writes []*storedUser
-	var planned []*Result // the result of each write, in order
+	var planned []*result.Result // the result of each write, in order
 	// A user that two results changed (a change_sis_id row, then the users
 	// file) is written once: results come oldest first, so a field keeps
 	// the value the first result that changed it had before.
@@ -98,10 +99,10 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 	restored := map[int64]map[string]bool{}
 	for i, it := range batch {
 		res := &results[i]
-		*res = Result{File: it.file, Entity: "user", SISID: it.sisID, ObjectID: it.userID}
+		*res = result.Result{File: it.file, Entity: "user", SISID: it.sisID, ObjectID: it.userID}
 		cur, ok := current[it.userID]
 		if !ok || (cur.lastImport != target && cur.lastImport != a.at.job.ID) {
-			res.Action, res.Code = Skipped, "changed_since"
+			res.Action, res.Code = result.Skipped, "changed_since"
 			res.Message = "changed since the import (by a later import or through the API): left as it is"
 			continue
 		}
@@ -111,7 +112,7 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 			next, restored[it.userID] = &copied, map[string]bool{}
 		}
 		before := *next
-		if it.action == Created {
+		if it.action == result.Created {
 			next.State = "deleted"
 		} else {
 			for field, ch := range it.changes {
@@ -122,7 +123,7 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 			}
 		}
 		res.Changes = diffUsers(&before, next)
-		res.Action = transitionAction(before.State, next.State, len(res.Changes) > 0)
+		res.Action = result.Transition(before.State, next.State, len(res.Changes) > 0)
 		if len(res.Changes) > 0 && !again {
 			nexts[it.userID] = next
 			writes = append(writes, next)
@@ -138,8 +139,8 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 	kept := writes[:0]
 	for i, u := range writes {
 		if msg, ok := taken[u.ID]; ok {
-			*planned[i] = Result{File: planned[i].File, Entity: "user", SISID: planned[i].SISID, ObjectID: u.ID,
-				Action: Skipped, Code: "changed_since", Message: msg}
+			*planned[i] = result.Result{File: planned[i].File, Entity: "user", SISID: planned[i].SISID, ObjectID: u.ID,
+				Action: result.Skipped, Code: "changed_since", Message: msg}
 			continue
 		}
 		kept = append(kept, u)
@@ -270,7 +271,7 @@ func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lo
 // partially_restored when anything was left alone.
 func (at *attempt) finishRestore(ctx context.Context, target int64) error {
 	state := "restored"
-	if at.total.actions["total"][Skipped] > 0 {
+	if at.total.actions["total"][result.Skipped] > 0 {
 		state = "partially_restored"
 	}
 	if err := queue.FinishRestored(ctx, at.tx, target, state); err != nil {

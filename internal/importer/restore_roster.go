@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // rosterTable is what a restore needs to know of a type other than users:
@@ -91,7 +92,7 @@ func (at *attempt) restoreRoster(ctx context.Context, target int64, attempt int)
 }
 
 func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target int64, batch []restoreItem) error {
-	results := make([]Result, len(batch))
+	results := make([]result.Result, len(batch))
 	// An object that two results changed (a change_sis_id row, then its own
 	// file) is written once, with the oldest value of each field: results
 	// come newest first, so older ones overwrite.
@@ -99,13 +100,13 @@ func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target i
 	resultsOf := map[int64][]int{}
 	for i, it := range batch {
 		res := &results[i]
-		*res = Result{File: it.file, Entity: t.entity, SISID: it.sisID, ObjectID: it.userID}
+		*res = result.Result{File: it.file, Entity: t.entity, SISID: it.sisID, ObjectID: it.userID}
 		before := befores[it.userID]
 		if before == nil {
 			before = map[string]any{"id": it.userID}
 		}
 		res.Changes = map[string][2]any{}
-		if it.action == Created {
+		if it.action == result.Created {
 			before["workflow_state"] = "deleted"
 			res.Changes["workflow_state"] = [2]any{nil, "deleted"}
 		}
@@ -120,7 +121,7 @@ func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target i
 			res.Changes[field] = [2]any{ch[1], ch[0]}
 		}
 		if unrestorable != "" {
-			res.Action, res.Code, res.Changes = Skipped, "changed_since", nil
+			res.Action, res.Code, res.Changes = result.Skipped, "changed_since", nil
 			res.Message = fmt.Sprintf("the import changed %s, which a restore cannot set back: left as it is", unrestorable)
 			continue
 		}
@@ -172,7 +173,7 @@ func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target i
 			for _, j := range resultsOf[id] {
 				res := &results[j]
 				if !done[id] {
-					res.Action, res.Code, res.Changes = Skipped, "changed_since", nil
+					res.Action, res.Code, res.Changes = result.Skipped, "changed_since", nil
 					res.Message = "changed since the import (by a later import or through the API): left as it is"
 					continue
 				}
@@ -181,7 +182,7 @@ func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target i
 					from, _ = ch[0].(string)
 					to, _ = ch[1].(string)
 				}
-				res.Action = transitionAction(from, to, true)
+				res.Action = result.Transition(from, to, true)
 			}
 		}
 	}

@@ -7,25 +7,26 @@ import (
 	"io"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // applyRow applies one row whose field count matches the header, filling
 // res (SISID, ObjectID, Action, Changes). A returned rowFailure fails or
 // skips the row; an error stops the import.
-type applyRow func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error)
+type applyRow func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error)
 
 // eachRow applies a file a row at a time, in file order: the way of the
 // small files (accounts, terms, courses, sections, groups), whose rows may
 // refer to rows earlier in the same file.
 func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) error {
-	var results []Result
+	var results []result.Result
 	width := f.width
 	for {
 		rec, err := f.rd.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		res := Result{File: f.name, Entity: f.typ.entity}
+		res := result.Result{File: f.name, Entity: f.typ.entity}
 		var rowErr *csvread.RowError
 		var fail *rowFailure
 		switch {
@@ -42,7 +43,7 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 			}
 		}
 		if fail != nil {
-			res.fail(fail, rec.Fields, nil, width)
+			failResult(&res, fail, rec.Fields, nil, width)
 		}
 		results = append(results, res)
 		if len(results) == batchSize {
@@ -97,19 +98,19 @@ func readBatches[T any](f *typedFile, item func(rec csvread.Record, fail *rowFai
 // memberships) carries through a batch: its result, its cells, and
 // whether the result is known.
 type batchRow struct {
-	res     Result
+	res     result.Result
 	fields  []string
 	settled bool // the result is known: nothing to write
 }
 
 func newBatchRow(f *typedFile, rec csvread.Record) batchRow {
-	return batchRow{res: Result{File: f.name, Entity: f.typ.entity, Row: rec.Line}, fields: rec.Fields}
+	return batchRow{res: result.Result{File: f.name, Entity: f.typ.entity, Row: rec.Line}, fields: rec.Fields}
 }
 
 // fail gives the row its failure; a skip keeps no copy of the row.
 func (b *batchRow) fail(f *rowFailure) {
 	b.settled = true
-	b.res.fail(f, b.fields, nil, len(b.fields)) // no secret cells
+	failResult(&b.res, f, b.fields, nil, len(b.fields)) // no secret cells
 }
 
 // handOn sends v to the next stage of a pipeline, unless ctx ends first.

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // deleteMarker in a cell clears an optional field ("empty keeps, <delete>
@@ -92,13 +93,13 @@ func validateRow(row any, columnOf map[string]string) *rowFailure {
 	return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not valid (%s)", col, val, fe.Tag())}
 }
 
-// fail gives the result a row's failure and, unless it is a skip, the row
+// failResult gives the result a row's failure and, unless it is a skip, the row
 // as CSV text with its secret cells blanked (none for a record that did
 // not read: its fields are nil).
-func (r *Result) fail(f *rowFailure, fields []string, secret []int, width int) {
-	r.Action, r.Code, r.Message = Failed, f.code, f.message
+func failResult(r *result.Result, f *rowFailure, fields []string, secret []int, width int) {
+	r.Action, r.Code, r.Message = result.Failed, f.code, f.message
 	if f.skip {
-		r.Action = Skipped
+		r.Action = result.Skipped
 		return
 	}
 	if fields != nil {

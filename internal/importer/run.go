@@ -17,8 +17,10 @@ import (
 
 	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/keyset"
 	"github.com/sisimport/sisimport/internal/metrics"
 	"github.com/sisimport/sisimport/internal/queue"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // Runner applies claimed imports; its Handle is the queue's handler.
@@ -56,8 +58,8 @@ type attempt struct {
 	opts    Options
 	account directory.Account
 	tx      pgx.Tx
-	results *resultWriter
-	spill   *keySpill // the key sets' entries past the budget
+	results *result.Writer
+	spill   *keyset.Spill // the key sets' entries past the budget
 	start   time.Time
 
 	bytesRead atomic.Int64
@@ -68,7 +70,7 @@ type attempt struct {
 	fileErrors  [][2]string
 	failedFiles map[string]bool
 	types       []*fileType // the types of the files read, in the order read
-	files       []FileInfo
+	files       []result.FileInfo
 	errorList   []FileErrorInfo
 	breached    bool           // a change threshold was exceeded: nothing is applied (docs/import-rules.md#safety-thresholds)
 	planned     map[string]int // removals per type that the breaching plan shows
@@ -80,14 +82,6 @@ type attempt struct {
 	listedTerms   []int64                // the terms the terms files listed, for multi_term_batch_mode
 	secrets       bool                   // a file has a password column: the stored upload is scrubbed at the end
 	usersRenamed  bool                   // a change_sis_id row changed a user's ids in the import's transaction
-}
-
-// FileInfo is what data.files says of each file read: its type and header,
-// from which format=original rebuilds failed rows.
-type FileInfo struct {
-	File   string   `json:"file"`
-	Type   string   `json:"type"`
-	Header []string `json:"header"`
 }
 
 // FileErrorInfo is a file-level error as data.file_errors keeps it.
@@ -149,8 +143,8 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	// system when it ends, as a worker may idle until the next night.
 	defer debug.FreeOSMemory()
 	at := &attempt{Runner: r, job: job, start: time.Now(), log: r.Log.With(slog.Int64("import_id", job.ID)),
-		total: newTally(), file: newTally(), failedFiles: map[string]bool{}, spill: r.newKeySpill(ctx)}
-	defer at.spill.close()
+		total: newTally(), file: newTally(), failedFiles: map[string]bool{}, spill: keyset.NewSpill(ctx, r.DB, r.KeysInMemory)}
+	defer at.spill.Close()
 	if err := json.Unmarshal(job.Params, &at.opts); err != nil {
 		return fmt.Errorf("decode import options: %w", err)
 	}
@@ -170,8 +164,8 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 
 	resCtx, cancelResults := context.WithCancel(ctx)
 	defer cancelResults()
-	at.results = startResultWriter(resCtx, r.DB, job.ID, job.Attempt)
-	defer at.results.close() // also when a panic cuts the run short
+	at.results = result.StartWriter(resCtx, r.DB, job.ID, job.Attempt)
+	defer at.results.Close() // also when a panic cuts the run short
 	var importErr error
 	if job.Kind == "restore" {
 		at.file = newTally()
@@ -180,12 +174,12 @@ func (r *Runner) Handle(ctx context.Context, job *queue.Job) error {
 	} else {
 		importErr = at.importUpload(ctx)
 	}
-	resultsErr := at.results.close()
+	resultsErr := at.results.Close()
 	if importErr == nil {
 		importErr = resultsErr
 	}
 	if importErr == nil {
-		importErr = at.spill.failed()
+		importErr = at.spill.Failed()
 	}
 	if importErr == nil {
 		importErr = at.dropResultsOfFailedFiles(ctx)
@@ -320,7 +314,7 @@ func (at *attempt) warn(file, msg string) {
 
 // record counts a batch of results of a file of type typ and hands it to
 // the writer.
-func (at *attempt) record(typ string, rs []Result) {
+func (at *attempt) record(typ string, rs []result.Result) {
 	t := &at.file
 	for i := range rs {
 		r := &rs[i]
@@ -330,20 +324,20 @@ func (at *attempt) record(typ string, rs []Result) {
 		}
 		t.actions[entity][r.Action]++
 		t.actions["total"][r.Action]++
-		if r.Row > 0 && r.Action != Failed {
+		if r.Row > 0 && r.Action != result.Failed {
 			t.counts[typ]++
 		}
 		switch r.Action {
-		case Failed:
+		case result.Failed:
 			t.errorCount++
 			t.warn(r.File, fmt.Sprintf("line %d: %s", r.Row, r.Message))
-		case Skipped:
+		case result.Skipped:
 			t.warningCount++
 			t.warn(r.File, fmt.Sprintf("line %d: skipped: %s", r.Row, r.Message))
 		}
 	}
 	at.rowsDone.Add(int64(len(rs)))
-	at.results.add(rs)
+	at.results.Add(rs)
 }
 
 // dropResultsOfFailedFiles removes the row results of files that hit a
@@ -361,7 +355,7 @@ func (at *attempt) dropResultsOfFailedFiles(ctx context.Context) error {
 // progress publishes how far the import is, renewing the lease; it fails
 // when the import was aborted or taken over.
 func (at *attempt) progress(ctx context.Context) error {
-	if err := at.spill.failed(); err != nil {
+	if err := at.spill.Failed(); err != nil {
 		return err
 	}
 	total := at.job.FileBytes

@@ -120,7 +120,7 @@ func scrubCSV(in io.Reader, encoding string, out io.Writer) error {
 		}
 		switch {
 		case first:
-			cols, _ := columnIndex(rec.Fields)
+			cols, _ := csvread.Columns(rec.Fields)
 			for _, c := range secretColumns {
 				if i, ok := cols[c]; ok {
 					secret = append(secret, i)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // sectionRow is one row of a sections file (Canvas's sections.csv).
@@ -46,7 +47,7 @@ type storedSection struct {
 // importSections applies a sections file a row at a time. A section is
 // written under its course, so the course must be inside the import's scope.
 func importSections(ctx context.Context, at *attempt, f *typedFile) error {
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r sectionRow
 		f.fill(&r, rec)
 		res.SISID = r.SectionID
@@ -57,7 +58,7 @@ func importSections(ctx context.Context, at *attempt, f *typedFile) error {
 	})
 }
 
-func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *result.Result) (*rowFailure, error) {
 	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
@@ -89,7 +90,7 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *Result)
 		if err != nil {
 			return nil, fmt.Errorf("create section: %w", err)
 		}
-		res.Action = Created
+		res.Action = result.Created
 		return nil, nil
 	}
 	res.ObjectID = old.id
@@ -100,7 +101,7 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *Result)
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
 	if len(changes) == 0 {
-		res.Action = Unchanged
+		res.Action = result.Unchanged
 		return nil, nil
 	}
 	if f := at.skipDelete("section", old.state, r.Status); f != nil {
@@ -119,11 +120,11 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *Result)
 		if err != nil {
 			return nil, fmt.Errorf("move section enrollments: %w", err)
 		}
-		var moved []Result
+		var moved []result.Result
 		var id int64
 		var sis *string
 		_, err = pgx.ForEachRow(rows, []any{&id, &sis}, func() error {
-			r := Result{File: res.File, Entity: "enrollment", ObjectID: id, Action: Updated, Message: "moved with its section",
+			r := result.Result{File: res.File, Entity: "enrollment", ObjectID: id, Action: result.Updated, Message: "moved with its section",
 				Changes: map[string][2]any{"course_id": {old.courseID, course.id}}}
 			if sis != nil {
 				r.SISID = *sis
@@ -134,10 +135,10 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *Result)
 		if err != nil {
 			return nil, fmt.Errorf("move section enrollments: %w", err)
 		}
-		recordEach(at, typeEnrollments, moved, func(r *Result) Result { return *r })
+		recordEach(at, typeEnrollments, moved, func(r *result.Result) result.Result { return *r })
 	}
 	res.Changes = changes
-	res.Action = transitionAction(old.state, r.Status, true)
+	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
 }
 

@@ -106,7 +106,7 @@ func (at *attempt) openCSV(f source, announce bool) (*csvFile, csvread.Record, m
 		rd.close()
 		return nil, head, nil, err
 	}
-	cols, dup := columnIndex(head.Fields)
+	cols, dup := csvread.Columns(head.Fields)
 	if dup != "" {
 		rd.close()
 		return nil, head, nil, &fileError{Code: "malformed_csv", Message: fmt.Sprintf("line %d: column %q appears twice in the header", head.Line, dup)}

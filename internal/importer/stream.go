@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"github.com/sisimport/sisimport/internal/keyset"
 )
 
 // usersStream is what the users files of one import share beyond their
@@ -12,7 +14,7 @@ import (
 // every users file was read.
 type usersStream struct {
 	*fileStream
-	seenKeys, claimed *keySet
+	seenKeys, claimed *keyset.Set
 	matched           map[int64]bool
 	empty             bool
 	homes             map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
@@ -23,9 +25,9 @@ type usersStream struct {
 // whether any of them had a file-level error (then nothing of the type is
 // removed).
 type fileStream struct {
-	seen   *keySet
-	base   *diffBase // nil when the type is not diffed
-	files  []string  // the files read so far; a position's file index
+	seen   *keyset.Set
+	base   *keyset.Base // nil when the type is not diffed
+	files  []string     // the files read so far; a position's file index
 	failed bool
 }
 
@@ -37,7 +39,7 @@ func (at *attempt) stream(ctx context.Context, t *fileType, file string) (*fileS
 	}
 	st := at.streams[t.name]
 	if st == nil {
-		st = &fileStream{seen: at.newKeySet()}
+		st = &fileStream{seen: at.spill.NewSet()}
 		if t.diffKey != nil {
 			var err error
 			if st.base, err = at.diffBaseFor(ctx, t, file); err != nil {
@@ -53,7 +55,7 @@ func (at *attempt) stream(ctx context.Context, t *fileType, file string) (*fileS
 // usersStream returns the import's users stream, made on the first file.
 func (at *attempt) usersStream(ctx context.Context, f *typedFile) (*usersStream, error) {
 	if at.users == nil {
-		st := &usersStream{fileStream: f.stream, seenKeys: at.newKeySet(), claimed: at.newKeySet()}
+		st := &usersStream{fileStream: f.stream, seenKeys: at.spill.NewSet(), claimed: at.spill.NewSet()}
 		if at.opts.RemoveUnlistedUsers && at.opts.UserMatchOn != "user_id" {
 			st.matched = map[int64]bool{}
 		}

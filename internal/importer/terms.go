@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // termRow is one row of a terms file (Canvas's terms.csv).
@@ -37,7 +38,7 @@ func init() {
 // list them only unchanged (docs/import-rules.md#files).
 func importTerms(ctx context.Context, at *attempt, f *typedFile) error {
 	var listed []int64
-	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *Result) (*rowFailure, error) {
+	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r termRow
 		f.fill(&r, rec)
 		res.SISID = r.TermID
@@ -57,7 +58,7 @@ func importTerms(ctx context.Context, at *attempt, f *typedFile) error {
 	return err
 }
 
-func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *Result) (*rowFailure, error) {
+func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *result.Result) (*rowFailure, error) {
 	dates, f := parseDates(r.StartDate, r.EndDate)
 	if f != nil {
 		return f, nil
@@ -82,7 +83,7 @@ func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *Result) (*row
 	case !exists && r.Status == "deleted":
 		return notFound("term", r.TermID), nil
 	case exists && len(changes) == 0:
-		res.ObjectID, res.Action = id, Unchanged
+		res.ObjectID, res.Action = id, result.Unchanged
 		return nil, nil
 	case !inRoot:
 		return &rowFailure{code: "out_of_scope", message: "terms belong to the root account: an import posted to a sub-account may list them only unchanged"}, nil
@@ -91,7 +92,7 @@ func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *Result) (*row
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, at.account.RootAccountID, r.TermID, r.Name, dates.start, dates.end, at.job.ID).Scan(&res.ObjectID); err != nil {
 			return nil, fmt.Errorf("create term: %w", err)
 		}
-		res.Action = Created
+		res.Action = result.Created
 		return nil, nil
 	}
 	if f := at.skipDelete("term", state, r.Status); f != nil {
@@ -102,6 +103,6 @@ func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *Result) (*row
 		return nil, fmt.Errorf("update term: %w", err)
 	}
 	res.ObjectID, res.Changes = id, changes
-	res.Action = transitionAction(state, r.Status, true)
+	res.Action = result.Transition(state, r.Status, true)
 	return nil, nil
 }

@@ -5,13 +5,15 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sisimport/sisimport/internal/keyset"
+	"github.com/sisimport/sisimport/internal/result"
 )
 
 // removeUnlisted gives unlisted_user_status to the SIS-managed users of the
 // import's subtree that the file did not list (docs/import-rules.md#removing-what-the-feed-no-longer-lists), each with a
 // result of its own (row null) — unless that breaches the threshold, which
 // ends the import with nothing applied.
-func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error {
+func (a *userApplier) removeUnlisted(ctx context.Context, listed *keyset.Set) error {
 	at := a.at
 	target := at.opts.UnlistedUserStatus
 	states := []string{"active"}
@@ -29,28 +31,28 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keySet) error 
 	// threshold is known, not its result.
 	var eligible int
 	var u removed
-	notIn := unlisted[removed]{set: listed, key: func(u removed) *string { return u.sis }}
+	notIn := keyset.NewUnlisted(listed, func(u removed) *string { return u.sis })
 	_, err = pgx.ForEachRow(rows, []any{&u.id, &u.sis, &u.state}, func() error {
 		if eligible++; !a.stream.matched[u.id] {
-			notIn.add(u)
+			notIn.Add(u)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
-	remove := notIn.items()
+	remove := notIn.Items()
 	if msg := at.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
 		at.breach(typeUsers, len(remove), a.file, msg)
 	} else if err := a.suspend(ctx, remove, target); err != nil {
 		return err
 	}
-	action := Deactivated
+	action := result.Deactivated
 	if target == "deleted" {
-		action = Deleted
+		action = result.Deleted
 	}
-	recordEach(at, typeUsers, remove, func(u *removed) Result {
-		return Result{File: a.file, Entity: "user", SISID: *u.sis, ObjectID: u.id, Action: action,
+	recordEach(at, typeUsers, remove, func(u *removed) result.Result {
+		return result.Result{File: a.file, Entity: "user", SISID: *u.sis, ObjectID: u.id, Action: action,
 			Message: "not listed by the file (remove_unlisted_users)",
 			Changes: map[string][2]any{"workflow_state": {u.state, target}}}
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/csvread"
 	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/keyset"
 )
 
 // userRow is one row of a users file (Canvas's users.csv), as validated.
@@ -231,7 +232,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 func readUsers(ctx context.Context, p *userParse, out chan<- []userItem) error {
 	return readBatches(p.file, p.parse, func(batch []userItem) error {
 		if base := p.stream.base; base != nil {
-			err := markBase(base, batch, func(it *userItem) (string, uint64) { return it.baseKey, it.digest }, func(it *userItem) {
+			err := keyset.MarkBase(base, batch, func(it *userItem) (string, uint64) { return it.baseKey, it.digest }, func(it *userItem) {
 				it.diffUnchanged = it.fail == nil
 			})
 			if err != nil {
@@ -251,7 +252,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	if fail != nil {
 		// The row fails, but a user_id it shows still counts as listed.
 		if id := strings.TrimSpace(cell(rec.Fields, p.file.idx[0])); id != "" {
-			st.seen.list(id, st.pos(rec.Line))
+			st.seen.List(id, st.pos(rec.Line))
 			it.baseKey = id // listed in the diffing base's terms too
 		}
 		it.fail = fail
@@ -260,10 +261,10 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	r := &it.row
 	p.file.fill(r, rec)
 	if r.UserID != "" {
-		st.seen.list(r.UserID, st.pos(rec.Line)) // listed even if the row fails (docs/import-rules.md#removing-what-the-feed-no-longer-lists)
+		st.seen.List(r.UserID, st.pos(rec.Line)) // listed even if the row fails (docs/import-rules.md#removing-what-the-feed-no-longer-lists)
 	}
 	if st.base != nil && r.UserID != "" {
-		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.file.digester.digest(rec.Fields)
+		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.file.digester.Digest(rec.Fields)
 	}
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
 	if f := p.applyDefaults(r); f != nil {
@@ -310,13 +311,13 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		return it
 	}
 	if r.UserID != "" {
-		if first, dup := st.seen.add(r.UserID, st.pos(rec.Line)); dup {
+		if first, dup := st.seen.Add(r.UserID, st.pos(rec.Line)); dup {
 			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("user_id %q already appears on %s; the first row wins", r.UserID, st.where(first))}
 			return it
 		}
 	}
 	if o.UserMatchOn != "user_id" {
-		if first, dup := st.seenKeys.add(it.key, st.pos(rec.Line)); dup {
+		if first, dup := st.seenKeys.Add(it.key, st.pos(rec.Line)); dup {
 			it.fail = &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s %q already appears on %s; the first row wins", o.UserMatchOn, it.key, st.where(first))}
 			return it
 		}

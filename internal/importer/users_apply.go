@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sisimport/sisimport/internal/keyset"
+	"github.com/sisimport/sisimport/internal/result"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -49,7 +51,7 @@ type userApplier struct {
 	// claimed holds the login and integration ids this import gave to a
 	// user, new or changed: the directory lookups run outside the import's
 	// transaction and do not see them.
-	claimed *keySet
+	claimed *keyset.Set
 	// stream is shared by the import's users files: its matched ids (when
 	// matching on another column than user_id) count as listed, and when
 	// the root account had no users as the first file began (empty), a
@@ -98,23 +100,23 @@ func (at *attempt) newUserApplier(ctx context.Context, file string, secret []int
 // records the results and returns the writes.
 func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error) {
 	batch := b.items
-	results := make([]Result, len(batch))
+	results := make([]result.Result, len(batch))
 	var w userWrites
 	var hashFor []*storedUser
 	var passwords []string
 	for i := range batch {
 		it := &batch[i]
 		res := &results[i]
-		*res = Result{File: a.file, Row: it.line, Entity: "user", SISID: it.row.UserID}
+		*res = result.Result{File: a.file, Row: it.line, Entity: "user", SISID: it.row.UserID}
 		if it.fail == nil {
 			it.fail = b.fails[i]
 		}
 		if it.fail != nil {
-			res.fail(it.fail, it.fields, a.secret, a.width)
+			failResult(res, it.fail, it.fields, a.secret, a.width)
 			continue
 		}
 		if it.diffUnchanged {
-			res.Action = Unchanged
+			res.Action = result.Unchanged
 			continue
 		}
 		old := b.old[i]
@@ -133,7 +135,7 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 			note, f = a.checkUnique(next, old, &b, it.line)
 		}
 		if f != nil {
-			res.fail(f, it.fields, a.secret, a.width)
+			failResult(res, f, it.fields, a.secret, a.width)
 			continue
 		}
 		res.Action, res.Changes, res.Message = action, changes, note
@@ -207,7 +209,7 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 		}
 		applyUserFields(u, r, true)
 		u.Properties = withProperties(nil, it.props)
-		return u, Created, nil, nil
+		return u, result.Created, nil, nil
 	}
 	u := *old
 	if f := a.setHome(&u, r, homes); f != nil {
@@ -227,21 +229,21 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 	}
 	if old.State == "deleted" && u.State == "deleted" {
 		// A deleted user listed as deleted stays as it is (docs/import-rules.md#row-outcomes).
-		return old, Unchanged, nil, nil
+		return old, result.Unchanged, nil, nil
 	}
-	action := Updated
+	action := result.Updated
 	switch {
 	case old.State == u.State && len(changes) == 0:
-		action = Unchanged
+		action = result.Unchanged
 	case u.State == "deleted" && old.State != "deleted":
-		action = Deleted
+		action = result.Deleted
 	case u.State == "active" && old.State != "active":
-		action = Reactivated
+		action = result.Reactivated
 	case u.State == "suspended" && old.State == "active":
-		action = Deactivated
+		action = result.Deactivated
 	}
-	if action == Unchanged && setsPassword(old, r) {
-		action = Updated
+	if action == result.Unchanged && setsPassword(old, r) {
+		action = result.Updated
 	}
 	return &u, action, changes, nil
 }
@@ -426,7 +428,7 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 		if ch == nil {
 			ch = map[string][2]any{}
 		}
-		ch[name] = [2]any{nullString(o), nullString(n)}
+		ch[name] = [2]any{result.NullString(o), result.NullString(n)}
 	}
 	if old.AccountID != u.AccountID {
 		ch = map[string][2]any{"account_id": {old.AccountID, u.AccountID}}
@@ -484,7 +486,7 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 		if id, ok := b.owners[key]; ok && id != self {
 			return "another user", true
 		}
-		if first, ok := a.claimed.lookup(key); ok {
+		if first, ok := a.claimed.Lookup(key); ok {
 			return "the user on " + a.stream.where(first), true
 		}
 		return "", false
@@ -524,7 +526,7 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 		claims = append(claims, "e:"+strings.ToLower(u.Email))
 	}
 	for _, k := range claims {
-		a.claimed.add(k, a.stream.pos(line))
+		a.claimed.Add(k, a.stream.pos(line))
 	}
 	return note, nil
 }
@@ -540,8 +542,8 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
-			return []any{u.ID, root, u.AccountID, u.SISUserID, nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
-				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", nullString(u.PasswordHash), imp, propertiesJSON(u.Properties)}, nil
+			return []any{u.ID, root, u.AccountID, u.SISUserID, result.NullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
+				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", result.NullString(u.PasswordHash), imp, propertiesJSON(u.Properties)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("insert users: %w", err)
@@ -564,8 +566,8 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields", "read_updated_at", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
-			return []any{u.ID, u.AccountID, nullString(u.SISUserID), nullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
-				u.ShortName, u.Email, u.Pronouns, u.State, nullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, propertiesJSON(u.Properties)}, nil
+			return []any{u.ID, u.AccountID, result.NullString(u.SISUserID), result.NullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
+				u.ShortName, u.Email, u.Pronouns, u.State, result.NullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, propertiesJSON(u.Properties)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)

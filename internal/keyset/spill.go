@@ -1,4 +1,4 @@
-package importer
+package keyset
 
 import (
 	"cmp"
@@ -31,7 +31,7 @@ import (
 // Key sets are used by several stages at once, so the connection is
 // locked: a lookup waits while another set's move writes. An error is
 // kept, and fails the run (failed), as a key set cannot return one.
-type keySpill struct {
+type Spill struct {
 	db     *pgxpool.Pool
 	budget int // entries a key set keeps in memory
 	ctx    context.Context
@@ -48,22 +48,33 @@ type keySpill struct {
 
 var errSpillClosed = errors.New("the import's key spill is closed")
 
-// newKeySpill makes the spill of a run; its queries end with ctx (the
-// run fails then anyway) or when it is closed.
-func (r *Runner) newKeySpill(ctx context.Context) *keySpill {
+// NewSpill makes the spill of one import's attempt, which keeps budget keys
+// of each set in memory (0: all of them); its queries end with ctx (the
+// attempt fails then anyway) or when it is closed.
+func NewSpill(ctx context.Context, db *pgxpool.Pool, budget int) *Spill {
 	ctx, cancel := context.WithCancel(ctx)
-	return &keySpill{db: r.DB, budget: r.KeysInMemory, ctx: ctx, cancel: cancel}
+	return &Spill{db: db, budget: budget, ctx: ctx, cancel: cancel}
+}
+
+// NewSet makes a key set that moves its keys to the spill past its budget;
+// with no budget, it keeps them all in memory.
+func (s *Spill) NewSet() *Set {
+	k := New()
+	if s.budget > 0 {
+		k.spill = s
+	}
+	return k
 }
 
 // fail keeps the first error.
-func (s *keySpill) fail(err error) error {
+func (s *Spill) fail(err error) error {
 	s.err.CompareAndSwap(nil, &err)
 	return *s.err.Load()
 }
 
 // failed is the error that made the spill unusable, if any: the key sets
 // may have answered wrongly since, so the run must not commit.
-func (s *keySpill) failed() error {
+func (s *Spill) Failed() error {
 	if p := s.err.Load(); p != nil {
 		return *p
 	}
@@ -71,10 +82,10 @@ func (s *keySpill) failed() error {
 }
 
 // begin counts a move in, unless the spill failed or closed.
-func (s *keySpill) begin() bool {
+func (s *Spill) begin() bool {
 	s.gate.Lock()
 	defer s.gate.Unlock()
-	if s.failed() != nil {
+	if s.Failed() != nil {
 		return false
 	}
 	s.moves.Add(1)
@@ -84,7 +95,7 @@ func (s *keySpill) begin() bool {
 // close stops the moves under way (nothing will read their tables), then
 // closes the connection, and with it the tables. A key set that outlives
 // the run (a stage still winding down) then finds nothing more here.
-func (s *keySpill) close() {
+func (s *Spill) Close() {
 	s.gate.Lock()
 	s.fail(errSpillClosed)
 	s.gate.Unlock()
@@ -101,7 +112,7 @@ func (s *keySpill) close() {
 }
 
 // write copies entries to a new table and returns its name.
-func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
+func (s *Spill) write(entries map[uint64]keyEntry) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	table, err := s.newTable("import_keys", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL")
@@ -124,8 +135,8 @@ func (s *keySpill) write(entries map[uint64]keyEntry) (string, error) {
 
 // newTable connects, on the first call, and makes a temporary table of
 // the given columns, named after prefix; the caller holds s.mu.
-func (s *keySpill) newTable(prefix, columns string) (string, error) {
-	if err := s.failed(); err != nil {
+func (s *Spill) newTable(prefix, columns string) (string, error) {
+	if err := s.Failed(); err != nil {
 		return "", err
 	}
 	if s.conn == nil {
@@ -154,7 +165,7 @@ func (s *keySpill) newTable(prefix, columns string) (string, error) {
 }
 
 // copy runs a binary COPY into table; the caller holds s.mu.
-func (s *keySpill) copy(table, columns string, r io.Reader) error {
+func (s *Spill) copy(table, columns string, r io.Reader) error {
 	_, err := s.conn.PgConn().CopyFrom(s.ctx, r, `COPY `+table+` (`+columns+`) FROM STDIN BINARY`)
 	return err
 }
@@ -212,10 +223,10 @@ func (r *entryCopy[E]) Read(p []byte) (int, error) {
 }
 
 // lookup finds a key's entry in table (a table holds a hash once).
-func (s *keySpill) lookup(table string, h uint64, c uint32) (line int32, ok bool) {
+func (s *Spill) lookup(table string, h uint64, c uint32) (line int32, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failed() != nil {
+	if s.Failed() != nil {
 		return 0, false
 	}
 	err := s.conn.QueryRow(s.ctx, `SELECT pos FROM `+table+` WHERE h = $1 AND c = $2`, int64(h), int32(c)).Scan(&line)
@@ -237,7 +248,7 @@ type spillKey struct {
 }
 
 // holds returns the items whose keys table holds.
-func (s *keySpill) holds(table string, keys []spillKey) []int {
+func (s *Spill) holds(table string, keys []spillKey) []int {
 	var held []int
 	for _, p := range probe(s, table, "", "", keys, func(row pgx.CollectableRow) (i int, _ struct{}, err error) {
 		err = row.Scan(&i)
@@ -260,7 +271,7 @@ type probed[R any] struct {
 // may hold a key more than once). The keys go in the order of the index,
 // so that PostgreSQL reads each of its pages once (and a key set's table's
 // too, whose rows were written by hash).
-func probe[R any](s *keySpill, table, cols, order string, keys []spillKey, scan func(pgx.CollectableRow) (int, R, error)) []probed[R] {
+func probe[R any](s *Spill, table, cols, order string, keys []spillKey, scan func(pgx.CollectableRow) (int, R, error)) []probed[R] {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -277,7 +288,7 @@ func probe[R any](s *keySpill, table, cols, order string, keys []spillKey, scan 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failed() != nil {
+	if s.Failed() != nil {
 		return nil
 	}
 	// The LIMIT keeps the planner from turning the LATERAL into a join
@@ -344,7 +355,7 @@ func (f keyFilter) mayHold(h uint64, c uint32) bool {
 }
 
 // newBase makes the table of a diffing base.
-func (s *keySpill) newBase() (string, error) {
+func (s *Spill) newBase() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	table, err := s.newTable("import_base", "h bigint NOT NULL, c int NOT NULL, pos int NOT NULL, digest bigint NOT NULL")
@@ -356,10 +367,10 @@ func (s *keySpill) newBase() (string, error) {
 
 // writeBase adds entries of a diffing base to its table, in the order of
 // hs, their hashes by position.
-func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry, hs []int64) error {
+func (s *Spill) writeBase(table string, entries map[uint64]baseEntry, hs []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.failed()
+	err := s.Failed()
 	if err == nil {
 		err = s.copy(table, "h, c, pos, digest", newEntryCopy(entries, hs, 4, func(buf []byte, e baseEntry) []byte {
 			buf = binary.BigEndian.AppendUint32(buf, 4)
@@ -378,10 +389,10 @@ func (s *keySpill) writeBase(table string, entries map[uint64]baseEntry, hs []in
 
 // indexBase indexes a diffing base's table once every entry is in it: by
 // key, a key's first row first, and by position.
-func (s *keySpill) indexBase(table string) error {
+func (s *Spill) indexBase(table string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.failed(); err != nil {
+	if err := s.Failed(); err != nil {
 		return err
 	}
 	if _, err := s.conn.Exec(s.ctx, `CREATE INDEX ON `+table+` (h, c, pos); CREATE INDEX ON `+table+` (pos)`); err != nil {
@@ -392,7 +403,7 @@ func (s *keySpill) indexBase(table string) error {
 
 // firstInBase finds the keys' first rows in a diffing base's table and
 // calls found with each key's item, the row's position and its digest.
-func (s *keySpill) firstInBase(table string, keys []spillKey, found func(item int, pos int32, digest uint64)) error {
+func (s *Spill) firstInBase(table string, keys []spillKey, found func(item int, pos int32, digest uint64)) error {
 	type first struct {
 		pos    int32
 		digest int64
@@ -403,7 +414,7 @@ func (s *keySpill) firstInBase(table string, keys []spillKey, found func(item in
 	}) {
 		found(p.item, p.row.pos, uint64(p.row.digest))
 	}
-	return s.failed()
+	return s.Failed()
 }
 
 // baseRow is a row of a diffing base's table.
@@ -414,10 +425,10 @@ type baseRow struct {
 
 // baseRange reads up to n rows of a diffing base's table, in the order of
 // their positions, from position from on.
-func (s *keySpill) baseRange(table string, from int32, n int) ([]baseRow, error) {
+func (s *Spill) baseRange(table string, from int32, n int) ([]baseRow, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.failed(); err != nil {
+	if err := s.Failed(); err != nil {
 		return nil, err
 	}
 	rows, err := s.conn.Query(s.ctx, `SELECT h, c, pos, digest FROM `+table+` WHERE pos >= $1 ORDER BY pos LIMIT $2`, from, n)

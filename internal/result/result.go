@@ -1,4 +1,8 @@
-package importer
+// Package result is what an import says of each row: the Result of a row,
+// its actions, the writer that streams results beside the import's
+// transaction, and the reading of stored results and errors for the API
+// (docs/api.md#results-and-errors).
+package result
 
 import (
 	"context"
@@ -21,10 +25,10 @@ const (
 	Failed      = "failed"
 )
 
-// transitionAction names a change of state from → to as an import's action
+// Transition names a change of state from → to as an import's action
 // (restores, drops, and every file type; "available" groups and "accepted"
 // memberships are those types' active state).
-func transitionAction(from, to string, changed bool) string {
+func Transition(from, to string, changed bool) string {
 	switch {
 	case from != to && to == "deleted":
 		return Deleted
@@ -50,21 +54,30 @@ type Result struct {
 	Code     string
 	Message  string
 	Changes  map[string][2]any
-	RowInfo  string
+	RowInfo  string // the row as CSV, secret cells blanked, for a failed row
 }
 
-// resultWriter streams results into sis_import_results with one COPY on a
+// FileInfo is what data.files says of each file an import read: its type
+// and header, from which format=original rebuilds failed rows.
+type FileInfo struct {
+	File   string   `json:"file"`
+	Type   string   `json:"type"`
+	Header []string `json:"header"`
+}
+
+// Writer streams results into sis_import_results with one COPY on a
 // connection of its own, beside the import's transaction: results become
 // visible only when the import's final state names their attempt.
-type resultWriter struct {
+type Writer struct {
 	ch     chan []Result
 	done   chan error
 	n      int64
 	closed bool
 }
 
-func startResultWriter(ctx context.Context, db *pgxpool.Pool, importID int64, attempt int) *resultWriter {
-	w := &resultWriter{ch: make(chan []Result, 4), done: make(chan error, 1)}
+// StartWriter starts the writer of an attempt's results.
+func StartWriter(ctx context.Context, db *pgxpool.Pool, importID int64, attempt int) *Writer {
+	w := &Writer{ch: make(chan []Result, 4), done: make(chan error, 1)}
 	go func() {
 		src := &resultSource{ch: w.ch, importID: importID, attempt: attempt}
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"sis_import_results"},
@@ -81,16 +94,19 @@ func startResultWriter(ctx context.Context, db *pgxpool.Pool, importID int64, at
 	return w
 }
 
-// add queues a batch of results; the writer owns the slice afterwards.
-func (w *resultWriter) add(rs []Result) {
+// Add queues a batch of results; the writer owns the slice afterwards.
+func (w *Writer) Add(rs []Result) {
 	if len(rs) > 0 {
 		w.n += int64(len(rs))
 		w.ch <- rs
 	}
 }
 
-// close waits until every result is written; it may be called again.
-func (w *resultWriter) close() error {
+// Written is how many results were queued.
+func (w *Writer) Written() int64 { return w.n }
+
+// Close waits until every result is written; it may be called again.
+func (w *Writer) Close() error {
 	if w.closed {
 		return nil
 	}
@@ -135,27 +151,29 @@ func (s *resultSource) Values() ([]any, error) {
 	v := s.vals
 	v[0], v[1], v[2] = s.importID, s.attempt, r.File
 	v[3] = nullInt(int64(r.Row))
-	v[4], v[5] = r.Entity, nullString(r.SISID)
+	v[4], v[5] = r.Entity, NullString(r.SISID)
 	v[6] = nullInt(r.ObjectID)
-	v[7], v[8], v[9] = r.Action, nullString(r.Code), nullString(r.Message)
+	v[7], v[8], v[9] = r.Action, NullString(r.Code), NullString(r.Message)
 	if changes != nil {
 		v[10] = changes
 	} else {
 		v[10] = nil
 	}
-	v[11] = nullString(r.RowInfo)
+	v[11] = NullString(r.RowInfo)
 	return v, nil
 }
 
 func (s *resultSource) Err() error { return nil }
 
-func nullString(s string) any {
+// NullString is s, or NULL when it is empty.
+func NullString(s string) any {
 	if s == "" {
 		return nil
 	}
 	return s
 }
 
+// nullInt is n, or NULL when it is 0.
 func nullInt(n int64) any {
 	if n == 0 {
 		return nil

@@ -1,4 +1,4 @@
-package importer
+package result
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// StoredResult is a result as the API shows it.
-type StoredResult struct {
+// Stored is a result as the API shows it.
+type Stored struct {
 	ID          int64           `json:"id"`
 	SISImportID int64           `json:"sis_import_id"`
 	File        string          `json:"file"`
@@ -25,8 +25,8 @@ type StoredResult struct {
 	RowInfo     *string         `json:"-"`
 }
 
-// ResultFilter selects results of one import; After is the keyset cursor.
-type ResultFilter struct {
+// Filter selects results of one import; After is the keyset cursor.
+type Filter struct {
 	ImportID int64
 	Attempt  int
 	Actions  []string
@@ -38,22 +38,22 @@ type ResultFilter struct {
 	Limit    int
 }
 
-// ListResults returns one page of results in file and row order (the order
+// List returns one page of results in file and row order (the order
 // they were written), after the cursor.
-func ListResults(ctx context.Context, db *pgxpool.Pool, f ResultFilter) ([]StoredResult, error) {
+func List(ctx context.Context, db *pgxpool.Pool, f Filter) ([]Stored, error) {
 	rows, err := db.Query(ctx, `SELECT id, import_id, file, row, entity, sis_id, object_id, action, changes, code, message, row_info
 		FROM sis_import_results
 		WHERE import_id = $1 AND attempt = $2 AND id > $3
-		  AND (cardinality($4::text[]) = 0 OR action = ANY($4))
-		  AND (cardinality($5::text[]) = 0 OR code = ANY($5))
+		  AND (COALESCE(cardinality($4::text[]), 0) = 0 OR action = ANY($4))
+		  AND (COALESCE(cardinality($5::text[]), 0) = 0 OR code = ANY($5))
 		  AND ($6 = '' OR file = $6) AND ($7 = '' OR entity = $7) AND ($8 = '' OR sis_id = $8)
 		ORDER BY id LIMIT $9`,
-		f.ImportID, f.Attempt, f.After, nonNil(f.Actions), nonNil(f.Codes), f.File, f.Entity, f.SISID, f.Limit)
+		f.ImportID, f.Attempt, f.After, f.Actions, f.Codes, f.File, f.Entity, f.SISID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list results: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredResult, error) {
-		var s StoredResult
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Stored, error) {
+		var s Stored
 		err := r.Scan(&s.ID, &s.SISImportID, &s.File, &s.Row, &s.Entity, &s.SISID, &s.ObjectID, &s.Action, &s.Changes, &s.Code, &s.Message, &s.RowInfo)
 		return s, err
 	})

@@ -1,9 +1,8 @@
-package importer
+package keyset
 
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -20,17 +19,14 @@ import (
 func TestDiffBaseSpills(t *testing.T) {
 	pool, _ := pgtest.New(t)
 	const base = "user_id,name\nU1,a\nU2,b\nU3,c\nU1,again\nU4,d\nU5,e\nU6,f\n" // U5, on line 7, failed there
-	load := func(t *testing.T, db *pgxpool.Pool, budget int) (*diffBase, error) {
-		b := &diffBase{typ: typeUsers, key: byName[typeUsers].diffKey, keyOf: byName[typeUsers].keyOf, failed: map[int]bool{7: true}, seed: maphash.MakeSeed(), hseed: maphash.MakeSeed(),
-			cseed: maphash.MakeSeed(), mem: map[uint64]baseEntry{}, ranged: 1}
-		b.open = func(context.Context) (io.ReadCloser, string, error) {
+	load := func(t *testing.T, db *pgxpool.Pool, budget int) (*Base, error) {
+		open := func(context.Context) (io.ReadCloser, string, error) {
 			return io.NopCloser(strings.NewReader(base)), "utf-8", nil
 		}
-		if budget > 0 {
-			b.spill = (&Runner{DB: db, KeysInMemory: budget}).newKeySpill(t.Context())
-			t.Cleanup(b.spill.close)
-		}
-		return b, b.load(t.Context())
+		spill := NewSpill(t.Context(), db, budget)
+		t.Cleanup(spill.Close)
+		b := NewBase(open, []string{"user_id"}, func(c []string) string { return c[0] }, map[int]bool{7: true}, spill, 1)
+		return b, b.Load(t.Context())
 	}
 	for _, budget := range []int{0, 2, 4} {
 		t.Run(fmt.Sprintf("budget %d", budget), func(t *testing.T) {
@@ -41,12 +37,12 @@ func TestDiffBaseSpills(t *testing.T) {
 			if spilled := b.table != ""; spilled != (budget > 0) || b.rows != 6 {
 				t.Fatalf("table %q, %d rows: want a table with a budget, and 6 rows", b.table, b.rows)
 			}
-			d := newDigester([]string{"name", "user_id"}, b.seed, byName[typeUsers].diffKey)
+			d := NewDigester([]string{"name", "user_id"}, b.Seed(), []string{"user_id"})
 			type item struct{ key, name string }
 			var same []string
 			mark := func(items ...item) {
 				t.Helper()
-				err := markBase(b, items, func(it *item) (string, uint64) { return it.key, d.digest([]string{it.name, it.key}) },
+				err := MarkBase(b, items, func(it *item) (string, uint64) { return it.key, d.Digest([]string{it.name, it.key}) },
 					func(it *item) { same = append(same, it.key) })
 				if err != nil {
 					t.Fatal(err)
@@ -77,11 +73,11 @@ func TestDiffBaseSpills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.spill.close()
-	if _, err := b.mark("U1", 0); err == nil {
+	b.spill.Close()
+	if _, err := b.Mark("U1", 0); err == nil {
 		t.Error("a lookup in a closed spill gave no error")
 	}
-	if _, err := b.gone(t.Context()); err == nil {
+	if _, err := b.Gone(t.Context()); err == nil {
 		t.Error("drops from a closed spill gave no error")
 	}
 
@@ -91,9 +87,9 @@ func TestDiffBaseSpills(t *testing.T) {
 	}
 }
 
-func goneIDs(t *testing.T, b *diffBase) []string {
+func goneIDs(t *testing.T, b *Base) []string {
 	t.Helper()
-	gone, err := b.gone(t.Context())
+	gone, err := b.Gone(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +102,7 @@ func goneIDs(t *testing.T, b *diffBase) []string {
 
 func TestLastUnlisted(t *testing.T) {
 	for _, rows := range []int{1, 63, 64, 65, 130} {
-		b := &diffBase{rows: rows, listed: make([]uint64, (rows+63)/64)}
+		b := &Base{rows: rows, listed: make([]uint64, (rows+63)/64)}
 		if got := b.lastUnlisted(); got != rows-1 {
 			t.Errorf("%d rows, none listed: %d, want %d", rows, got, rows-1)
 		}

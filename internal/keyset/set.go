@@ -1,4 +1,4 @@
-package importer
+package keyset
 
 import "hash/maphash"
 
@@ -14,10 +14,10 @@ import "hash/maphash"
 // keys that are, and about one in ten thousand of the others. The move runs
 // in the background, while the rows go on; until it is done, its entries
 // are looked up in memory.
-type keySet struct {
+type Set struct {
 	seed, check maphash.Seed
 	m           map[uint64]keyEntry
-	spill       *keySpill   // nil: everything stays in memory
+	spill       *Spill      // nil: everything stays in memory
 	moving      *movingKeys // the entries being moved, if any
 	spilled     []spilledKeys
 }
@@ -41,26 +41,22 @@ type spilledKeys struct {
 	filter keyFilter
 }
 
-func newKeySet() *keySet {
-	return &keySet{seed: maphash.MakeSeed(), check: maphash.MakeSeed(), m: map[uint64]keyEntry{}}
+// chunkSize is how many keys are asked of PostgreSQL at a time.
+const chunkSize = 5000
+
+// New makes a key set that keeps every key in memory; a spill's NewSet
+// makes one that moves its keys there past the spill's budget.
+func New() *Set {
+	return &Set{seed: maphash.MakeSeed(), check: maphash.MakeSeed(), m: map[uint64]keyEntry{}}
 }
 
-// newKeySet makes a key set that spills past the run's budget, if any.
-func (at *attempt) newKeySet() *keySet {
-	k := newKeySet()
-	if at.KeysInMemory > 0 {
-		k.spill = at.spill
-	}
-	return k
-}
-
-func (k *keySet) hash(key string) (uint64, uint32) {
+func (k *Set) hash(key string) (uint64, uint32) {
 	return maphash.String(k.seed, key), uint32(maphash.String(k.check, key))
 }
 
 // inMemory looks a key up in memory and among the entries of a move not
 // yet settled, done or not, failed or not.
-func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
+func (k *Set) inMemory(h uint64, c uint32) (keyEntry, bool) {
 	if e, found := k.m[h]; found && e.check == c {
 		return e, true
 	}
@@ -75,7 +71,7 @@ func (k *keySet) inMemory(h uint64, c uint32) (keyEntry, bool) {
 // find looks key up in memory, then in the tables its filters may hold it
 // in, newest first: a key's newest entry is the one that counts, as a
 // seen entry may follow a listed one but never the other way round.
-func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
+func (k *Set) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
 	h, c = k.hash(key)
 	k.settle(false) // a finished move leaves memory
 	if e, ok = k.inMemory(h, c); ok {
@@ -95,7 +91,7 @@ func (k *keySet) find(key string) (h uint64, c uint32, e keyEntry, ok bool) {
 
 // lookup reports the line that showed key, if any (a key only listed
 // does not count).
-func (k *keySet) lookup(key string) (line int, ok bool) {
+func (k *Set) Lookup(key string) (line int, ok bool) {
 	_, _, e, found := k.find(key)
 	if found && e.line >= 0 {
 		return int(e.line), true
@@ -107,7 +103,7 @@ func (k *keySet) lookup(key string) (line int, ok bool) {
 // for removal of what the file does not list, but not seen, for
 // duplicate_in_file. One set serves both, so a listed key costs nothing
 // more. Positions are never negative: a listed-only entry keeps -1-pos.
-func (k *keySet) list(key string, pos int) {
+func (k *Set) List(key string, pos int) {
 	h, c, _, found := k.find(key)
 	if _, taken := k.m[h]; !found && !taken {
 		k.put(h, keyEntry{line: int32(-1 - pos), check: c})
@@ -115,14 +111,14 @@ func (k *keySet) list(key string, pos int) {
 }
 
 // listed reports whether the file listed or showed key.
-func (k *keySet) listed(key string) bool {
+func (k *Set) Listed(key string) bool {
 	_, _, _, found := k.find(key)
 	return found
 }
 
 // notListed returns the items whose key the set does not list (an item
 // whose key is nil counts as not listed), asking each table once for all the keys its filter may hold.
-func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
+func NotListed[T any](k *Set, items []T, key func(T) *string) []T {
 	k.settle(false) // before asks is sized from k.spilled
 	asks := make([][]spillKey, len(k.spilled))
 	listed := make([]bool, len(items))
@@ -158,35 +154,42 @@ func notListed[T any](k *keySet, items []T, key func(T) *string) []T {
 // unlisted gathers the items whose key a set does not list as they come,
 // a chunk at a time, so that the keys moved to PostgreSQL are asked for
 // together (a nil set lists nothing).
-type unlisted[T any] struct {
-	set   *keySet
+type Unlisted[T any] struct {
+	set   *Set
 	key   func(T) *string
 	chunk []T
 	found []T
 }
 
-func (u *unlisted[T]) add(it T) {
-	if u.chunk = append(u.chunk, it); len(u.chunk) == batchSize {
+// NewUnlisted gathers the items whose key, as key gives it, set does not
+// list.
+func NewUnlisted[T any](set *Set, key func(T) *string) *Unlisted[T] {
+	return &Unlisted[T]{set: set, key: key}
+}
+
+// Add takes an item.
+func (u *Unlisted[T]) Add(it T) {
+	if u.chunk = append(u.chunk, it); len(u.chunk) == chunkSize {
 		u.flush()
 	}
 }
 
-func (u *unlisted[T]) flush() {
+func (u *Unlisted[T]) flush() {
 	if u.set != nil {
-		u.chunk = notListed(u.set, u.chunk, u.key)
+		u.chunk = NotListed(u.set, u.chunk, u.key)
 	}
 	u.found = append(u.found, u.chunk...)
 	u.chunk = u.chunk[:0]
 }
 
-// items are the items not listed, once every one was added.
-func (u *unlisted[T]) items() []T {
+// Items are the items not listed, once every one was added.
+func (u *Unlisted[T]) Items() []T {
 	u.flush()
 	return u.found
 }
 
 // add records key on line and reports the line that showed it first, if any.
-func (k *keySet) add(key string, line int) (first int, dup bool) {
+func (k *Set) Add(key string, line int) (first int, dup bool) {
 	h, c, e, found := k.find(key)
 	if found {
 		if e.line < 0 { // listed only: now seen (in memory, over what a table holds)
@@ -208,7 +211,7 @@ func (k *keySet) add(key string, line int) (first int, dup bool) {
 // starts moving it to the spill (once the move before it has ended). Once
 // the spill has failed or closed, new entries stay in memory, and what
 // earlier moves wrote is no longer found: the run fails, or has ended.
-func (k *keySet) put(h uint64, e keyEntry) {
+func (k *Set) put(h uint64, e keyEntry) {
 	k.m[h] = e
 	if k.spill == nil || len(k.m) < k.spill.budget {
 		return
@@ -234,7 +237,7 @@ func (k *keySet) put(h uint64, e keyEntry) {
 // Callers settle before they size anything from k.spilled (find and
 // notListed first thing, put at the budget); a move not yet settled is
 // still found in k.moving.
-func (k *keySet) settle(wait bool) {
+func (k *Set) settle(wait bool) {
 	mv := k.moving
 	if mv == nil {
 		return
