@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/errs"
 )
@@ -54,10 +53,6 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
 	acct, err := s.account(r)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	if !tokenOf(r).Role.Allows(auth.Admin) {
-		s.writeError(w, r, errForbidden)
 		return
 	}
 	p, err := nestedParams(w, r)

@@ -11,7 +11,9 @@ import (
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
-// Handler is every route of the service, in one place.
+// Handler is every route of the service, in one place, with the role each
+// write needs (docs/api.md#authentication-and-roles); every other route
+// under /api/v1 needs a token of any role, read_only included.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.instrument, normalizePath)
@@ -33,42 +35,70 @@ func (s *Server) Handler() http.Handler {
 		r.Use(s.requireToken, s.rateLimit)
 		r.Get("/progress/{id}", s.getProgress)
 		r.Get("/users/{user_id}", s.getUser)
-		r.Put("/users/{user_id}", s.updateUser)
+		r.With(s.needs(auth.Admin, reach(s.user))).Put("/users/{user_id}", s.updateUser)
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
 		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {
 			r.Get("/", s.listEnrollments)
-			r.Put("/{id}/reactivate", s.reactivateEnrollment)
-			r.Delete("/{id}", s.endEnrollment)
+			r.With(s.needs(auth.Admin, reach(s.course))).Put("/{id}/reactivate", s.reactivateEnrollment)
+			r.With(s.needs(auth.Admin, reach(s.course))).Delete("/{id}", s.endEnrollment)
 		})
 		r.Route("/accounts/{account_id}", func(r chi.Router) {
 			r.Get("/", s.getAccount)
 			r.Get("/users", s.listUsers)
-			r.Post("/users", s.createUser)
+			r.With(s.needs(auth.Admin, reach(s.account))).Post("/users", s.createUser)
 			r.Get("/reports/provisioning", s.provisioningReport)
 			r.Get("/user_properties", s.listProperties)
-			r.Post("/user_properties", s.createProperty)
-			r.Put("/user_properties/{name}", s.updateProperty)
+			r.With(s.needs(auth.Admin, reach(s.account))).Post("/user_properties", s.createProperty)
+			r.With(s.needs(auth.Admin, reach(s.account))).Put("/user_properties/{name}", s.updateProperty)
 			r.Get("/groups", s.listGroups)
-			r.Post("/groups", s.createGroup)
+			r.With(s.needs(auth.Admin, reach(s.account))).Post("/groups", s.createGroup)
 			r.Get("/sub_accounts", s.listSubAccounts)
-			r.Post("/sub_accounts", s.createSubAccount)
+			r.With(s.needs(auth.Admin, reach(s.account))).Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)
 			r.Route("/sis_imports", func(r chi.Router) {
-				r.Post("/", s.createImport)
+				r.With(s.needs(auth.SISImport, reach(s.account))).Post("/", s.createImport)
 				r.Get("/", s.listImports)
 				r.Get("/importing", s.listImporting)
-				r.Put("/abort_all_pending", s.abortAllPending)
+				r.With(s.needs(auth.Admin, reach(s.account))).Put("/abort_all_pending", s.abortAllPending)
 				r.Get("/{id}", s.getImport)
-				r.Put("/{id}/abort", s.changeImport(auth.SISImport, queue.Abort))
-				r.Put("/{id}/approve", s.changeImport(auth.Admin, queue.Approve))
-				r.Put("/{id}/restore_states", s.restoreStates)
+				r.With(s.needs(auth.SISImport, reach(s.importOf))).Put("/{id}/abort", s.changeImport(queue.Abort))
+				r.With(s.needs(auth.Admin, reach(s.importOf))).Put("/{id}/approve", s.changeImport(queue.Approve))
+				r.With(s.needs(auth.Admin, reach(s.importOf))).Put("/{id}/restore_states", s.restoreStates)
 				r.Get("/{id}/errors", s.getErrors)
 				r.Get("/{id}/results", s.getResults)
 			})
 		})
 	})
 	return r
+}
+
+// needs is the role a route needs. What the path names is resolved first,
+// by find: something outside the token's reach is a 404 whatever the role,
+// as for reads, so that nothing leaks; then a token whose role is below
+// gets a 403.
+func (s *Server) needs(role auth.Role, find func(*http.Request) error) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := find(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !tokenOf(r).Role.Allows(role) {
+				s.writeError(w, r, errForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// reach makes a lookup of what a path names into the check needs runs.
+func reach[T any](lookup func(*http.Request) (T, error)) func(*http.Request) error {
+	return func(r *http.Request) error {
+		_, err := lookup(r)
+		return err
+	}
 }
 
 // MetricsHandler serves the Prometheus metrics.
