@@ -151,12 +151,9 @@ func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target st
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
 	rm.objects = candidates.Items()
-	breached := at.breached
-	if err := at.apply(ctx, rm); err != nil {
-		return err
-	}
-	if at.breached == breached && !(target == "deleted" && at.opts.SkipDeletes) {
+	removed, err := at.apply(ctx, rm)
+	if removed {
 		at.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
 	}
-	return nil
+	return err
 }

@@ -67,9 +67,7 @@ func (at *attempt) cascade(ctx context.Context, file, typ, entity, find, count, 
 	if err := at.tx.QueryRow(ctx, count, at.account.RootAccountID, at.account.ID).Scan(&rm.eligible); err != nil {
 		return fmt.Errorf("count %ss: %w", entity, err)
 	}
-	// The guard against removing everyone is about a type's own file; for
-	// what goes with deleted users it holds from 10 objects on, or with an
-	// explicit change_threshold.
-	rm.guarded = rm.eligible >= everyoneGuardMin || at.opts.ChangeThreshold != nil
-	return at.apply(ctx, rm)
+	rm.guarded = at.guardsCascade(rm.eligible)
+	_, err = at.apply(ctx, rm)
+	return err
 }

@@ -102,10 +102,9 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *keyset.Base) error {
 		at.warn(a.file, fmt.Sprintf("skip_deletes: %d users of the diffing base that the file no longer lists were not deleted", len(gone)))
 		return nil
 	}
-	// Drops count against the base's rows; only change_threshold limits them,
-	// but removing everyone needs change_threshold=100 (docs/import-rules.md#safety-thresholds).
-	if msg := at.overThreshold(typeUsers, len(gone), b.Rows(), 100); msg != "" {
-		at.breach(typeUsers, len(gone), a.file, msg+" (drops against the diffing base)")
+	// Drops count against the base's rows; only change_threshold limits
+	// them, but removing everyone needs change_threshold=100.
+	if !at.mayRemove(typeUsers, len(gone), b.Rows(), 100, a.file, "drops against the diffing base") {
 		return nil
 	}
 	// Manual users and users whose status stuck are never dropped (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#stickiness-and-manual-objects).
@@ -144,6 +143,7 @@ func (at *attempt) diffDrop(ctx context.Context, typ, entity, file, target strin
 	if err != nil {
 		return fmt.Errorf("find dropped %ss: %w", entity, err)
 	}
-	return at.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
+	_, err = at.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
 		why: "not in the file, but in its diffing base: " + target, update: update, objects: objects})
+	return err
 }

@@ -18,10 +18,8 @@ func (at *attempt) outcome() (state string, applied bool) {
 	failedRows := t.actions["total"][result.Failed]
 	skippedRows := t.actions["total"][result.Skipped]
 	switch {
-	case at.breached && at.opts.ChangeThresholdAction == "hold" && !at.opts.DryRun:
-		return "awaiting_approval", false
 	case at.breached:
-		return "aborted", false
+		return at.breachOutcome(), false
 	case len(at.fileErrors) > 0 || (at.opts.Atomic && failedRows > 0):
 		state = "failed_with_messages"
 	case failedRows > 0 || skippedRows > 0 || t.warningCount > 0:
@@ -105,7 +103,7 @@ func (at *attempt) data(applied bool) map[string]any {
 		"files":                    nonNil(at.files),
 		"planned_removals":         at.planned,
 		"diffed_against_import_id": at.diffedAgainst,
-		"would_hold":               at.breached && at.opts.ChangeThresholdAction == "hold" && at.opts.DryRun,
+		"would_hold":               at.wouldHold(),
 		"file_errors":              nonNil(at.errorList),
 	}
 }

@@ -45,28 +45,26 @@ func scanRemoved(rows pgx.Rows, keep func(removed) bool) ([]removed, error) {
 }
 
 // apply writes the removal, unless it breaches the threshold (then only the
-// plan is shown), and records a result for each object.
-func (at *attempt) apply(ctx context.Context, rm removal) error {
+// plan is shown), and records a result for each object. It says whether
+// the objects were removed.
+func (at *attempt) apply(ctx context.Context, rm removal) (bool, error) {
 	n := len(rm.objects)
 	if n == 0 {
-		return nil
+		return false, nil
 	}
 	if rm.target == "deleted" && at.opts.SkipDeletes {
 		at.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
-		return nil
+		return false, nil
 	}
 	ids := make([]int64, n)
 	for i, o := range rm.objects {
 		ids[i] = o.id
 	}
-	msg := ""
-	if rm.guarded {
-		msg = at.overThreshold(rm.typ, n, max(rm.eligible, n), 100)
-	}
-	if msg != "" {
-		at.breach(rm.typ, n, rm.file, msg+" ("+rm.why+")")
-	} else if _, err := at.tx.Exec(ctx, rm.update, ids, rm.target, at.job.ID); err != nil {
-		return fmt.Errorf("remove %ss: %w", rm.entity, err)
+	applied := !rm.guarded || at.mayRemove(rm.typ, n, max(rm.eligible, n), 100, rm.file, rm.why)
+	if applied {
+		if _, err := at.tx.Exec(ctx, rm.update, ids, rm.target, at.job.ID); err != nil {
+			return false, fmt.Errorf("remove %ss: %w", rm.entity, err)
+		}
 	}
 	recordEach(at, rm.typ, rm.objects, func(o *removed) result.Result {
 		r := result.Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: result.Transition(o.state, rm.target, true),
@@ -76,7 +74,7 @@ func (at *attempt) apply(ctx context.Context, rm removal) error {
 		}
 		return r
 	})
-	return nil
+	return applied, nil
 }
 
 // recordEach records the result of each item, made a batch at a time: a

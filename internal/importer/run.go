@@ -293,19 +293,6 @@ func (at *attempt) addFileError(file string, fe *fileError) {
 	at.log.Info("file error", slog.String("file", file), slog.String("code", fe.Code), slog.String("message", fe.Message))
 }
 
-// breach records a threshold breach: the import ends aborted, applying
-// nothing, with its results showing what it would have done.
-func (at *attempt) breach(typ string, removals int, file, msg string) {
-	at.breached = true
-	if at.planned == nil {
-		at.planned = map[string]int{}
-	}
-	at.planned[typ] = removals
-	at.fileErrors = append(at.fileErrors, [2]string{file, msg})
-	at.errorList = append(at.errorList, FileErrorInfo{File: file, Code: "threshold_exceeded", Message: msg})
-	at.log.Info("threshold exceeded", slog.String("file", file), slog.String("message", msg))
-}
-
 // warn adds a warning about the file being read.
 func (at *attempt) warn(file, msg string) {
 	at.file.warningCount++

@@ -1,11 +1,20 @@
 package importer
 
-import "fmt"
+import (
+	"fmt"
+	"log/slog"
+)
 
-// Threshold defaults (docs/import-rules.md#safety-thresholds): with remove_unlisted_users, at most 20 %
-// of the eligible users may be removed unless change_threshold says
-// otherwise; removing every eligible object of a type needs
-// change_threshold=100.
+// Every threshold decision of an import is here
+// (docs/import-rules.md#safety-thresholds): whether a removal may go
+// (mayRemove, overThreshold), which removals the threshold counts
+// (guardsCascade), what a breach records (breach) and how the import then
+// ends (breachOutcome, wouldHold). The removals themselves are in
+// removals.go, unlisted.go, batchmode.go, cascade.go and diffing.go.
+
+// Threshold defaults: with remove_unlisted_users, at most 20 % of the
+// eligible users may be removed unless change_threshold says otherwise;
+// removing every eligible object of a type needs change_threshold=100.
 const (
 	defaultUnlistedThreshold = 20
 	everyoneGuardMin         = 10
@@ -40,4 +49,57 @@ func (at *attempt) overThreshold(typ string, n, eligible, limit int) string {
 		return fmt.Sprintf("threshold_exceeded: the import would remove %d of %d %s (%.1f %%), above change_threshold %d %%", n, eligible, typ, pct, limit)
 	}
 	return ""
+}
+
+// mayRemove decides whether the import may remove n of the eligible
+// objects of type typ, limit being the percentage allowed without
+// change_threshold (100: only the guard against removing everyone). When it
+// may not, the breach is recorded against file, with why (when given)
+// saying what the removal was, and the import will apply nothing.
+func (at *attempt) mayRemove(typ string, n, eligible, limit int, file, why string) bool {
+	msg := at.overThreshold(typ, n, eligible, limit)
+	if msg == "" {
+		return true
+	}
+	if why != "" {
+		msg += " (" + why + ")"
+	}
+	at.breach(typ, n, file, msg)
+	return false
+}
+
+// guardsCascade says whether what goes with deleted users (their
+// enrollments and memberships) counts against the threshold: the guard
+// against removing everyone is about a type's own file, so it holds from
+// everyoneGuardMin objects on, or with an explicit change_threshold.
+func (at *attempt) guardsCascade(eligible int) bool {
+	return eligible >= everyoneGuardMin || at.opts.ChangeThreshold != nil
+}
+
+// breach records a threshold breach: the import ends as breachOutcome
+// says, applying nothing, its results showing what it would have done.
+func (at *attempt) breach(typ string, removals int, file, msg string) {
+	at.breached = true
+	if at.planned == nil {
+		at.planned = map[string]int{}
+	}
+	at.planned[typ] = removals
+	at.fileErrors = append(at.fileErrors, [2]string{file, msg})
+	at.errorList = append(at.errorList, FileErrorInfo{File: file, Code: "threshold_exceeded", Message: msg})
+	at.log.Info("threshold exceeded", slog.String("file", file), slog.String("message", msg))
+}
+
+// breachOutcome is the final state of an import that breached: held for
+// approval with change_threshold_action=hold, else aborted. A dry run
+// never holds (wouldHold says it would have).
+func (at *attempt) breachOutcome() string {
+	if at.opts.ChangeThresholdAction == "hold" && !at.opts.DryRun {
+		return "awaiting_approval"
+	}
+	return "aborted"
+}
+
+// wouldHold says whether a dry run that breached would have been held.
+func (at *attempt) wouldHold() bool {
+	return at.breached && at.opts.ChangeThresholdAction == "hold" && at.opts.DryRun
 }

@@ -42,10 +42,10 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keyset.Set) er
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
 	remove := notIn.Items()
-	if msg := at.overThreshold(typeUsers, len(remove), eligible, defaultUnlistedThreshold); msg != "" {
-		at.breach(typeUsers, len(remove), a.file, msg)
-	} else if err := a.suspend(ctx, remove, target); err != nil {
-		return err
+	if at.mayRemove(typeUsers, len(remove), eligible, defaultUnlistedThreshold, a.file, "") {
+		if err := a.suspend(ctx, remove, target); err != nil {
+			return err
+		}
 	}
 	action := result.Deactivated
 	if target == "deleted" {
