@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -244,8 +245,7 @@ func procStatusKB(pid int, key string) int64 {
 	}
 	for line := range strings.Lines(string(b)) {
 		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			var kb int64
-			fmt.Sscan(v, &kb)
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb
 		}
 	}
@@ -303,11 +303,16 @@ func statCPU(pid int) (float64, int, error) {
 	if len(f) < 15 {
 		return 0, 0, errors.New("bad stat")
 	}
-	var ppid int
-	var ticks, sum int64
-	fmt.Sscan(f[1], &ppid)
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return 0, 0, fmt.Errorf("bad stat: %w", err)
+	}
+	var sum int64
 	for _, k := range []int{11, 12, 13, 14} { // utime stime cutime cstime
-		fmt.Sscan(f[k], &ticks)
+		ticks, err := strconv.ParseInt(f[k], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bad stat: %w", err)
+		}
 		sum += ticks
 	}
 	return float64(sum) / clockTicks, ppid, nil

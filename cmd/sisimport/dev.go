@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -29,7 +30,11 @@ func dev(ctx context.Context, environ []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer cluster.Stop()
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "stop the private PostgreSQL:", err)
+			}
+		}()
 		if err := createDatabase(ctx, cluster.URL("postgres"), "sisimport"); err != nil {
 			return err
 		}

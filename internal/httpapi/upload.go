@@ -172,7 +172,7 @@ func (s *Server) store(r *http.Request, up *queue.Upload, body io.Reader, name, 
 		}
 	}
 	var sniff csvread.Sniffer
-	var in io.Reader = io.TeeReader(br, &sniff)
+	in := io.TeeReader(br, &sniff)
 	var bounds *boundsCheck
 	if rec.FileType == "csv" {
 		bounds = s.checkBounds()
@@ -264,10 +264,10 @@ func (b *boundsCheck) Write(p []byte) (int, error) {
 	}
 	for i, c := range p {
 		if b.inQuotes {
-			switch {
-			case c == '"':
+			switch c {
+			case '"':
 				b.inQuotes, b.quoteSeen = false, true
-			case c == '\n':
+			case '\n':
 				b.line++
 			}
 			b.field++

@@ -52,7 +52,7 @@ func (at *attempt) batchTerms(ctx context.Context) ([]int64, string, error) {
 	}
 	ref := at.opts.BatchModeTermID
 	query := `SELECT id FROM terms WHERE root_account_id = $1 AND id = $2`
-	var arg any = ref
+	var arg any
 	if sis, ok := strings.CutPrefix(ref, "sis_term_id:"); ok {
 		query = `SELECT id FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`
 		arg = sis

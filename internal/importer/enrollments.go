@@ -121,8 +121,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 		}
 		b := enrollmentBatch{items: batch}
 		if refsAhead {
-			var err error
-			err = pinned(rctx, at.DB, func(tx pgx.Tx) (err error) {
+			err := pinned(rctx, at.DB, func(tx pgx.Tx) (err error) {
 				b.refs, err = at.enrollmentRefs(rctx, tx, batch)
 				return err
 			})

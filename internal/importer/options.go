@@ -114,8 +114,8 @@ func (o *Options) params() map[string]func(string) error {
 		"batch_mode_term_id":          text(&o.BatchModeTermID),
 		"user_match_on": func(val string) error {
 			val = strings.ToLower(val)
-			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) &&
-				!(strings.HasPrefix(val, "property.") && len(val) > len("property.")) {
+			property, isProperty := strings.CutPrefix(val, "property.")
+			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) && (!isProperty || property == "") {
 				return fmt.Errorf("want user_id, login_id, email, integration_id or property.<name>")
 			}
 			o.UserMatchOn = val
@@ -153,7 +153,9 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		val := strings.TrimSpace(v.Get(k))
 		parse, known := params[k]
 		column, isDefault := strings.CutPrefix(k, "default[")
-		column, isDefault = strings.CutSuffix(column, "]")
+		if isDefault {
+			column, isDefault = strings.CutSuffix(column, "]")
+		}
 		switch {
 		case ignoredQuietly[k]:
 		case notYetHonoured[k]:

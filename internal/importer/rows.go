@@ -129,18 +129,6 @@ func rowInfo(fields []string, secret []int, width int) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// positions maps each of names to its column in the header, -1 when absent.
-func positions(names []string, cols map[string]int) []int {
-	idx := make([]int, len(names))
-	for i, c := range names {
-		idx[i] = -1
-		if p, ok := cols[c]; ok {
-			idx[i] = p
-		}
-	}
-	return idx
-}
-
 // malformed is the failure of a record the CSV reader could not split.
 func malformed(e *csvread.RowError) *rowFailure {
 	return &rowFailure{code: "malformed_csv", message: fmt.Sprintf("column %d: %s", e.Column, e.Msg)}

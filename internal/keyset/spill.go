@@ -97,7 +97,7 @@ func (s *Spill) begin() bool {
 // the run (a stage still winding down) then finds nothing more here.
 func (s *Spill) Close() {
 	s.gate.Lock()
-	s.fail(errSpillClosed)
+	_ = s.fail(errSpillClosed) // the first error stays: Failed reports it
 	s.gate.Unlock()
 	s.cancel()
 	s.moves.Wait()
@@ -234,7 +234,7 @@ func (s *Spill) lookup(table string, h uint64, c uint32) (line int32, ok bool) {
 		return 0, false
 	}
 	if err != nil {
-		s.fail(fmt.Errorf("look up spilled keys: %w", err))
+		_ = s.fail(fmt.Errorf("look up spilled keys: %w", err)) // Failed reports it; the run fails
 		return 0, false
 	}
 	return line, true
@@ -304,7 +304,7 @@ func probe[R any](s *Spill, table, cols, order string, keys []spillKey, scan fun
 		})
 	}
 	if err != nil {
-		s.fail(fmt.Errorf("look up spilled keys: %w", err))
+		_ = s.fail(fmt.Errorf("look up spilled keys: %w", err)) // Failed reports it; the run fails
 		return nil
 	}
 	return found

@@ -62,12 +62,19 @@ func start() error {
 		if Cluster, err = postgres.StartCluster(dir); err != nil {
 			return err
 		}
-		cleanups = append(cleanups, func() { Cluster.Stop() })
+		cleanups = append(cleanups, func() { report(Cluster.Stop()) })
 		adminURL = Cluster.URL("postgres")
 	}
 	template = fmt.Sprintf("sisimport_tmpl_%d", os.Getpid())
-	cleanups = append(cleanups, func() { exec(context.Background(), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)") })
+	cleanups = append(cleanups, func() { report(exec(context.Background(), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)")) })
 	return makeTemplate()
+}
+
+// report prints a cleanup's error: the tests have passed or failed by then.
+func report(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest: cleanup:", err)
+	}
 }
 
 func makeTemplate() error {
