@@ -16,8 +16,8 @@ import (
 // diffBaseFor returns the diffing base of the import's file of type typ,
 // or nil when the whole file is to be applied: no diffing, a remaster,
 // several files of the type, or no earlier import of the data set.
-func (at *attempt) diffBaseFor(ctx context.Context, t *fileType, file string) (*keyset.Base, error) {
-	typ := t.name
+func (at *attempt) diffBaseFor(ctx context.Context, v view, file string) (*keyset.Base, error) {
+	t, typ := v.typ, v.typ.name
 	if at.opts.DiffingDataSet == "" || at.opts.DiffingRemaster {
 		return nil, nil
 	}
@@ -53,7 +53,7 @@ func (at *attempt) diffBaseFor(ctx context.Context, t *fileType, file string) (*
 		failed[l] = true
 	}
 	// Under 64 keys (a course, or a few rows), a range would cost a round trip more.
-	b := keyset.NewBase(open, t.diffKey, t.keyOf, failed, at.spill, 64)
+	b := keyset.NewBase(open, v.columnsOf(t.diffKey), t.keyOf, failed, at.spill, 64)
 	if err := b.Load(ctx); err != nil {
 		return nil, err
 	}

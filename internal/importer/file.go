@@ -15,6 +15,8 @@ import (
 // type's stream of files in this upload.
 type typedFile struct {
 	typ      *fileType
+	view     view              // how the file names the type's columns
+	columnOf map[string]string // each field of the row struct's column, as the file names it
 	name     string // the file's name, as its results name it
 	head     csvread.Record
 	cols     map[string]int // the header's columns by name
@@ -29,7 +31,8 @@ type typedFile struct {
 // preamble every type shares: the type detected, the required columns
 // checked, the columns it does not read reported once, its stream and
 // diffing base found.
-func (at *attempt) readCSV(ctx context.Context, src source) error {
+func (at *attempt) readCSV(ctx context.Context, r reading) error {
+	src := r.src
 	rd, head, cols, err := at.openCSV(src, true)
 	if err != nil {
 		return err
@@ -43,7 +46,7 @@ func (at *attempt) readCSV(ctx context.Context, src source) error {
 			return fmt.Errorf("mark secrets: %w", err)
 		}
 	}
-	t := src.typ
+	t := r.view.typ
 	switch {
 	case t == nil:
 		return &fileError{Code: "unknown_file_type", Message: fmt.Sprintf("line %d: the header matches no known file type (users need user_id, login_id and status)", head.Line)}
@@ -55,22 +58,46 @@ func (at *attempt) readCSV(ctx context.Context, src source) error {
 		at.types = append(at.types, t)
 	}
 	at.files = append(at.files, result.FileInfo{File: src.name, Type: t.name, Header: head.Fields})
-	f := &typedFile{typ: t, name: src.name, head: head, cols: cols, width: len(head.Fields), idx: t.layout.positions(cols), rd: rd.Reader}
+	f := newTypedFile(src.name, head, cols, r.view, rd.Reader)
 	if err := at.checkColumns(f); err != nil {
 		return err
 	}
-	if f.stream, err = at.stream(ctx, t, src.name); err != nil {
+	if f.stream, err = at.stream(ctx, r.view, src.name); err != nil {
 		return err
 	}
 	if base := f.stream.base; base != nil {
-		f.digester = keyset.NewDigester(head.Fields, base.Seed(), t.diffKey)
+		f.digester = keyset.NewDigester(head.Fields, base.Seed(), r.view.columnsOf(t.diffKey))
 	}
 	return t.apply(ctx, at, f)
+}
+
+// newTypedFile is the file name, whose header is head (its columns cols),
+// read through v from rd.
+func newTypedFile(name string, head csvread.Record, cols map[string]int, v view, rd *csvread.Reader) *typedFile {
+	t := v.typ
+	f := &typedFile{typ: t, view: v, name: name, head: head, cols: cols, width: len(head.Fields), idx: t.layout.positions(cols, v), rd: rd,
+		columnOf: map[string]string{}}
+	for field, c := range t.layout.columnOf {
+		f.columnOf[field] = v.column(c)
+	}
+	return f
+}
+
+// has says whether the file has the type's column c.
+func (f *typedFile) has(c string) bool {
+	_, ok := f.cols[f.view.column(c)]
+	return ok
 }
 
 // fill copies a record's cells into the row struct row points to.
 func (f *typedFile) fill(row any, rec csvread.Record) {
 	f.typ.layout.fill(row, rec, f.idx)
+}
+
+// validate checks a row struct against its validate tags and explains the
+// first problem in the words of the file's columns.
+func (f *typedFile) validate(row any) *rowFailure {
+	return validateRow(row, f.columnOf)
 }
 
 // check runs the checks every row of every type goes through, in one
@@ -82,7 +109,7 @@ func (f *typedFile) fill(row any, rec csvread.Record) {
 // what describes the key for that message; an empty key claims nothing.
 func (f *typedFile) check(row any, line int, key, what string) *rowFailure {
 	st := f.stream
-	if fail := f.typ.layout.validate(row); fail != nil {
+	if fail := f.validate(row); fail != nil {
 		if key != "" {
 			st.seen.List(key, st.pos(line))
 		}

@@ -41,12 +41,12 @@ func layoutOf(row any) *layout {
 }
 
 // positions maps each column of the layout to its place in the header,
-// -1 when the file lacks it.
-func (l *layout) positions(cols map[string]int) []int {
+// as the view names it; -1 when the file lacks it.
+func (l *layout) positions(cols map[string]int, v view) []int {
 	idx := make([]int, len(l.columns))
 	for i, c := range l.columns {
 		idx[i] = -1
-		if p, ok := cols[c]; ok {
+		if p, ok := cols[v.column(c)]; ok {
 			idx[i] = p
 		}
 	}
@@ -65,10 +65,4 @@ func (l *layout) fill(row any, rec csvread.Record, idx []int) {
 		}
 		v.Field(field).SetString(c)
 	}
-}
-
-// validate checks a row struct against its validate tags and explains the
-// first problem in the words of the file's columns.
-func (l *layout) validate(row any) *rowFailure {
-	return validateRow(row, l.columnOf)
 }

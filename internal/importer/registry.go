@@ -64,6 +64,51 @@ func (t *fileType) keyOf(cells []string) string {
 	return cells[0]
 }
 
+// A view is how a file is read as one of the types: the type, and where
+// each column of the type's layout is in the file's own header. Canvas's
+// files are read as their type under their own column names; a format of
+// another system names the columns otherwise. The type's rules apply
+// unchanged, and every result still names the file and line the
+// administrator sent.
+type view struct {
+	typ     *fileType
+	columns map[string]string // a layout column → the file's column of it; absent: the same name
+}
+
+// column is the file's name of the type's column c.
+func (v view) column(c string) string {
+	if name, ok := v.columns[c]; ok {
+		return name
+	}
+	return c
+}
+
+// columnsOf are the file's names of the type's columns cs.
+func (v view) columnsOf(cs []string) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = v.column(c)
+	}
+	return out
+}
+
+// A format is a family of files an upload may hold: Canvas's own
+// (import_type instructure_csv), or another system's read through views of
+// the file types. views says how a file with a header is read: none when
+// the format does not recognise it.
+type format struct {
+	name  string
+	views func(h header) []view
+}
+
+// canvas is Canvas's format: a file is the type its header shows.
+var canvas = &format{name: "instructure_csv", views: func(h header) []view {
+	if t := detectType(h.cols, h.defaults); t != nil {
+		return []view{{typ: t}}
+	}
+	return nil
+}}
+
 // header is what detection sees of a file's first line: its columns, and
 // the default[<column>] parameters that stand in for missing ones.
 type header struct {
@@ -134,13 +179,17 @@ func typesApplied() []*fileType {
 func (at *attempt) checkColumns(f *typedFile) error {
 	t := f.typ
 	for _, c := range t.required {
-		if _, ok := f.cols[c]; !ok && at.opts.Defaults[c] == "" {
-			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, c)}
+		if !f.has(c) && at.opts.Defaults[c] == "" {
+			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, f.view.column(c))}
 		}
+	}
+	read := map[string]bool{}
+	for _, c := range t.layout.columns {
+		read[f.view.column(c)] = true
 	}
 	var ignored []string
 	for name := range f.cols {
-		if !slices.Contains(t.layout.columns, name) && (t.ownColumns == nil || !t.ownColumns(name)) {
+		if !read[name] && (t.ownColumns == nil || !t.ownColumns(name)) {
 			ignored = append(ignored, name)
 		}
 	}

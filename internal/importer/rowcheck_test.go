@@ -53,7 +53,7 @@ func TestRowCheckAgreesWithValidator(t *testing.T) {
 func BenchmarkValidateUserRow(b *testing.B) {
 	r := &userRow{UserID: "u1", LoginID: "login1", Status: "active", FirstName: "Ann", LastName: "Lee", Email: "ann@example.edu"}
 	for b.Loop() {
-		if f := byName[typeUsers].layout.validate(r); f != nil {
+		if f := validateRow(r, byName[typeUsers].layout.columnOf); f != nil {
 			b.Fatal(f)
 		}
 	}

@@ -221,11 +221,12 @@ func (at *attempt) importUpload(ctx context.Context) error {
 				return readCloser{Reader: &countingReader{r: stream, n: &at.bytesRead}, Closer: stream}, nil
 			}}}
 	}
-	if err := at.detectTypes(files); err != nil {
+	readings, err := at.readings(files)
+	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		if err := at.importCSV(ctx, f); err != nil {
+	for _, r := range readings {
+		if err := at.importCSV(ctx, r); err != nil {
 			return err
 		}
 	}
@@ -235,19 +236,19 @@ func (at *attempt) importUpload(ctx context.Context) error {
 	return at.finishBatchMode(ctx)
 }
 
-// importCSV applies one CSV file inside a savepoint, so that a file-level
-// error undoes that file alone.
-func (at *attempt) importCSV(ctx context.Context, f source) error {
+// importCSV applies one reading of a CSV file inside a savepoint, so that
+// a file-level error undoes that file alone.
+func (at *attempt) importCSV(ctx context.Context, r reading) error {
 	if _, err := at.tx.Exec(ctx, "SAVEPOINT file"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	at.file = newTally()
-	err := at.readCSV(ctx, f)
+	err := at.readCSV(ctx, r)
 	var fe *fileError
 	if errors.As(err, &fe) {
-		at.addFileError(f.name, fe)
-		if f.typ != nil && at.streams[f.typ.name] != nil {
-			at.streams[f.typ.name].failed = true
+		at.addFileError(r.src.name, fe)
+		if t := r.view.typ; t != nil && at.streams[t.name] != nil {
+			at.streams[t.name].failed = true
 		}
 		at.file = newTally()
 		if _, err := at.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT file"); err != nil {

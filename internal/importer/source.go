@@ -26,37 +26,51 @@ type source struct {
 	encoding string // utf-8, windows-1252 or invalid
 	badLine  *int   // the first bad line of an invalid encoding
 	open     func() (io.ReadCloser, error)
-	typ      *fileType // detected from the header; nil when nothing matched
-	headErr  error     // the header could not be read: a file-level error
+	views    []view // how the file is read, from its header; none when nothing matched
+	headErr  error  // the header could not be read: a file-level error
 }
 
-// detectTypes reads each file's header, then orders the files by type in
-// the apply order and, within a type, by path.
-func (at *attempt) detectTypes(files []source) error {
+// reading is one file read through one view: an upload is applied as a
+// list of them, in the types' apply order.
+type reading struct {
+	src  source
+	view view // no type when the file matched none, or its header could not be read
+}
+
+// readings reads each file's header and says how the import's format
+// reads the file, then orders the readings by type in the apply order and,
+// within a type, by path.
+func (at *attempt) readings(files []source) ([]reading, error) {
 	at.typeFiles = map[string]int{}
-	for i := range files {
-		f := &files[i]
-		rd, _, cols, err := at.openCSV(*f, false)
+	var out []reading
+	for _, f := range files {
+		rd, _, cols, err := at.openCSV(f, false)
 		if err != nil {
 			var fe *fileError
 			if !errors.As(err, &fe) {
-				return err
+				return nil, err
 			}
 			f.headErr = err
+			out = append(out, reading{src: f})
 			continue
 		}
 		rd.close()
-		if f.typ = detectType(cols, at.opts.Defaults); f.typ != nil {
-			at.typeFiles[f.typ.name]++
+		views := canvas.views(header{cols: cols, defaults: at.opts.Defaults})
+		if len(views) == 0 {
+			out = append(out, reading{src: f})
+		}
+		for _, v := range views {
+			at.typeFiles[v.typ.name]++
+			out = append(out, reading{src: f, view: v})
 		}
 	}
-	slices.SortStableFunc(files, func(a, b source) int {
-		if d := applyOrder(a.typ, b.typ); d != 0 {
+	slices.SortStableFunc(out, func(a, b reading) int {
+		if d := applyOrder(a.view.typ, b.view.typ); d != 0 {
 			return d
 		}
-		return strings.Compare(a.name, b.name)
+		return strings.Compare(a.src.name, b.src.name)
 	})
-	return nil
+	return out, nil
 }
 
 // csvFile is an open CSV file.

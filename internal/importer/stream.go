@@ -31,9 +31,10 @@ type fileStream struct {
 	failed bool
 }
 
-// stream returns the import's stream of files of type t, adding file; the
-// first file makes it, with its diffing base.
-func (at *attempt) stream(ctx context.Context, t *fileType, file string) (*fileStream, error) {
+// stream returns the import's stream of files of the view's type, adding
+// file; the first file makes it, with its diffing base.
+func (at *attempt) stream(ctx context.Context, v view, file string) (*fileStream, error) {
+	t := v.typ
 	if at.streams == nil {
 		at.streams = map[string]*fileStream{}
 	}
@@ -42,7 +43,7 @@ func (at *attempt) stream(ctx context.Context, t *fileType, file string) (*fileS
 		st = &fileStream{seen: at.spill.NewSet()}
 		if t.diffKey != nil {
 			var err error
-			if st.base, err = at.diffBaseFor(ctx, t, file); err != nil {
+			if st.base, err = at.diffBaseFor(ctx, v, file); err != nil {
 				return nil, err
 			}
 		}

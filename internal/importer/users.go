@@ -115,7 +115,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 	}
 	var secret []int // the columns results and errors blank
 	for _, c := range secretColumns {
-		if i, ok := f.cols[c]; ok {
+		if i, ok := f.cols[f.view.column(c)]; ok {
 			secret = append(secret, i)
 		}
 	}
@@ -128,7 +128,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := f.cols["account_id"]; ok && st.homes == nil {
+	if f.has("account_id") && st.homes == nil {
 		if st.homes, err = at.loadHomes(ctx); err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		return it
 	}
 	r.Status = strings.ToLower(r.Status) // again: a default may have filled it
-	if f := p.file.typ.layout.validate(r); f != nil {
+	if f := p.file.validate(r); f != nil {
 		it.fail = f
 		return it
 	}
