@@ -10,6 +10,10 @@ import (
 	"github.com/sisimport/sisimport/internal/result"
 )
 
+// batchSize rows are read, matched and written together, and results are
+// recorded a batch at a time.
+const batchSize = 5000
+
 // applyRow applies one row whose field count matches the header, filling
 // res (SISID, ObjectID, Action, Changes). A returned rowFailure fails or
 // skips the row; an error stops the import.

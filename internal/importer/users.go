@@ -82,9 +82,6 @@ type userParse struct {
 	props  []propertyColumn
 }
 
-// batchSize rows are matched and written together.
-const batchSize = 5000
-
 // importUsers reads a users file in one goroutine (parse, validate, find
 // in-file duplicates) and applies it batch by batch in this one.
 func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
