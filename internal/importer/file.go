@@ -17,7 +17,7 @@ type typedFile struct {
 	typ      *fileType
 	view     view              // how the file names the type's columns
 	columnOf map[string]string // each field of the row struct's column, as the file names it
-	name     string // the file's name, as its results name it
+	name     string            // the file's name, as its results name it
 	head     csvread.Record
 	cols     map[string]int // the header's columns by name
 	width    int            // fields in the header
