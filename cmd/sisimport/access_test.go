@@ -452,11 +452,13 @@ func TestAccessEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		pgtest.Must(t, rows.Scan(&n))
 		names = append(names, n)
 	}
+	pgtest.Must(t, rows.Err())
 	if want := []string{"Default Account", "East School", "West School", "Other District"}; !slices.Equal(names, want) {
 		t.Errorf("accounts after the foreign writes: %v, want %v", names, want)
 	}

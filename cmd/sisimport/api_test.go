@@ -13,6 +13,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/pgtest"
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
@@ -77,7 +78,7 @@ func TestTokensAndAccountReach(t *testing.T) {
 	}
 	// The token never appears in the stored secret column.
 	var n int
-	s.db.QueryRow(ctx, `SELECT count(*) FROM tokens WHERE convert_from(secret_hash, 'SQL_ASCII') LIKE '%' || $1 || '%'`, s.token[4:20]).Scan(&n)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM tokens WHERE position(convert_to($1, 'UTF8') IN secret_hash) > 0`, s.token[4:20]).Scan(&n))
 	if n != 0 {
 		t.Error("a token secret is stored in clear")
 	}
@@ -156,7 +157,7 @@ func TestResultsAsCSV(t *testing.T) {
 	}
 	// The stored password is a bcrypt hash, set on creation.
 	var hash string
-	s.db.QueryRow(context.Background(), `SELECT password_hash FROM users WHERE sis_user_id = 'S1'`).Scan(&hash)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT password_hash FROM users WHERE sis_user_id = 'S1'`).Scan(&hash))
 	if !strings.HasPrefix(hash, "$2a$") {
 		t.Errorf("password stored as %q", hash)
 	}
@@ -170,7 +171,7 @@ func TestEncodings(t *testing.T) {
 		t.Errorf("windows-1252 file: %s %v", latin1.WorkflowState, latin1.ProcessingWarnings)
 	}
 	var first string
-	s.db.QueryRow(context.Background(), `SELECT first_name FROM users WHERE sis_user_id = 'W1'`).Scan(&first)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT first_name FROM users WHERE sis_user_id = 'W1'`).Scan(&first))
 	if first != "José" {
 		t.Errorf("windows-1252 name stored as %q", first)
 	}
@@ -270,13 +271,13 @@ func TestRetentionPurgesFilesAndResultsOnly(t *testing.T) {
 	old := s.importCSV("", "user_id,login_id,status\nA,a,active\nB,b,bad\n")
 	recent := s.importCSV("", "user_id,login_id,status\nC,c,active\n")
 	ctx := context.Background()
-	s.db.Exec(ctx, `UPDATE sis_imports SET ended_at = now() - interval '31 days' WHERE id = $1`, old.ID)
+	pgtest.Exec(t, s.db, `UPDATE sis_imports SET ended_at = now() - interval '31 days' WHERE id = $1`, old.ID)
 	n, err := queue.Purge(ctx, s.db, 30)
 	if err != nil || n != 1 {
 		t.Fatalf("purge: %d, %v; want 1 import purged", n, err)
 	}
 	count := func(table string, id int64) (n int) {
-		s.db.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE import_id = $1`, id).Scan(&n)
+		pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE import_id = $1`, id).Scan(&n))
 		return n
 	}
 	if count("sis_import_chunks", old.ID) != 0 || count("sis_import_results", old.ID) != 0 {
@@ -297,7 +298,7 @@ func TestHeldImportsExpire(t *testing.T) {
 	s := startService(t, nil)
 	ctx := context.Background()
 	i := s.importCSV("", "user_id,login_id,status\nA,a,active\n")
-	s.db.Exec(ctx, `UPDATE sis_imports SET workflow_state = 'awaiting_approval', ended_at = now() - interval '8 days' WHERE id = $1`, i.ID)
+	pgtest.Exec(t, s.db, `UPDATE sis_imports SET workflow_state = 'awaiting_approval', ended_at = now() - interval '8 days' WHERE id = $1`, i.ID)
 	n, err := queue.ExpireHolds(ctx, s.db, 7)
 	if err != nil || n != 1 {
 		t.Fatalf("expire: %d, %v", n, err)

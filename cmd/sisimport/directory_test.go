@@ -9,6 +9,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 type apiUser struct {
@@ -147,13 +148,16 @@ func TestUsersHomeAccounts(t *testing.T) {
 		t.Errorf("home accounts: %s", got)
 	}
 	var homes []int64
-	rows, _ := s.db.Query(ctx, `SELECT account_id FROM users ORDER BY sis_user_id`)
+	rows, err := s.db.Query(ctx, `SELECT account_id FROM users ORDER BY sis_user_id`)
+	pgtest.Must(t, err)
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		rows.Scan(&id)
+		pgtest.Must(t, rows.Scan(&id))
 		homes = append(homes, id)
 	}
 	rows.Close()
+	pgtest.Must(t, rows.Err())
 	if fmt.Sprint(homes) != fmt.Sprint([]int64{school.ID, north.ID}) {
 		t.Errorf("home accounts stored %v, want [%d %d]", homes, school.ID, north.ID)
 	}

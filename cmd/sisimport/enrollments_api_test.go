@@ -8,6 +8,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/auth"
 	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // dirEnrollment is an enrollment as the API shows it.
@@ -165,8 +166,8 @@ func TestEnrollmentStateChanges(t *testing.T) {
 	}
 	var lastImport *int64
 	var before time.Time
-	s.db.QueryRow(t.Context(), `SELECT e.updated_at FROM enrollments e JOIN users u ON u.id = e.user_id
-		WHERE u.sis_user_id = 'S1' AND e.role = 'student' AND e.section_id = 0`).Scan(&before)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT e.updated_at FROM enrollments e JOIN users u ON u.id = e.user_id
+		WHERE u.sis_user_id = 'S1' AND e.role = 'student' AND e.section_id = 0`).Scan(&before))
 
 	for _, c := range []struct{ method, path, want string }{
 		{"DELETE", "sis_user_id:S1?role=student&task=inactivate", "inactive"},
@@ -195,8 +196,8 @@ func TestEnrollmentStateChanges(t *testing.T) {
 	}
 	// Not sticky, and no longer as the import left it: last_import_id goes.
 	var after time.Time
-	s.db.QueryRow(t.Context(), `SELECT e.last_import_id, e.updated_at FROM enrollments e JOIN users u ON u.id = e.user_id
-		WHERE u.sis_user_id = 'S1' AND e.role = 'student'`).Scan(&lastImport, &after)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT e.last_import_id, e.updated_at FROM enrollments e JOIN users u ON u.id = e.user_id
+		WHERE u.sis_user_id = 'S1' AND e.role = 'student'`).Scan(&lastImport, &after))
 	if lastImport != nil || !after.After(before) {
 		t.Errorf("a manual change left last_import_id %v, updated_at %v (was %v)", lastImport, after, before)
 	}
@@ -410,7 +411,7 @@ func TestCoursesAndEnrollmentsReportsImportBackUnchanged(t *testing.T) {
 		}
 	}
 	var account int64
-	s.db.QueryRow(ctx, `SELECT account_id FROM courses WHERE sis_course_id = 'OLD1'`).Scan(&account)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT account_id FROM courses WHERE sis_course_id = 'OLD1'`).Scan(&account))
 	if account != annex.ID {
 		t.Errorf("re-importing the courses report moved OLD1 to account %d", account)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // dirGroup is a group as the API shows it.
@@ -79,7 +80,7 @@ func TestGroups(t *testing.T) {
 		t.Fatalf("create a group: %d %s", code, b)
 	}
 	var root int64
-	s.db.QueryRow(ctx, `SELECT root_account_id FROM groups WHERE id = $1`, chess.ID).Scan(&root)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT root_account_id FROM groups WHERE id = $1`, chess.ID).Scan(&root))
 	if root != 1 {
 		t.Errorf("the new group's root account: %d", root)
 	}

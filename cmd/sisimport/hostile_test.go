@@ -7,11 +7,12 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // TestHostileInput feeds the service the inputs an SIS export, a broken
@@ -63,7 +64,7 @@ func TestHostileInput(t *testing.T) {
 	// Past a bound, a CSV upload is refused while it streams in, naming the
 	// bound; nothing is stored.
 	var before int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&before)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&before))
 	for _, c := range []struct {
 		name, body string
 		code       int
@@ -79,7 +80,7 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	var after int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&after)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&after))
 	if after != before {
 		t.Errorf("refused uploads stored %d imports", after-before)
 	}
@@ -91,7 +92,7 @@ func TestHostileInput(t *testing.T) {
 
 	// A broken file applies nothing: only the users of the good files exist.
 	var users string
-	s.db.QueryRow(t.Context(), `SELECT string_agg(sis_user_id, ' ' ORDER BY sis_user_id) FROM users`).Scan(&users)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT string_agg(sis_user_id, ' ' ORDER BY sis_user_id) FROM users`).Scan(&users))
 	if users != "B1 E1 M1 M2 M3 N2 W1" {
 		t.Errorf("users after the hostile files: %s", users)
 	}
@@ -130,19 +131,26 @@ func TestHostileUploads(t *testing.T) {
 	// An upload cut off mid-stream: the client promises more than it sends
 	// and hangs up. Nothing is stored.
 	var before int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&before)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&before))
+	uploads := s.uploadRequests()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "POST /api/v1/accounts/1/sis_imports?extension=csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000000\r\n\r\n%s", s.token, usersHeader()+"C1,c1,active\n")
-	time.Sleep(100 * time.Millisecond)
+	// Hang up once the service stores the upload: its COPY waits for the
+	// rest of the body.
+	waitFor(t, "the cut-off upload to be stored", func() bool {
+		var copying bool
+		pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND state = 'active' AND query ILIKE 'copy%sis_import_chunks%')`).Scan(&copying))
+		return copying
+	})
 	conn.Close()
+	waitFor(t, "the service to answer the cut-off upload", func() bool { return s.uploadRequests() > uploads })
 	var after, chunks int
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&after)
-		s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_import_chunks c WHERE NOT EXISTS (SELECT 1 FROM sis_imports i WHERE i.id = c.import_id)`).Scan(&chunks)
-	}
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&after))
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_import_chunks c WHERE NOT EXISTS (SELECT 1 FROM sis_imports i WHERE i.id = c.import_id)`).Scan(&chunks))
 	if after != before || chunks != 0 {
 		t.Errorf("a cut-off upload left %d imports and %d chunks", after-before, chunks)
 	}
@@ -156,3 +164,21 @@ func TestHostileUploads(t *testing.T) {
 }
 
 func usersHeader() string { return "user_id,login_id,status\n" }
+
+// uploadRequests counts the uploads (POSTs to an account's sis_imports) the
+// service has answered, as /metrics reports them: it counts a request once
+// its handler has returned.
+func (s *service) uploadRequests() int {
+	s.t.Helper()
+	_, b, _ := s.do("GET", "/metrics", nil, nil)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "sisimport_http_requests_total{") &&
+			strings.Contains(line, `method="POST",route="/api/v1/accounts/{account_id}/sis_imports`) {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			pgtest.Must(s.t, err)
+			n += int(v)
+		}
+	}
+	return n
+}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 func TestUserUploadTypesAndMatchKeys(t *testing.T) {
@@ -42,11 +44,11 @@ func TestUserUploadTypesAndMatchKeys(t *testing.T) {
 		}
 	}
 	var first, sis string
-	s.db.QueryRow(context.Background(), `SELECT first_name, sis_user_id FROM users WHERE lower(login_id) = 'ann'`).Scan(&first, &sis)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT first_name, sis_user_id FROM users WHERE lower(login_id) = 'ann'`).Scan(&first, &sis))
 	if first != "Annie" || sis != "S1" {
 		t.Errorf("ann after updates: %q %q", first, sis)
 	}
-	s.db.QueryRow(context.Background(), `SELECT COALESCE(sis_user_id, '') FROM users WHERE login_id = 'dee'`).Scan(&sis)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT COALESCE(sis_user_id, '') FROM users WHERE login_id = 'dee'`).Scan(&sis))
 	if sis != "S4" {
 		t.Errorf("the manual user matched by login got SIS id %q, want S4", sis)
 	}
@@ -69,14 +71,17 @@ func TestTemplatesCountersAndStandardLogins(t *testing.T) {
 	if !strings.Contains(str(rs[0].Message), `"jdoe2"`) {
 		t.Errorf("the counter is not explained: %q", str(rs[0].Message))
 	}
-	rows, _ := s.db.Query(context.Background(), `SELECT sis_user_id, login_id, email FROM users WHERE sis_user_id LIKE 'N%' ORDER BY sis_user_id`)
+	rows, err := s.db.Query(context.Background(), `SELECT sis_user_id, login_id, email FROM users WHERE sis_user_id LIKE 'N%' ORDER BY sis_user_id`)
+	pgtest.Must(t, err)
+	defer rows.Close()
 	var got []string
 	for rows.Next() {
 		var id, login, email string
-		rows.Scan(&id, &login, &email)
+		pgtest.Must(t, rows.Scan(&id, &login, &email))
 		got = append(got, id+"="+login+"/"+email)
 	}
 	rows.Close()
+	pgtest.Must(t, rows.Err())
 	want := "N1=jdoe2/jdoe2@school.example N2=jdoe3/jdoe3@school.example N3=aoneil/aoneil@school.example"
 	if strings.Join(got, " ") != want {
 		t.Errorf("stored:\n got %s\nwant %s", strings.Join(got, " "), want)

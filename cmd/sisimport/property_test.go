@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // modelUser is a user as the in-memory model of the users rules keeps it.
@@ -111,14 +113,16 @@ func TestAccountingInvariant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer rows.Close()
 		stored := map[string]modelUser{}
 		for rows.Next() {
 			var id string
 			var u modelUser
-			rows.Scan(&id, &u.login, &u.first, &u.state)
+			pgtest.Must(t, rows.Scan(&id, &u.login, &u.first, &u.state))
 			stored[id] = u
 		}
 		rows.Close()
+		pgtest.Must(t, rows.Err())
 		if fmt.Sprint(stored) != fmt.Sprint(model) {
 			t.Fatalf("round %d, seed %d: the directory\n %v\ndiffers from the model\n %v", round, seed, stored, model)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/config"
 	"github.com/sisimport/sisimport/internal/directory"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 var (
@@ -117,7 +118,7 @@ func (s *service) runningOn(t *testing.T, id int64) int {
 	for time.Now().Before(deadline) {
 		var worker *string
 		var state string
-		s.db.QueryRow(context.Background(), `SELECT workflow_state, worker FROM sis_imports WHERE id = $1`, id).Scan(&state, &worker)
+		pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT workflow_state, worker FROM sis_imports WHERE id = $1`, id).Scan(&state, &worker))
 		if state == "importing" && worker != nil {
 			pidPart := (*worker)[strings.Index(*worker, "/")+1 : strings.Index(*worker, "#")]
 			pid, _ := strconv.Atoi(pidPart)
@@ -135,9 +136,9 @@ func (s *service) checkComplete(t *testing.T, id int64, rows int) {
 	t.Helper()
 	ctx := context.Background()
 	var results, distinct, users int
-	s.db.QueryRow(ctx, `SELECT count(*), count(DISTINCT r.row) FROM sis_import_results r JOIN sis_imports i
-		ON i.id = r.import_id AND r.attempt = i.results_attempt WHERE i.id = $1`, id).Scan(&results, &distinct)
-	s.db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*), count(DISTINCT r.row) FROM sis_import_results r JOIN sis_imports i
+		ON i.id = r.import_id AND r.attempt = i.results_attempt WHERE i.id = $1`, id).Scan(&results, &distinct))
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users))
 	if results != rows || distinct != rows || users != rows {
 		t.Errorf("after takeover: %d results (%d distinct rows), %d users; want %d of each", results, distinct, users, rows)
 	}
@@ -151,7 +152,7 @@ func TestKilledReplicaImportIsFinishedByAnother(t *testing.T) {
 	const rows = 150000
 	imp := s.upload("1", "", bigUsers(rows))
 	pid := s.runningOn(t, imp.ID)
-	time.Sleep(300 * time.Millisecond) // let it write part of the file
+	s.waitProgress(t, imp.ID) // it has written part of the file
 	victim := a
 	if b.cmd.Process.Pid == pid {
 		victim = b
@@ -166,7 +167,7 @@ func TestKilledReplicaImportIsFinishedByAnother(t *testing.T) {
 		t.Fatalf("after kill -9: %s %v %v", done.WorkflowState, done.Data.Actions, done.ProcessingErrors)
 	}
 	var attempt int
-	s.db.QueryRow(context.Background(), `SELECT attempt FROM sis_imports WHERE id = $1`, imp.ID).Scan(&attempt)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT attempt FROM sis_imports WHERE id = $1`, imp.ID).Scan(&attempt))
 	if attempt < 2 {
 		t.Errorf("attempt %d: the import was not taken over", attempt)
 	}
@@ -193,7 +194,7 @@ func TestSIGTERMHandsTheImportBackAndExitsZero(t *testing.T) {
 		t.Fatal("replica did not exit within 20s of SIGTERM")
 	}
 	var state string
-	s.db.QueryRow(context.Background(), `SELECT workflow_state FROM sis_imports WHERE id = $1`, imp.ID).Scan(&state)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT workflow_state FROM sis_imports WHERE id = $1`, imp.ID).Scan(&state))
 	if state != "created" && state != "imported" {
 		t.Fatalf("after SIGTERM the import is %s, want it back in the queue (or finished)", state)
 	}
@@ -241,7 +242,7 @@ func TestImportsOfOneRootAccountRunOneAtATimeInOrder(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var running int
-		s.db.QueryRow(context.Background(), `SELECT count(*) FROM sis_imports WHERE workflow_state IN ('created', 'importing')`).Scan(&running)
+		pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(*) FROM sis_imports WHERE workflow_state IN ('created', 'importing')`).Scan(&running))
 		if running == 0 {
 			break
 		}
@@ -265,7 +266,7 @@ func TestImportsOfOneRootAccountRunOneAtATimeInOrder(t *testing.T) {
 	n := 0
 	for rows.Next() {
 		var r run
-		rows.Scan(&r.root, &r.id, &r.state, &r.start, &r.end)
+		pgtest.Must(t, rows.Scan(&r.root, &r.id, &r.state, &r.start, &r.end))
 		n++
 		if r.state != "imported" {
 			t.Errorf("import %d of account %d ended %s", r.id, r.root, r.state)
@@ -275,11 +276,12 @@ func TestImportsOfOneRootAccountRunOneAtATimeInOrder(t *testing.T) {
 		}
 		prev = &r
 	}
+	pgtest.Must(t, rows.Err())
 	if n != 3*len(roots) {
 		t.Errorf("%d imports, want %d", n, 3*len(roots))
 	}
 	var workers int
-	s.db.QueryRow(context.Background(), `SELECT count(DISTINCT worker) FROM sis_imports`).Scan(&workers)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(DISTINCT worker) FROM sis_imports`).Scan(&workers))
 	t.Logf("the imports ran on %d workers", workers)
 }
 
@@ -298,7 +300,7 @@ func TestAbortOfARunningImportAppliesNothing(t *testing.T) {
 		t.Fatalf("import after the abort: %s", next.WorkflowState)
 	}
 	var users int
-	s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&users)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&users))
 	if users != 1 {
 		t.Errorf("%d users after an aborted import and a one-row import; want 1", users)
 	}
@@ -332,7 +334,7 @@ func TestManualEditDuringAnImportIsNeverLost(t *testing.T) {
 		t.Fatalf("import ended %s %v", done.WorkflowState, done.ProcessingErrors)
 	}
 	var manual, renamed int
-	s.db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE last_name = 'Manual'), count(*) FILTER (WHERE last_name LIKE 'Renamed%') FROM users`).Scan(&manual, &renamed)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE last_name = 'Manual'), count(*) FILTER (WHERE last_name LIKE 'Renamed%') FROM users`).Scan(&manual, &renamed))
 	if manual != 3 || renamed != rows-3 {
 		t.Errorf("after the import: %d manual edits kept (want 3), %d renamed (want %d)", manual, renamed, rows-3)
 	}

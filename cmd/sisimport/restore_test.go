@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 func TestRestoreStatesUndoesAnImport(t *testing.T) {
@@ -55,14 +57,17 @@ func TestRestoreStatesUndoesAnImport(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("restore outcomes:\n got %v\nwant %v", got, want)
 	}
-	rows, _ := s.db.Query(ctx, `SELECT sis_user_id, last_name, first_name, workflow_state FROM users ORDER BY sis_user_id`)
+	rows, err := s.db.Query(ctx, `SELECT sis_user_id, last_name, first_name, workflow_state FROM users ORDER BY sis_user_id`)
+	pgtest.Must(t, err)
+	defer rows.Close()
 	var users []string
 	for rows.Next() {
 		var id, last, first, st string
-		rows.Scan(&id, &last, &first, &st)
+		pgtest.Must(t, rows.Scan(&id, &last, &first, &st))
 		users = append(users, id+":"+first+" "+last+":"+st)
 	}
 	rows.Close()
+	pgtest.Must(t, rows.Err())
 	if strings.Join(users, " ") != "A:Ann Able:active B:Ben Baker:active C:Cy Cole:active D:Diana Dean:suspended E:Eve East:deleted" {
 		t.Errorf("users after restore: %v", users)
 	}
@@ -107,7 +112,7 @@ func TestDiffingAgainstTheLastFile(t *testing.T) {
 		t.Errorf("diffed_against_import_id missing: %s", b)
 	}
 	var first, cState string
-	s.db.QueryRow(ctx, `SELECT (SELECT first_name FROM users WHERE sis_user_id = 'A'), (SELECT workflow_state FROM users WHERE sis_user_id = 'C')`).Scan(&first, &cState)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT (SELECT first_name FROM users WHERE sis_user_id = 'A'), (SELECT workflow_state FROM users WHERE sis_user_id = 'C')`).Scan(&first, &cState))
 	if first != "Annie" || cState != "deleted" {
 		t.Errorf("A %q (the manual edit must stay), C %q", first, cState)
 	}
@@ -157,13 +162,16 @@ func TestDiffingAndRestoreEdges(t *testing.T) {
 	next.WriteString("U11,u11,Able, Ann,active\n") // an extra field
 	imp := s.importCSV("diffing_data_set_identifier=d&change_threshold=50", next.String())
 	var states []string
-	rows, _ := s.db.Query(ctx, `SELECT sis_user_id || ':' || workflow_state FROM users WHERE sis_user_id IN ('U11', 'M') ORDER BY 1`)
+	rows, err := s.db.Query(ctx, `SELECT sis_user_id || ':' || workflow_state FROM users WHERE sis_user_id IN ('U11', 'M') ORDER BY 1`)
+	pgtest.Must(t, err)
+	defer rows.Close()
 	for rows.Next() {
 		var v string
-		rows.Scan(&v)
+		pgtest.Must(t, rows.Scan(&v))
 		states = append(states, v)
 	}
 	rows.Close()
+	pgtest.Must(t, rows.Err())
 	if strings.Join(states, " ") != "M:active U11:active" {
 		t.Errorf("after the diffed import %s: %v", imp.WorkflowState, states)
 	}

@@ -102,14 +102,14 @@ func TestRosterZipOfEveryType(t *testing.T) {
 	// The course hangs in the account the same upload created, in the term
 	// it created; the section's enrollment belongs to its course.
 	var account, term, state string
-	s.db.QueryRow(t.Context(), `SELECT a.sis_account_id, t.sis_term_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
-		JOIN terms t ON t.id = c.term_id WHERE c.sis_course_id = 'C1'`).Scan(&account, &term, &state)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT a.sis_account_id, t.sis_term_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
+		JOIN terms t ON t.id = c.term_id WHERE c.sis_course_id = 'C1'`).Scan(&account, &term, &state))
 	if account != "SUB" || term != "T1" || state != "active" {
 		t.Errorf("course C1: account %q term %q state %q", account, term, state)
 	}
 	var n int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN sections x ON x.id = e.section_id
-		WHERE c.sis_course_id = 'C1' AND x.sis_section_id = 'S1'`).Scan(&n)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN sections x ON x.id = e.section_id
+		WHERE c.sis_course_id = 'C1' AND x.sis_section_id = 'S1'`).Scan(&n))
 	if n != 2 {
 		t.Errorf("enrollments in section S1 of C1: %d, want 2", n)
 	}
@@ -170,7 +170,7 @@ func TestEnrollmentRules(t *testing.T) {
 	}
 	sameOutcomes(t, "enrollment rules", got, want)
 	var live int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN users u ON u.id = e.user_id WHERE u.sis_user_id = 'U3' AND e.workflow_state <> 'deleted'`).Scan(&live)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN users u ON u.id = e.user_id WHERE u.sis_user_id = 'U3' AND e.workflow_state <> 'deleted'`).Scan(&live))
 	if live != 0 {
 		t.Errorf("a deleted user keeps %d live enrollments", live)
 	}
@@ -180,8 +180,8 @@ func TestEnrollmentRules(t *testing.T) {
 	// A file that breaks down halfway applies none of its rows.
 	broken := s.importZip("1", "", "enrollments.csv", "course_id,user_id,role,status\nC1,U1,student,active\nC2,\"U2,student,active\n")
 	var u1 string
-	s.db.QueryRow(t.Context(), `SELECT e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id JOIN courses c ON c.id = e.course_id
-		WHERE u.sis_user_id = 'U1' AND c.sis_course_id = 'C1' AND e.role = 'student'`).Scan(&u1)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id JOIN courses c ON c.id = e.course_id
+		WHERE u.sis_user_id = 'U1' AND c.sis_course_id = 'C1' AND e.role = 'student'`).Scan(&u1))
 	if broken.WorkflowState != "failed_with_messages" || u1 != "inactive" || len(s.results(broken.ID, "")) != 0 {
 		t.Errorf("a broken enrollments file: %s %v; U1 in C1 is %s", broken.WorkflowState, broken.ProcessingErrors, u1)
 	}
@@ -285,7 +285,7 @@ func TestChangeSISID(t *testing.T) {
 		"change.csv:6": "failed/invalid_value", "change.csv:7": "skipped/not_found", "enrollments.csv:2": "unchanged/",
 	})
 	var u2 int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE sis_user_id = 'U2'`).Scan(&u2)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE sis_user_id = 'U2'`).Scan(&u2))
 	if u2 != 1 {
 		t.Errorf("a change_sis_id row that was skipped changed U2's SIS id")
 	}
@@ -326,13 +326,13 @@ func TestGroupsOfImportsAndOfHands(t *testing.T) {
 	})
 	var name string
 	var robotics int
-	s.db.QueryRow(t.Context(), `SELECT name FROM groups WHERE id = $1`, manual).Scan(&name)
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM groups WHERE name = 'Robotics'`).Scan(&robotics)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT name FROM groups WHERE id = $1`, manual).Scan(&name))
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM groups WHERE name = 'Robotics'`).Scan(&robotics))
 	if name != "Chess club" || robotics != 2 {
 		t.Errorf("the manual group is now %q; %d groups are called Robotics, want 2", name, robotics)
 	}
 	// remove_from_groups removes the user's memberships of imported groups.
-	s.db.Exec(t.Context(), `UPDATE users SET email = 'u1@example.edu' WHERE sis_user_id = 'U1'`)
+	pgtest.Exec(t, s.db, `UPDATE users SET email = 'u1@example.edu' WHERE sis_user_id = 'U1'`)
 	imp = s.importZip("1", "", "deactivate.csv", "email,remove_from_groups\nu1@example.edu,y\n")
 	sameOutcomes(t, "deactivation", outcomes(s.results(imp.ID, "")), map[string]string{
 		"deactivate.csv:2": "deactivated/", "group_membership:U1": "deleted/",
@@ -366,8 +366,8 @@ func TestBatchModeByTerm(t *testing.T) {
 	)
 	live := func(course string) int {
 		var n int
-		s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id
-			WHERE c.sis_course_id = $1 AND e.workflow_state = 'active'`, course).Scan(&n)
+		pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id
+			WHERE c.sis_course_id = $1 AND e.workflow_state = 'active'`, course).Scan(&n))
 		return n
 	}
 
@@ -395,7 +395,7 @@ func TestBatchModeByTerm(t *testing.T) {
 		t.Errorf("batch removals: %d results (want 13: S1's U0 and S2's 12), first %+v", len(removed), removed)
 	}
 	var state string
-	s.db.QueryRow(t.Context(), `SELECT workflow_state FROM courses WHERE sis_course_id = 'S2'`).Scan(&state)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT workflow_state FROM courses WHERE sis_course_id = 'S2'`).Scan(&state))
 	if state != "deleted" {
 		t.Errorf("S2 after spring's batch: %s", state)
 	}
@@ -410,7 +410,7 @@ func TestBatchModeByTerm(t *testing.T) {
 		t.Fatalf("fall's empty batch: %s %v", imp.WorkflowState, imp.ProcessingErrors)
 	}
 	var short string
-	s.db.QueryRow(t.Context(), `SELECT short_name FROM courses WHERE sis_course_id = 'F1'`).Scan(&short)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT short_name FROM courses WHERE sis_course_id = 'F1'`).Scan(&short))
 	if live("F1") != 12 || live("F2") != 12 || short != "F1" {
 		t.Errorf("a breached batch changed things: F1 %d F2 %d, F1 is %q", live("F1"), live("F2"), short)
 	}
@@ -457,7 +457,7 @@ func TestDiffingEnrollmentsAndCourses(t *testing.T) {
 		"enrollment:U2": "deactivated/",
 	})
 	var state string
-	s.db.QueryRow(t.Context(), `SELECT e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id WHERE u.sis_user_id = 'U2'`).Scan(&state)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id WHERE u.sis_user_id = 'U2'`).Scan(&state))
 	if state != "inactive" {
 		t.Errorf("U2's dropped enrollment is %s, want inactive (diffing_drop_status)", state)
 	}
@@ -538,24 +538,24 @@ func TestRestoreOfARosterImport(t *testing.T) {
 		"enrollment:U2-NEW:enrollments.csv": "skipped/changed_since", "enrollment:U3:users.csv": "reactivated/",
 	})
 	var short, sis, section string
-	s.db.QueryRow(t.Context(), `SELECT short_name, sis_course_id FROM courses`).Scan(&short, &sis)
-	s.db.QueryRow(t.Context(), `SELECT workflow_state FROM sections WHERE sis_section_id = 'S1'`).Scan(&section)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT short_name, sis_course_id FROM courses`).Scan(&short, &sis))
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT workflow_state FROM sections WHERE sis_section_id = 'S1'`).Scan(&section))
 	if short != "Bio" || sis != "C1" || section != "deleted" {
 		t.Errorf("after restore: course %q %q, section %s", sis, short, section)
 	}
 	var u2 string
-	s.db.QueryRow(t.Context(), `SELECT first_name FROM users WHERE sis_user_id = 'U2'`).Scan(&u2)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT first_name FROM users WHERE sis_user_id = 'U2'`).Scan(&u2))
 	if u2 != "" {
 		t.Errorf("U2 after restore: first name %q, or not U2 again", u2)
 	}
 	var n2 int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE sis_user_id = 'U2'`).Scan(&n2)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE sis_user_id = 'U2'`).Scan(&n2))
 	if n2 != 1 {
 		t.Errorf("U2's SIS id did not come back")
 	}
 	var states string
-	s.db.QueryRow(t.Context(), `SELECT string_agg(u.sis_user_id || ':' || e.workflow_state, ' ' ORDER BY u.sis_user_id)
-		FROM enrollments e JOIN users u ON u.id = e.user_id`).Scan(&states)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT string_agg(u.sis_user_id || ':' || e.workflow_state, ' ' ORDER BY u.sis_user_id)
+		FROM enrollments e JOIN users u ON u.id = e.user_id`).Scan(&states))
 	if states != "U1:active U2:active U3:active" {
 		t.Errorf("enrollments after restore: %s", states)
 	}
@@ -582,7 +582,7 @@ func TestDeletedUsersTakeTheirEnrollmentsWithinTheThreshold(t *testing.T) {
 		t.Fatalf("deleting everyone: %s %v", imp.WorkflowState, imp.ProcessingErrors)
 	}
 	var live int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE workflow_state = 'active'`).Scan(&live)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE workflow_state = 'active'`).Scan(&live))
 	if live != 12 {
 		t.Errorf("%d users are active after a breached import, want 12", live)
 	}
@@ -606,14 +606,14 @@ func TestMovingASectionMovesItsEnrollments(t *testing.T) {
 		"sections.csv:2": "updated/", "enrollment:U1": "updated/",
 	})
 	var course string
-	s.db.QueryRow(t.Context(), `SELECT c.sis_course_id FROM enrollments e JOIN courses c ON c.id = e.course_id`).Scan(&course)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT c.sis_course_id FROM enrollments e JOIN courses c ON c.id = e.course_id`).Scan(&course))
 	if course != "C2" {
 		t.Errorf("the enrollment is in %s after its section moved to C2", course)
 	}
 	if r := s.restore(imp.ID); r.WorkflowState != "restored" {
 		t.Errorf("restoring the move: %s", r.WorkflowState)
 	}
-	s.db.QueryRow(t.Context(), `SELECT c.sis_course_id FROM enrollments e JOIN courses c ON c.id = e.course_id`).Scan(&course)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT c.sis_course_id FROM enrollments e JOIN courses c ON c.id = e.course_id`).Scan(&course))
 	if course != "C1" {
 		t.Errorf("the enrollment is in %s after the move was restored", course)
 	}
@@ -651,7 +651,7 @@ func TestMembershipsAcrossBatches(t *testing.T) {
 		}
 	}
 	var count int
-	s.db.QueryRow(t.Context(), `SELECT count(*) FROM group_memberships WHERE workflow_state = 'accepted'`).Scan(&count)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM group_memberships WHERE workflow_state = 'accepted'`).Scan(&count))
 	if count != n {
 		t.Errorf("%d memberships stored, want %d", count, n)
 	}

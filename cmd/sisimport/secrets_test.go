@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sisimport/sisimport/internal/importer"
+	"github.com/sisimport/sisimport/internal/pgtest"
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
@@ -18,7 +19,7 @@ func (s *service) scrubbed(id int64) {
 	s.t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var pending bool
-		s.db.QueryRow(s.t.Context(), `SELECT file_secrets FROM sis_imports WHERE id = $1`, id).Scan(&pending)
+		pgtest.Must(s.t, s.db.QueryRow(s.t.Context(), `SELECT file_secrets FROM sis_imports WHERE id = $1`, id).Scan(&pending))
 		if !pending {
 			return
 		}
@@ -62,7 +63,7 @@ func TestPasswordsAreScrubbedFromStoredUploads(t *testing.T) {
 		t.Errorf("the scrubbed upload has %d lines, the upload had %d:\n%s", got, want, stored)
 	}
 	var hash string
-	s.db.QueryRow(t.Context(), `SELECT password_hash FROM users WHERE sis_user_id = 'P4'`).Scan(&hash)
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT password_hash FROM users WHERE sis_user_id = 'P4'`).Scan(&hash))
 	if !strings.HasPrefix(hash, "$2") {
 		t.Errorf("P4's password is stored as %q, not as a bcrypt hash", hash)
 	}

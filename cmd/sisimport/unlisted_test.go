@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
@@ -55,13 +56,16 @@ func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
 		t.Fatalf("removals: %+v", rs)
 	}
 	states := map[string]string{}
-	rows, _ := s.db.Query(ctx, `SELECT login_id, workflow_state FROM users`)
+	rows, err := s.db.Query(ctx, `SELECT login_id, workflow_state FROM users`)
+	pgtest.Must(t, err)
+	defer rows.Close()
 	for rows.Next() {
 		var l, st string
-		rows.Scan(&l, &st)
+		pgtest.Must(t, rows.Scan(&l, &st))
 		states[l] = st
 	}
 	rows.Close()
+	pgtest.Must(t, rows.Err())
 	if states["n9"] != "suspended" || states["n8"] != "active" || states["manual"] != "active" || states["s0"] != "active" {
 		t.Errorf("states after removal: %v", states)
 	}
@@ -80,7 +84,7 @@ func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
 		t.Errorf("the aborted import shows %d planned removals, want 4", got)
 	}
 	var changed int
-	s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE first_name = 'Changed' OR (login_id IN ('n5','n6','n7','n8') AND workflow_state <> 'active')`).Scan(&changed)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE first_name = 'Changed' OR (login_id IN ('n5','n6','n7','n8') AND workflow_state <> 'active')`).Scan(&changed))
 	if changed != 0 {
 		t.Errorf("a breached import changed %d users", changed)
 	}
@@ -109,7 +113,7 @@ func TestDeactivationFile(t *testing.T) {
 		t.Fatalf("deactivation results: %s", got)
 	}
 	var a, b string
-	s.db.QueryRow(context.Background(), `SELECT (SELECT workflow_state FROM users WHERE login_id = 'a'), (SELECT workflow_state FROM users WHERE login_id = 'b')`).Scan(&a, &b)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT (SELECT workflow_state FROM users WHERE login_id = 'a'), (SELECT workflow_state FROM users WHERE login_id = 'b')`).Scan(&a, &b))
 	if a != "suspended" || b != "active" {
 		t.Errorf("after deactivation: a %s, b %s", a, b)
 	}
@@ -159,7 +163,7 @@ func TestHoldThenApprove(t *testing.T) {
 		t.Errorf("the overlapping import is not held back by %d: %s", held.ID, b)
 	}
 	var suspended int
-	s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE workflow_state = 'suspended'`).Scan(&suspended)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE workflow_state = 'suspended'`).Scan(&suspended))
 	if suspended != 0 {
 		t.Fatalf("a held import suspended %d users", suspended)
 	}
@@ -180,7 +184,7 @@ func TestHoldThenApprove(t *testing.T) {
 	if after := s.wait(fmt.Sprint(north.ID), waiting.ID); after.WorkflowState != "imported" {
 		t.Errorf("the import behind the hold: %s", after.WorkflowState)
 	}
-	s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE workflow_state = 'suspended'`).Scan(&suspended)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE workflow_state = 'suspended'`).Scan(&suspended))
 	if suspended != 5 {
 		t.Errorf("%d users suspended after approval, want 5", suspended)
 	}

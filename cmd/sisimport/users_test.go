@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // summary is "row:action[/code]" for each result, in order.
@@ -76,7 +77,7 @@ func TestUsersImportGivesEveryRowOneResult(t *testing.T) {
 		t.Errorf("S5 stored as %q %q %q %q", name, sortable, state, email)
 	}
 	var multi string
-	s.db.QueryRow(context.Background(), `SELECT last_name FROM users WHERE sis_user_id = 'S9'`).Scan(&multi)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT last_name FROM users WHERE sis_user_id = 'S9'`).Scan(&multi))
 	if multi != "Multi\nLine" {
 		t.Errorf("quoted multi-line field stored as %q", multi)
 	}
@@ -124,7 +125,7 @@ func TestUsersReimportFollowsTheStatusTable(t *testing.T) {
 		t.Errorf("status change not in changes: %+v", rs[0].Changes)
 	}
 	var cName string
-	s.db.QueryRow(context.Background(), `SELECT name FROM users WHERE sis_user_id = 'C'`).Scan(&cName)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT name FROM users WHERE sis_user_id = 'C'`).Scan(&cName))
 	if cName != "Cy Cole" {
 		t.Errorf("empty cells cleared C's name: %q", cName)
 	}
@@ -146,7 +147,7 @@ func TestDryRunAppliesNothingButReportsEverything(t *testing.T) {
 		t.Errorf("dry run results: %s", got)
 	}
 	var n int
-	s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n))
 	if n != 0 {
 		t.Errorf("dry run stored %d users", n)
 	}
@@ -177,7 +178,7 @@ func TestFileLevelErrorsApplyNothingOfTheFile(t *testing.T) {
 		}
 	}
 	var n int
-	s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n))
 	if n != 0 {
 		t.Errorf("%d users stored from files with file-level errors", n)
 	}
@@ -195,7 +196,7 @@ func TestUploadParametersAndLimits(t *testing.T) {
 		t.Errorf("invalid parameter: %d %s", code, body)
 	}
 	var n int
-	s.db.QueryRow(context.Background(), `SELECT count(*) FROM sis_imports`).Scan(&n)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT count(*) FROM sis_imports`).Scan(&n))
 	if n != 0 {
 		t.Errorf("refused uploads stored %d imports", n)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 func zipOf(t *testing.T, files ...string) []byte {
@@ -64,7 +65,7 @@ func TestZipUploads(t *testing.T) {
 		t.Errorf("an unknown file gives no warning: %v", imp.ProcessingWarnings)
 	}
 	var state string
-	s.db.QueryRow(context.Background(), `SELECT workflow_state FROM users WHERE sis_user_id = 'B'`).Scan(&state)
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT workflow_state FROM users WHERE sis_user_id = 'B'`).Scan(&state))
 	if state != "suspended" {
 		t.Errorf("B after the deactivation file: %s", state)
 	}
@@ -95,7 +96,7 @@ func TestZipBombIsRefused(t *testing.T) {
 			t.Errorf("zip bomb that %s: %d %s", c.name, code, b)
 		}
 		var n int
-		s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&n)
+		pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports`).Scan(&n))
 		if n != 0 {
 			t.Errorf("zip bomb that %s: %d imports stored", c.name, n)
 		}
@@ -129,7 +130,7 @@ func TestAccountsFile(t *testing.T) {
 		t.Errorf("users homed in the new accounts: %s", got)
 	}
 	var home string
-	s.db.QueryRow(ctx, `SELECT a.sis_account_id FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.sis_user_id = 'U1'`).Scan(&home)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT a.sis_account_id FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.sis_user_id = 'U1'`).Scan(&home))
 	if home != "east-high" {
 		t.Errorf("U1 lives in %q", home)
 	}
@@ -140,13 +141,13 @@ func TestAccountsFile(t *testing.T) {
 	}
 	var path []int64
 	var laterID int64
-	s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'later'`).Scan(&laterID)
-	s.db.QueryRow(ctx, `SELECT path FROM accounts WHERE sis_account_id = 'east-high'`).Scan(&path)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'later'`).Scan(&laterID))
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT path FROM accounts WHERE sis_account_id = 'east-high'`).Scan(&path))
 	if len(path) != 4 || path[1] != laterID {
 		t.Errorf("east-high's path after the move: %v", path)
 	}
 	var eastID int64
-	s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'east'`).Scan(&eastID)
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'east'`).Scan(&eastID))
 	s.token = s.newToken(eastID, "admin")
 	code, b, _ = s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", eastID),
 		strings.NewReader("account_id,parent_account_id,name,status\nlater,,Renamed,active\nnew-school,,New School,active\n"), nil)
