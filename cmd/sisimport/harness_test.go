@@ -133,7 +133,7 @@ func (s *service) do(method, path string, body io.Reader, header map[string]stri
 		}
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractDo(s.t, req) // checks the answer against api/openapi.yaml
 	if err != nil {
 		s.t.Fatal(err)
 	}
