@@ -33,9 +33,7 @@ package main
 //     on (contractHeaders) must be documented for the response when sent.
 //
 // A request that matches no operation of the spec fails, unless
-// contractExemptions lists it; a mismatch that is a known defect of the
-// code, reported and not yet fixed, is let through when contractKnownDefects
-// lists it.
+// contractExemptions lists it.
 
 import (
 	"bytes"
@@ -74,27 +72,6 @@ var contractExemptions = []struct {
 }{
 	{"GET", "/api/v1/no/such/thing/12345", http.StatusNotFound,
 		"api_test.go TestOperationsEndpoints: an unknown path is a 404 and does not become a metrics label"},
-}
-
-// contractKnownDefects are mismatches where the code, not the spec, is wrong
-// and that are reported to be fixed in the code: each lets through, for the
-// operations it names, only a mismatch whose place (a JSON pointer into the
-// body) and text match. Remove an entry when its defect is fixed.
-var contractKnownDefects = []struct {
-	ops    []string
-	at     *regexp.Regexp
-	reason *regexp.Regexp
-	defect string
-}{
-	{
-		ops: []string{"createSisImport", "listSisImports", "listImportingSisImports", "getSisImport", "abortSisImport",
-			"approveSisImport"},
-		at:     regexp.MustCompile(`^(/sis_imports/[0-9]+)?/data$`),
-		reason: regexp.MustCompile(`^additional properties ('(eta_seconds|rows_per_second)'(, )?)+ not allowed$`),
-		defect: "while an import runs, its data object carries the heartbeat's rows_per_second and eta_seconds " +
-			"(internal/queue Job.beat merges them into sis_imports.data; internal/httpapi sisImportView passes data " +
-			"through) besides the top-level fields the spec and docs/api.md document",
-	},
 }
 
 // contractHeaders are the response headers clients act on: when a response
@@ -397,9 +374,7 @@ func checkContract(req *http.Request, status int, header http.Header, body []byt
 		var what []string
 		context := ""
 		for _, p := range problems(err) {
-			if !knownDefect(ce.op, p) {
-				what, context = append(what, p.String()), p.context
-			}
+			what, context = append(what, p.String()), p.context
 		}
 		if len(what) > 0 && context != "" {
 			fail("%s: %s", context, strings.Join(what, "; "))
@@ -521,20 +496,6 @@ func problems(err error) []problem {
 // reasonPrefix is the place a nested error's reason starts with; problem
 // names the place itself.
 var reasonPrefix = regexp.MustCompile(`^(error at "[^"]*": )?(at '[^']*': )?`)
-
-func knownDefect(op string, p problem) bool {
-	if !p.inBody {
-		return false
-	}
-	for _, d := range contractKnownDefects {
-		for _, o := range d.ops {
-			if o == op && d.at.MatchString(p.at) && d.reason.MatchString(p.reason) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 func jsonOf(v any) string {
 	b, err := json.Marshal(v)

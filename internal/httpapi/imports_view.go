@@ -85,7 +85,9 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 	if !i.Running() {
 		v.Progress = 100
 	} else {
-		v.RowsPerSecond, v.EtaSeconds = d.RowsPerSecond, d.EtaSeconds
+		// What data holds while the import runs is its live rate, shown at
+		// the top level; its counts come when it ends.
+		v.RowsPerSecond, v.EtaSeconds, v.Data = d.RowsPerSecond, d.EtaSeconds, nil
 	}
 	if d.Counts["error_count"] > 0 || string(i.ProcessingErrors) != "[]" {
 		v.ErrorsAttachment = &attachmentJSON{URL: fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/errors.csv", i.AccountID, i.ID)}

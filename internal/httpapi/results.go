@@ -124,11 +124,7 @@ func (s *Server) streamResultsCSV(w http.ResponseWriter, r *http.Request, i queu
 					_ = cw.Write(append(append([]string{}, headers[res.File]...), "sis_import_error"))
 					lastFile = res.File
 				}
-				var fields []string
-				if res.RowInfo != nil {
-					fields, _ = csv.NewReader(strings.NewReader(*res.RowInfo)).Read()
-				}
-				_ = cw.Write(escapeFormulas(append(fields, deref(res.Message))))
+				_ = cw.Write(escapeFormulas(originalRow(len(headers[res.File]), res.RowInfo, deref(res.Message))))
 				continue
 			}
 			_ = cw.Write(escapeFormulas([]string{strconv.FormatInt(res.SISImportID, 10), res.File, intOrEmpty(res.Row),
@@ -140,6 +136,25 @@ func (s *Server) streamResultsCSV(w http.ResponseWriter, r *http.Request, i queu
 		}
 		f.After = page[len(page)-1].ID
 	}
+}
+
+// originalRow is a failed row in its file's columns, width of them, with
+// its error under sis_import_error, the column after them: a row that was
+// shorter gets empty cells, and the cells of a row that was wider come after
+// the error, so that nothing it held is lost. A row the reader could not
+// split has no cells of its own (rowInfo nil).
+func originalRow(width int, rowInfo *string, msg string) []string {
+	var fields []string
+	if rowInfo != nil {
+		fields, _ = csv.NewReader(strings.NewReader(*rowInfo)).Read() // written by encoding/csv: it reads back
+	}
+	row := make([]string, width, max(width, len(fields))+1)
+	copy(row, fields)
+	row = append(row, msg)
+	if len(fields) > width {
+		row = append(row, fields[width:]...)
+	}
+	return row
 }
 
 // escapeFormulas keeps spreadsheets from running cells as formulas.
