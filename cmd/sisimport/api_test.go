@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -258,8 +257,8 @@ func TestAbortAndIdempotency(t *testing.T) {
 	_, b1, _ := s.do("POST", "/api/v1/accounts/1/sis_imports", strings.NewReader("user_id,login_id,status\nC,c,active\n"), key)
 	_, b2, _ := s.do("POST", "/api/v1/accounts/1/sis_imports", strings.NewReader("user_id,login_id,status\nD,d,active\n"), key)
 	var i1, i2 sisImport
-	json.Unmarshal(b1, &i1)
-	json.Unmarshal(b2, &i2)
+	decode(t, b1, &i1)
+	decode(t, b2, &i2)
 	if i1.ID == 0 || i1.ID != i2.ID {
 		t.Errorf("idempotent POSTs gave imports %d and %d", i1.ID, i2.ID)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -37,7 +36,7 @@ func TestUsersDirectoryAndStickiness(t *testing.T) {
 	code, b, _ := s.do("POST", "/api/v1/accounts/1/users", strings.NewReader(form.Encode()),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	var manual apiUser
-	json.Unmarshal(b, &manual)
+	decode(t, b, &manual)
 	if code != 200 || manual.Origin != "manual" || manual.LoginID != "manual1" || manual.Email != "m@example.edu" {
 		t.Fatalf("create manual user: %d %s", code, b)
 	}
@@ -69,7 +68,7 @@ func TestUsersDirectoryAndStickiness(t *testing.T) {
 	// A manual edit of a last name makes it sticky: the import leaves it alone.
 	code, b, _ = s.do("PUT", fmt.Sprintf("/api/v1/users/%d", ann.ID), strings.NewReader(`{"user":{"last_name":"Able-Smith"}}`),
 		map[string]string{"Content-Type": "application/json"})
-	json.Unmarshal(b, &ann)
+	decode(t, b, &ann)
 	if code != 200 || ann.LastName != "Able-Smith" || strings.Join(ann.StickyFields, ",") != "last_name" {
 		t.Fatalf("manual edit: %d %s", code, b)
 	}
@@ -104,7 +103,7 @@ func TestUsersDirectoryAndStickiness(t *testing.T) {
 	code, b, _ = s.do("POST", "/api/v1/accounts/1/sub_accounts", strings.NewReader("account[name]=East&account[sis_account_id]=east"),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	var east struct{ ID int64 }
-	json.Unmarshal(b, &east)
+	decode(t, b, &east)
 	if code != 200 || east.ID == 0 {
 		t.Fatalf("create sub-account: %d %s", code, b)
 	}
@@ -168,7 +167,9 @@ func TestProvisioningReportImportsBackUnchanged(t *testing.T) {
 	s := startService(t, nil)
 	ctx := t.Context()
 	s.account("West", 1, "west")
-	directory.CreateProperty(ctx, s.db, 1, directory.Property{Name: "clubs", Type: "multiple_choice", Options: []string{"Chess", "Drama"}})
+	if _, err := directory.CreateProperty(ctx, s.db, 1, directory.Property{Name: "clubs", Type: "multiple_choice", Options: []string{"Chess", "Drama"}}); err != nil {
+		t.Fatal(err)
+	}
 	s.importCSV("", "user_id,login_id,first_name,last_name,email,pronouns,integration_id,account_id,property.clubs,status\n"+
 		"R1,r1,Ann,Able,r1@example.edu,she/her,I-1,west,chess;drama,active\n"+
 		"R2,r2,\"Ben, Jr.\",\"O'Brien\",,,,,,suspended\n"+

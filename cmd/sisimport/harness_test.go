@@ -182,8 +182,13 @@ func (s *service) upload(account, params, csv string) sisImport {
 	s.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	part, _ := mw.CreateFormFile("attachment", "users.csv")
-	part.Write([]byte(csv))
+	part, err := mw.CreateFormFile("attachment", "users.csv")
+	if err == nil {
+		_, err = part.Write([]byte(csv))
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	mw.Close()
 	path := "/api/v1/accounts/" + account + "/sis_imports"
 	if params != "" {

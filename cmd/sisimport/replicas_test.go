@@ -81,7 +81,7 @@ func (s *service) startProcess(t *testing.T, env ...string) *replica {
 		close(r.exited)
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // it may have exited already
 		<-r.exited
 	})
 	deadline := time.Now().Add(20 * time.Second)
@@ -160,7 +160,7 @@ func TestKilledReplicaImportIsFinishedByAnother(t *testing.T) {
 	if victim.cmd.Process.Pid != pid {
 		t.Fatalf("import runs on pid %d, not on a replica of this test", pid)
 	}
-	victim.cmd.Process.Signal(syscall.SIGKILL)
+	pgtest.Must(t, victim.cmd.Process.Signal(syscall.SIGKILL))
 	<-victim.exited
 	done := s.wait("1", imp.ID)
 	if done.WorkflowState != "imported" || done.Data.Actions["users"]["created"] != rows {
@@ -184,7 +184,7 @@ func TestSIGTERMHandsTheImportBackAndExitsZero(t *testing.T) {
 	const rows = 150000
 	imp := s.upload("1", "", bigUsers(rows))
 	s.runningOn(t, imp.ID)
-	a.cmd.Process.Signal(syscall.SIGTERM)
+	pgtest.Must(t, a.cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case <-a.exited:
 		if a.err != nil {

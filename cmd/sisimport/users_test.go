@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -234,8 +233,10 @@ func TestHostileRowsAndUploadShapes(t *testing.T) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for i := 0; i < 2; i++ {
-		p, _ := mw.CreateFormFile("attachment", "users.csv")
-		p.Write([]byte("user_id,login_id,status\nX,x,active\n"))
+		p, err := mw.CreateFormFile("attachment", "users.csv")
+		pgtest.Must(t, err)
+		_, err = p.Write([]byte("user_id,login_id,status\nX,x,active\n"))
+		pgtest.Must(t, err)
 	}
 	mw.Close()
 	code, resp, _ := s.do("POST", "/api/v1/accounts/1/sis_imports", &body, map[string]string{"Content-Type": mw.FormDataContentType()})
@@ -253,12 +254,14 @@ func TestHostileRowsAndUploadShapes(t *testing.T) {
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="attachment"; filename="roster.csv"`)
 	h.Set("Content-Type", "application/octet-stream")
-	p, _ := mw.CreatePart(h)
-	p.Write([]byte("user_id,lo\"gin_id,status\nZ,z,active\n"))
+	p, err := mw.CreatePart(h)
+	pgtest.Must(t, err)
+	_, err = p.Write([]byte("user_id,lo\"gin_id,status\nZ,z,active\n"))
+	pgtest.Must(t, err)
 	mw.Close()
 	code, resp, _ = s.do("POST", "/api/v1/accounts/1/sis_imports", &body, map[string]string{"Content-Type": mw.FormDataContentType()})
 	var up sisImport
-	json.Unmarshal(resp, &up)
+	decode(t, resp, &up)
 	if code != 200 {
 		t.Fatalf("octet-stream part: %d %s", code, resp)
 	}

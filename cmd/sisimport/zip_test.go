@@ -21,7 +21,9 @@ func zipOf(t *testing.T, files ...string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write([]byte(files[i+1]))
+		if _, err := w.Write([]byte(files[i+1])); err != nil {
+			t.Fatal(err)
+		}
 	}
 	zw.Close()
 	return b.Bytes()
@@ -149,7 +151,7 @@ func TestAccountsFile(t *testing.T) {
 	var eastID int64
 	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE sis_account_id = 'east'`).Scan(&eastID))
 	s.token = s.newToken(eastID, "admin")
-	code, b, _ = s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", eastID),
+	_, b, _ = s.do("POST", fmt.Sprintf("/api/v1/accounts/%d/sis_imports?extension=csv", eastID),
 		strings.NewReader("account_id,parent_account_id,name,status\nlater,,Renamed,active\nnew-school,,New School,active\n"), nil)
 	decode(t, b, &up)
 	s.wait(fmt.Sprint(eastID), up.ID)

@@ -70,7 +70,9 @@ func TestCheckZipReadsTheDirectoryFromTheTail(t *testing.T) {
 		tail := &tailBuffer{keep: 1 << 20}
 		data := b.Bytes()
 		for i := 0; i < len(data); i += 70001 {
-			tail.Write(data[i:min(i+70001, len(data))])
+			if _, err := tail.Write(data[i:min(i+70001, len(data))]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		err := s.checkZip(tail, int64(len(data)))
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {

@@ -26,8 +26,7 @@ type source struct {
 	encoding string // utf-8, windows-1252 or invalid
 	badLine  *int   // the first bad line of an invalid encoding
 	open     func() (io.ReadCloser, error)
-	views    []view // how the file is read, from its header; none when nothing matched
-	headErr  error  // the header could not be read: a file-level error
+	headErr  error // the header could not be read: a file-level error
 }
 
 // reading is one file read through one view: an upload is applied as a
