@@ -2,6 +2,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -108,8 +109,8 @@ func Load(environ []string) (Config, error) {
 		"SISIMPORT_KEYS_IN_MEMORY":     intVar(&c.KeysInMemory, 1, 1<<30),
 		"SISIMPORT_RATE_LIMIT": func(v string) error {
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 {
-				return fmt.Errorf("want requests per second, 0 for no limit")
+			if err != nil || !(f >= 0 && f <= 1e9) { // NaN fails both
+				return fmt.Errorf("want requests per second from 0 (no limit) to 1e9")
 			}
 			c.RateLimit = f
 			return nil
@@ -140,7 +141,12 @@ func Load(environ []string) (Config, error) {
 		return c, fmt.Errorf("DATABASE_URL: not set")
 	}
 	if _, err := url.Parse(c.DatabaseURL); err != nil {
-		return c, fmt.Errorf("DATABASE_URL: %w", err)
+		// url.Error repeats the whole URL, password and all: name only the problem.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return c, fmt.Errorf("DATABASE_URL: not a URL: %w", err)
 	}
 	return c, nil
 }
@@ -188,11 +194,14 @@ func int64Var(p *int64) func(string) error {
 	}
 }
 
+// secondsVar reads a number of seconds, from a millisecond to a year: a
+// zero lease would stop the workers' ticker, and NaN, Inf or 1e10 seconds
+// would overflow a time.Duration.
 func secondsVar(p *time.Duration) func(string) error {
 	return func(v string) error {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			return fmt.Errorf("want a positive number of seconds")
+		if err != nil || !(f >= 0.001 && f <= 365*24*3600) { // NaN fails both
+			return fmt.Errorf("want a number of seconds from 0.001 to 31536000")
 		}
 		*p = time.Duration(f * float64(time.Second))
 		return nil

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -44,9 +45,11 @@ func isUnavailable(err error) bool {
 	var connErr *pgconn.ConnectError
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		// 57P01 admin shutdown, 57P03 cannot connect now, 08xxx connection exceptions.
-		return pgErr.Code == "57P01" || pgErr.Code == "57P03" || pgErr.Code[:2] == "08"
+		// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect
+		// now, 08xxx connection exceptions.
+		return pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || pgErr.Code[:2] == "08"
 	}
+	// A server killed mid-answer leaves the connection at an end of file.
 	return errors.As(err, &netErr) || errors.As(err, &connErr) || pgconn.SafeToRetry(err) ||
-		errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

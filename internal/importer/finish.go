@@ -55,7 +55,12 @@ func (at *attempt) finish(ctx context.Context) error {
 		return fmt.Errorf("commit import: %w", err)
 	}
 	if at.secrets && state != "awaiting_approval" {
-		if err := ScrubSecrets(ctx, at.DB, at.job.ID); err != nil {
+		// The import has ended: its job's context ends with the next
+		// heartbeat, which finds it no longer running. The scrub has a
+		// minute of its own; the scrubber tries again after that.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := ScrubSecrets(sctx, at.DB, at.job.ID); err != nil {
 			at.log.Warn("scrubbing the upload's passwords failed; the scrubber tries again", slog.Any("err", err))
 		}
 	}
