@@ -709,3 +709,56 @@ func TestBatchModeNeedsBatchModeTrue(t *testing.T) {
 		t.Errorf("batch_mode=true: batch_mode %v, C2 %s; want batch mode and C2 deleted", imp.BatchMode, state("C2"))
 	}
 }
+
+// TestDatesAsCanvasWritesThem: terms, courses, sections and enrollments take
+// the dates of Canvas's documentation (2026-8-24 00:00:00); an empty date
+// cell clears a term's, a section's or an enrollment's date, as on Canvas,
+// and keeps a course's, which <delete> clears.
+func TestDatesAsCanvasWritesThem(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importZip("1", "",
+		"terms.csv", "term_id,name,status,start_date,end_date\nT1,Fall,active,2026-8-24 00:00:00,2026-12-18T17:00:00-05:00\n",
+		"courses.csv", "course_id,short_name,long_name,term_id,status,start_date,end_date\nC1,C1,Course 1,T1,active,2026-8-24,2026-12-18\n",
+		"sections.csv", "section_id,course_id,name,status,start_date,end_date\nS1,C1,Section 1,active,2026-08-24 08:00,2026-12-18\n")
+	if imp.WorkflowState != "imported" {
+		t.Fatalf("import: %s %v %v", imp.WorkflowState, imp.ProcessingWarnings, imp.ProcessingErrors)
+	}
+	dates := func(table, sisColumn, id string) string {
+		var start, end *time.Time
+		pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT start_at, end_at FROM `+table+` WHERE `+sisColumn+` = $1`, id).Scan(&start, &end))
+		f := func(t *time.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return t.UTC().Format(time.RFC3339)
+		}
+		return f(start) + " " + f(end)
+	}
+	if got := dates("terms", "sis_term_id", "T1"); got != "2026-08-24T00:00:00Z 2026-12-18T22:00:00Z" {
+		t.Errorf("term dates %s", got)
+	}
+	if got := dates("sections", "sis_section_id", "S1"); got != "2026-08-24T08:00:00Z 2026-12-18T00:00:00Z" {
+		t.Errorf("section dates %s", got)
+	}
+	imp = s.importZip("1", "",
+		"terms.csv", "term_id,name,status,start_date,end_date\nT1,Fall,active,,2026-12-18T17:00:00-05:00\n",
+		"courses.csv", "course_id,short_name,long_name,term_id,status,start_date,end_date\nC1,C1,Course 1,T1,active,,<delete>\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,Section 1,active\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:updated 2:updated 2:unchanged" {
+		t.Errorf("results %s: want the term and the course updated, the section (without date columns) unchanged", got)
+	}
+	for _, c := range []struct{ table, col, id, want string }{
+		{"terms", "sis_term_id", "T1", "- 2026-12-18T22:00:00Z"},                          // an empty cell clears
+		{"courses", "sis_course_id", "C1", "2026-08-24T00:00:00Z -"},                      // an empty cell keeps; <delete> clears
+		{"sections", "sis_section_id", "S1", "2026-08-24T08:00:00Z 2026-12-18T00:00:00Z"}, // no column keeps
+	} {
+		if got := dates(c.table, c.col, c.id); got != c.want {
+			t.Errorf("%s %s after the second import: %s, want %s", c.table, c.id, got, c.want)
+		}
+	}
+	imp = s.importZip("1", "", "terms.csv", "term_id,name,status,start_date\nT2,Spring,active,24/01/2027\n")
+	if rs := s.results(imp.ID, ""); len(rs) != 1 || str(rs[0].Code) != "invalid_value" || !strings.Contains(str(rs[0].Message), "column start_date") {
+		t.Errorf("a date in another form: %+v", rs)
+	}
+}

@@ -75,7 +75,11 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 			res.Action = result.Unchanged // as in the diffing base
 			return nil, nil
 		}
-		return at.applyCourse(ctx, &r, res)
+		dates, fail := f.dates(r.StartDate, r.EndDate)
+		if fail != nil {
+			return fail, nil
+		}
+		return at.applyCourse(ctx, &r, dates, res)
 	})
 	if err != nil || f.stream.base == nil {
 		return err
@@ -101,11 +105,7 @@ func (at *attempt) dropCourses(ctx context.Context, base *keyset.Base, file stri
 		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
-func (at *attempt) applyCourse(ctx context.Context, r *courseRow, res *result.Result) (*rowFailure, error) {
-	dates, f := parseDates(r.StartDate, r.EndDate)
-	if f != nil {
-		return f, nil
-	}
+func (at *attempt) applyCourse(ctx context.Context, r *courseRow, dates dateRange, res *result.Result) (*rowFailure, error) {
 	old, err := at.courseBySIS(ctx, r.CourseID)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ type enrollmentRow struct {
 const typeEnrollments = "enrollments"
 
 func init() {
-	register(&fileType{name: typeEnrollments, batch: "enrollment", entity: "enrollment",
+	register(&fileType{name: typeEnrollments, batch: "enrollment", entity: "enrollment", emptyDateClears: true,
 		detect: func(h header) bool {
 			return (h.has("course_id") || h.has("section_id")) && h.has("user_id") && h.has("role")
 		},
@@ -185,7 +185,7 @@ func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record) {
 		return
 	}
 	var fail *rowFailure
-	if it.dates, fail = parseDates(r.StartDate, r.EndDate); fail != nil {
+	if it.dates, fail = f.dates(r.StartDate, r.EndDate); fail != nil {
 		it.fail(fail)
 	}
 }

@@ -39,6 +39,10 @@ type fileType struct {
 	ownColumns func(name string) bool
 	// apply applies one file of the type, its header checked (file.go).
 	apply func(ctx context.Context, at *attempt, f *typedFile) error
+	// emptyDateClears: an empty start_date or end_date cell clears the
+	// stored date, as on Canvas for terms, sections and enrollments
+	// (courses keep it, and clear it with <delete>).
+	emptyDateClears bool
 	// diffKey are the columns whose cells key a row of a diffed file
 	// (docs/import-rules.md#diffing); nil: the type is never diffed.
 	// diffRowKey makes the key from those cells as the type's rows key

@@ -27,7 +27,7 @@ type sectionRow struct {
 const typeSections = "sections"
 
 func init() {
-	register(&fileType{name: typeSections, batch: "section", entity: "section",
+	register(&fileType{name: typeSections, batch: "section", entity: "section", emptyDateClears: true,
 		detect: func(h header) bool { return h.has("section_id") && h.has("name") }, detectRank: 100,
 		applyRank: 70, layout: layoutOf(&sectionRow{}), required: []string{"course_id", "status"}, apply: importSections,
 		restore: restoring("sections", "sis_section_id", "course_id", "name", "integration_id", "start_at", "end_at"),
@@ -54,15 +54,15 @@ func importSections(ctx context.Context, at *attempt, f *typedFile) error {
 		if fail := f.check(&r, rec.Line, r.SectionID, fmt.Sprintf("section_id %q", r.SectionID)); fail != nil {
 			return fail, nil
 		}
-		return at.applySection(ctx, &r, res)
+		dates, fail := f.dates(r.StartDate, r.EndDate)
+		if fail != nil {
+			return fail, nil
+		}
+		return at.applySection(ctx, &r, dates, res)
 	})
 }
 
-func (at *attempt) applySection(ctx context.Context, r *sectionRow, res *result.Result) (*rowFailure, error) {
-	dates, f := parseDates(r.StartDate, r.EndDate)
-	if f != nil {
-		return f, nil
-	}
+func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRange, res *result.Result) (*rowFailure, error) {
 	old, err := at.sectionBySIS(ctx, r.SectionID)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ type termRow struct {
 const typeTerms = "terms"
 
 func init() {
-	register(&fileType{name: typeTerms, batch: "term", entity: "term",
+	register(&fileType{name: typeTerms, batch: "term", entity: "term", emptyDateClears: true,
 		detect: func(h header) bool { return h.has("term_id") && h.has("name") }, detectRank: 30,
 		applyRank: 30, layout: layoutOf(&termRow{}), required: []string{"status"}, apply: importTerms,
 		restore: restoring("terms", "sis_term_id", "name", "start_at", "end_at"),
@@ -45,7 +45,11 @@ func importTerms(ctx context.Context, at *attempt, f *typedFile) error {
 		if fail := f.check(&r, rec.Line, r.TermID, fmt.Sprintf("term_id %q", r.TermID)); fail != nil {
 			return fail, nil
 		}
-		fail, err := at.applyTerm(ctx, &r, res)
+		dates, fail := f.dates(r.StartDate, r.EndDate)
+		if fail != nil {
+			return fail, nil
+		}
+		fail, err := at.applyTerm(ctx, &r, dates, res)
 		if res.ObjectID != 0 {
 			listed = append(listed, res.ObjectID)
 		}
@@ -58,11 +62,7 @@ func importTerms(ctx context.Context, at *attempt, f *typedFile) error {
 	return err
 }
 
-func (at *attempt) applyTerm(ctx context.Context, r *termRow, res *result.Result) (*rowFailure, error) {
-	dates, f := parseDates(r.StartDate, r.EndDate)
-	if f != nil {
-		return f, nil
-	}
+func (at *attempt) applyTerm(ctx context.Context, r *termRow, dates dateRange, res *result.Result) (*rowFailure, error) {
 	var id int64
 	var name, state string
 	var oldStart, oldEnd *time.Time
