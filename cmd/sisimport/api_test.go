@@ -110,11 +110,24 @@ func TestListPagingAndFilters(t *testing.T) {
 	if len(page.Imports) != 1 || page.Imports[0].ID != bad.ID {
 		t.Errorf("workflow_state filter: %+v", page.Imports)
 	}
-	code, b, _ := s.do("GET", "/api/v1/accounts/1/sis_imports?created_since=yesterday", nil, nil)
-	if code != 400 || !strings.Contains(string(b), "created_since") {
-		t.Errorf("bad created_since: %d %s", code, b)
+	// As Canvas reads them: a state it does not know is dropped, a time it
+	// cannot read is no filter, and a "+" left unencoded (as
+	// @kth/canvas-api sends it) is still the zone.
+	s.getJSON("/api/v1/accounts/1/sis_imports?workflow_state[]=initializing&workflow_state[]=failed_with_messages", &page)
+	if len(page.Imports) != 1 || page.Imports[0].ID != bad.ID {
+		t.Errorf("workflow_state filter with an unknown state: %+v", page.Imports)
 	}
-	code, _, _ = s.do("GET", "/api/v1/accounts/1/sis_imports/importing", nil, map[string]string{"Content-Type": "application/json"})
+	for _, since := range []string{"yesterday", "2000-01-01T00:00:00+00:00", "2000-01-01T00:00:00%2B00:00"} {
+		s.getJSON("/api/v1/accounts/1/sis_imports?per_page=10&created_since="+since, &page)
+		if len(page.Imports) != 4 {
+			t.Errorf("created_since=%s: %d imports, want all 4", since, len(page.Imports))
+		}
+	}
+	s.getJSON("/api/v1/accounts/1/sis_imports?created_since=2999-01-01T00:00:00+00:00", &page)
+	if len(page.Imports) != 0 {
+		t.Errorf("created_since in the future: %d imports, want none", len(page.Imports))
+	}
+	code, _, _ := s.do("GET", "/api/v1/accounts/1/sis_imports/importing", nil, map[string]string{"Content-Type": "application/json"})
 	if code != 200 {
 		t.Errorf("importing: %d", code)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/errs"
+	"github.com/sisimport/sisimport/internal/importer"
 	"github.com/sisimport/sisimport/internal/queue"
 )
 
@@ -74,21 +76,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
 	f := queue.Filter{AccountID: acct.ID, States: states, Limit: p.PerPage + 1, Offset: p.offset()}
 	if states == nil {
 		f.States = []string{}
+		// As Canvas reads them: a state it does not know (such as its
+		// "initializing") is dropped, and none known is no filter.
 		for _, st := range append(q["workflow_state[]"], q["workflow_state"]...) {
-			if !slices.Contains(workflowStates, st) {
-				s.writeError(w, r, errs.New(errs.Invalid, "invalid_value", "parameter workflow_state[]: %q is not a workflow state", st))
-				return
+			if slices.Contains(workflowStates, st) {
+				f.States = append(f.States, st)
 			}
-			f.States = append(f.States, st)
 		}
 	}
 	for name, dst := range map[string]**time.Time{"created_since": &f.CreatedSince, "created_before": &f.CreatedBefore} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				s.writeError(w, r, errs.New(errs.Invalid, "invalid_value", "parameter %s: %q is not an RFC 3339 time", name, v))
-				return
-			}
+		if t, ok := leniently(q.Get(name)); ok {
 			*dst = &t
 		}
 	}
@@ -108,6 +105,19 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, states []string) {
 		out = append(out, sisImportView(i, blocked))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sis_imports": out})
+}
+
+// leniently reads a time of a list filter as Canvas does: ISO 8601 in any
+// of the forms the files take, a "+" of its zone that a client did not
+// encode (a space, once decoded) included; anything else is no filter.
+func leniently(v string) (time.Time, bool) {
+	if t, ok := importer.ParseDate(v); ok {
+		return t, true
+	}
+	if i := strings.LastIndexByte(v, ' '); i > 0 {
+		return importer.ParseDate(v[:i] + "+" + v[i+1:])
+	}
+	return time.Time{}, false
 }
 
 // changeImport answers a state change of one import (abort, approve), one

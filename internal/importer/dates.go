@@ -16,8 +16,9 @@ var isoDate = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})` +
 	`(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?` +
 	`\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$`)
 
-// parseISODate reads v as isoDate says, false when it is not one.
-func parseISODate(v string) (time.Time, bool) {
+// ParseDate reads v as isoDate says, false when it is not one: the dates
+// of files, and of the API's list filters.
+func ParseDate(v string) (time.Time, bool) {
 	m := isoDate.FindStringSubmatch(v)
 	if m == nil {
 		return time.Time{}, false
@@ -68,7 +69,7 @@ func parseDate(col, v string, emptyClears bool) (*time.Time, bool, *rowFailure) 
 	case deleteMarker:
 		return nil, true, nil
 	}
-	if t, ok := parseISODate(v); ok {
+	if t, ok := ParseDate(v); ok {
 		return &t, true, nil
 	}
 	return nil, false, &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: %q is not an ISO 8601 date (2026-08-24, 2026-8-24 08:00:00 or 2026-08-24T08:00:00Z)", col, v)}

@@ -32,7 +32,7 @@ func TestDatesAsCanvasReadsThem(t *testing.T) {
 		{"2026-08-24T", time.Time{}, false},
 	}
 	for _, c := range cases {
-		got, ok := parseISODate(c.in)
+		got, ok := ParseDate(c.in)
 		if ok != c.ok || (ok && !got.Equal(c.want)) {
 			t.Errorf("%q: %v %v, want %v %v", c.in, got, ok, c.want, c.ok)
 		}
