@@ -678,7 +678,8 @@ func TestDeletedLastCompleted(t *testing.T) {
 
 // TestBatchModeNeedsBatchModeTrue: a term id alone, or with
 // batch_mode=false, removes nothing, as on Canvas; the import says the term
-// id was ignored. batch_mode=true with the same file removes the course.
+// id was ignored. batch_mode=true with the same file removes the course,
+// skip_deletes or not.
 func TestBatchModeNeedsBatchModeTrue(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
@@ -704,9 +705,10 @@ func TestBatchModeNeedsBatchModeTrue(t *testing.T) {
 			t.Fatalf("%s: the unlisted course C2 is %s, want active", params, st)
 		}
 	}
-	imp := s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:T1", "courses.csv", onlyC1)
+	// skip_deletes does not stop batch mode's cleanup, as on Canvas.
+	imp := s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:T1&skip_deletes=true", "courses.csv", onlyC1)
 	if !imp.BatchMode || state("C2") != "deleted" {
-		t.Errorf("batch_mode=true: batch_mode %v, C2 %s; want batch mode and C2 deleted", imp.BatchMode, state("C2"))
+		t.Errorf("batch_mode=true with skip_deletes: batch_mode %v, C2 %s; want batch mode and C2 deleted", imp.BatchMode, state("C2"))
 	}
 }
 

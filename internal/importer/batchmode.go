@@ -136,7 +136,7 @@ func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target st
 	if err != nil {
 		return fmt.Errorf("find unlisted %ss: %w", entity, err)
 	}
-	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, update: update}
+	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, cleanup: true, update: update}
 	var o removed
 	var listed bool
 	candidates := keyset.NewUnlisted(seen, func(o removed) *string { return o.sis })
@@ -152,7 +152,7 @@ func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target st
 	}
 	rm.objects = candidates.Items()
 	removed, err := at.apply(ctx, rm)
-	if removed {
+	if removed { // skip_deletes does not stop the cleanup, as on Canvas
 		at.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
 	}
 	return err

@@ -182,7 +182,8 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		}
 	}
 	if o.AddSISStickiness && o.ClearSISStickiness {
-		return o, nil, errs.New(errs.Invalid, "invalid_value", "add_sis_stickiness and clear_sis_stickiness cannot both be true")
+		warnings = append(warnings, [2]string{"", "parameter add_sis_stickiness was ignored: clear_sis_stickiness wins, as on Canvas"})
+		o.AddSISStickiness = false
 	}
 	// Batch mode is on by batch_mode=true, or by multi_term_batch_mode=true
 	// as on Canvas; a term id alone switches nothing on.
@@ -199,8 +200,12 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	if o.BatchModeTermID != "" && o.MultiTermBatchMode {
 		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode_term_id and multi_term_batch_mode cannot both be given")
 	}
+	if o.MultiTermBatchMode && o.ChangeThreshold == nil {
+		return o, nil, errs.New(errs.Invalid, "invalid_value", "multi_term_batch_mode needs change_threshold, as on Canvas")
+	}
 	if o.BatchMode && o.DiffingDataSet != "" {
-		return o, nil, errs.New(errs.Invalid, "invalid_value", "batch_mode cannot be combined with diffing_data_set_identifier")
+		warnings = append(warnings, [2]string{"", "parameter diffing_data_set_identifier was ignored: batch mode wins over diffing, as on Canvas"})
+		o.DiffingDataSet, o.DiffingRemaster = "", false
 	}
 	return o, warnings, nil
 }

@@ -20,6 +20,7 @@ type removal struct {
 	why               string // the results' message, and what a breach says
 	eligible          int    // the objects of the type that could have been removed
 	guarded           bool   // the threshold applies
+	cleanup           bool   // Canvas's batch-mode cleanup, which skip_deletes does not stop
 	update            string // UPDATE … WHERE id = ANY($1), with $2 the target and $3 the import
 	objects           []removed
 }
@@ -52,7 +53,7 @@ func (at *attempt) apply(ctx context.Context, rm removal) (bool, error) {
 	if n == 0 {
 		return false, nil
 	}
-	if rm.target == "deleted" && at.opts.SkipDeletes {
+	if rm.target == "deleted" && at.opts.SkipDeletes && !rm.cleanup {
 		at.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
 		return false, nil
 	}
