@@ -116,8 +116,9 @@ func TestDiffingAgainstTheLastFile(t *testing.T) {
 	if first != "Annie" || cState != "deleted" {
 		t.Errorf("A %q (the manual edit must stay), C %q", first, cState)
 	}
-	// Dropping 2 of 4 with change_threshold=25 breaches: nothing applied.
-	breach := s.importCSV("diffing_data_set_identifier=nightly&diffing_user_remove_status=suspended&change_threshold=25",
+	// Dropping 2 of 4 with change_threshold=25 breaches: with
+	// change_threshold_action=abort nothing is applied.
+	breach := s.importCSV("diffing_data_set_identifier=nightly&diffing_user_remove_status=suspended&change_threshold=25&change_threshold_action=abort",
 		"user_id,login_id,first_name,status\nA,a,Ann,active\nB,b,Benny,active\n")
 	if breach.WorkflowState != "aborted" {
 		t.Errorf("a diffed import dropping half its base: %s %v", breach.WorkflowState, breach.ProcessingErrors)
@@ -128,9 +129,10 @@ func TestDiffingAgainstTheLastFile(t *testing.T) {
 	if got := summary(s.results(re.ID, "")); got != "2:skipped/sticky" {
 		t.Errorf("remaster: %s", got)
 	}
-	code, _, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true&batch_mode_term_id=T1&diffing_data_set_identifier=x", strings.NewReader("user_id,login_id,status\n"), nil)
-	if code != 400 {
-		t.Errorf("batch_mode with diffing: %d, want 400", code)
+	// Batch mode wins over diffing, as on Canvas, with a warning.
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/sis_imports?extension=csv&batch_mode=true&batch_mode_term_id=T1&diffing_data_set_identifier=x", strings.NewReader("user_id,login_id,status\n"), nil)
+	if code != 200 || !strings.Contains(string(b), "diffing_data_set_identifier was ignored") {
+		t.Errorf("batch_mode with diffing: %d %s, want 200 and a warning", code, b)
 	}
 }
 
@@ -148,10 +150,11 @@ func TestDiffingAndRestoreEdges(t *testing.T) {
 	s.do("POST", "/api/v1/accounts/1/users", strings.NewReader("pseudonym[unique_id]=manual&pseudonym[sis_user_id]=M"),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	s.importCSV("diffing_data_set_identifier=d", base.String())
-	// A header-only diffed file would drop everyone: it breaches and applies nothing.
+	// A header-only diffed file would drop everyone: it breaches, and by
+	// default (skip_removals, Canvas's) the drops are skipped, each a result.
 	empty := s.importCSV("diffing_data_set_identifier=d", "user_id,login_id,status\n")
-	if empty.WorkflowState != "aborted" {
-		t.Errorf("a header-only diffed file: %s", empty.WorkflowState)
+	if empty.WorkflowState != "imported_with_messages" || len(s.results(empty.ID, "action[]=skipped&code[]=threshold_exceeded")) != 12 {
+		t.Errorf("a header-only diffed file: %s %v", empty.WorkflowState, empty.ProcessingWarnings)
 	}
 	// A malformed row still lists its user; the manual user is never dropped.
 	var next strings.Builder

@@ -243,11 +243,11 @@ func TestCanvasDocumentationExamples(t *testing.T) {
 		t.Errorf("%d row results for %d data rows", rows, lines)
 	}
 	// What the examples hold that cannot be applied, each with its reason:
-	// a date that is not ISO 8601, an account and sections that do not
-	// exist, and a term named by its name instead of its id.
+	// an account and sections that do not exist, and a term named by its
+	// name instead of its id. Their dates (2013-1-03 00:00:00) are Canvas's.
 	sameOutcomes(t, "Canvas's examples", outcomes(rs), map[string]string{
 		"accounts.csv:2": "created/", "accounts.csv:3": "created/", "accounts.csv:4": "created/",
-		"terms.csv:2": "created/", "terms.csv:3": "failed/invalid_value", "terms.csv:4": "created/",
+		"terms.csv:2": "created/", "terms.csv:3": "created/", "terms.csv:4": "created/",
 		"users.csv:2": "created/", "users.csv:3": "created/", "users.csv:4": "created/",
 		"courses.csv:2": "created/", "courses.csv:3": "failed/unknown_reference", "courses.csv:4": "created/",
 		"sections.csv:2": "created/", "sections.csv:3": "created/", "sections.csv:4": "failed/unknown_reference",
@@ -401,8 +401,9 @@ func TestBatchModeByTerm(t *testing.T) {
 	}
 
 	// A batch that would drop every one of Fall's 24 enrollments breaches:
-	// nothing at all is applied, not even the course it lists.
-	imp = s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:FALL",
+	// with change_threshold_action=abort nothing at all is applied, not even
+	// the course it lists.
+	imp = s.importZip("1", "batch_mode=true&batch_mode_term_id=sis_term_id:FALL&change_threshold_action=abort",
 		"courses.csv", "course_id,short_name,long_name,term_id,status\nF1,F1 renamed,F1,FALL,active\nF2,F2,F2,FALL,active\n",
 		"enrollments.csv", "course_id,user_id,role,status\n",
 	)
@@ -576,8 +577,8 @@ func TestDeletedUsersTakeTheirEnrollmentsWithinTheThreshold(t *testing.T) {
 	s.importZip("1", "", "users.csv", users.String(), "courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
 		"enrollments.csv", enrollments.String())
 	// Deleting every user would delete all 12 enrollments with them: that
-	// breaches, and nothing is applied.
-	imp := s.importCSV("", deleted.String())
+	// breaches, and with change_threshold_action=abort nothing is applied.
+	imp := s.importCSV("change_threshold_action=abort", deleted.String())
 	if imp.WorkflowState != "aborted" || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "enrollments") {
 		t.Fatalf("deleting everyone: %s %v", imp.WorkflowState, imp.ProcessingErrors)
 	}

@@ -70,13 +70,14 @@ func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
 		t.Errorf("states after removal: %v", states)
 	}
 
-	// A feed that would remove 4 of 9 (N5–N8: 44 %) breaches the default 20 %: nothing changes.
+	// A feed that would remove 4 of 9 (N5–N8: 44 %) breaches the default 20 %:
+	// with change_threshold_action=abort nothing changes.
 	feed.Reset()
 	feed.WriteString("user_id,login_id,first_name,status\n")
 	for i := 0; i < 5; i++ {
 		fmt.Fprintf(&feed, "N%d,n%d,Changed,active\n", i, i)
 	}
-	imp = post(northTok, north.ID, "remove_unlisted_users=true", feed.String())
+	imp = post(northTok, north.ID, "remove_unlisted_users=true&change_threshold_action=abort", feed.String())
 	if imp.WorkflowState != "aborted" || imp.Data.Applied || !strings.Contains(fmt.Sprint(imp.ProcessingErrors), "threshold_exceeded") {
 		t.Fatalf("threshold: %s applied=%v %v", imp.WorkflowState, imp.Data.Applied, imp.ProcessingErrors)
 	}
@@ -88,8 +89,22 @@ func TestRemoveUnlistedUsersStaysInsideTheSubtree(t *testing.T) {
 	if changed != 0 {
 		t.Errorf("a breached import changed %d users", changed)
 	}
+	// By default (skip_removals, what Canvas does) the same feed applies its
+	// rows and skips the removals, each a skipped result saying why.
+	imp = post(northTok, north.ID, "remove_unlisted_users=true", feed.String())
+	skipped := s.resultsIn(fmt.Sprint(north.ID), imp.ID, "action[]=skipped&code[]=threshold_exceeded")
+	if imp.WorkflowState != "imported_with_messages" || !imp.Data.Applied || len(skipped) != 4 ||
+		!strings.Contains(fmt.Sprint(imp.ProcessingWarnings), "these removals were skipped") {
+		t.Errorf("skip_removals: %s applied=%v, %d skipped removals, warnings %v", imp.WorkflowState, imp.Data.Applied, len(skipped), imp.ProcessingWarnings)
+	}
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE first_name = 'Changed'`).Scan(&changed))
+	var removed int
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE login_id IN ('n5','n6','n7','n8') AND workflow_state <> 'active'`).Scan(&removed))
+	if changed != 5 || removed != 0 {
+		t.Errorf("skip_removals: %d rows applied (want 5), %d users removed (want 0)", changed, removed)
+	}
 	// An empty feed never reads as "everyone left" (South has 3: below 10, but no valid row).
-	imp = post(southTok, south.ID, "remove_unlisted_users=true&change_threshold=99", "user_id,login_id,status\n")
+	imp = post(southTok, south.ID, "remove_unlisted_users=true&change_threshold=99&change_threshold_action=abort", "user_id,login_id,status\n")
 	if imp.WorkflowState != "aborted" {
 		t.Errorf("an empty file removing everyone: %s", imp.WorkflowState)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sisimport/sisimport/internal/keyset"
 	"github.com/sisimport/sisimport/internal/queue"
-	"github.com/sisimport/sisimport/internal/result"
 )
 
 // diffBaseFor returns the diffing base of the import's file of type typ,
@@ -102,31 +101,29 @@ func (a *userApplier) dropUnlisted(ctx context.Context, b *keyset.Base) error {
 		at.warn(a.file, fmt.Sprintf("skip_deletes: %d users of the diffing base that the file no longer lists were not deleted", len(gone)))
 		return nil
 	}
-	// Drops count against the base's rows; only change_threshold limits
-	// them, but removing everyone needs change_threshold=100.
-	if !at.mayRemove(typeUsers, len(gone), b.Rows(), 100, a.file, "drops against the diffing base") {
-		return nil
-	}
-	// Manual users and users whose status stuck are never dropped (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#stickiness-and-manual-objects).
-	rows, err := at.tx.Query(ctx, `WITH old AS (
-			SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
-			WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.sis_user_id = ANY($3) AND u.workflow_state <> $4
-			  AND u.workflow_state <> 'deleted' AND u.origin = 'sis'
-			  AND ($6 OR NOT 'workflow_state' = ANY(u.sticky_fields)) FOR UPDATE OF u)
-		UPDATE users u SET workflow_state = $4, updated_at = now(), last_import_id = $5 FROM old WHERE u.id = old.id
-		RETURNING old.id, old.sis_user_id, old.workflow_state`, at.account.RootAccountID, at.account.ID, gone, target, at.job.ID,
-		at.opts.OverrideSISStickiness)
+	// Manual users and users whose status stuck are never dropped
+	// (docs/import-rules.md#stickiness-and-manual-objects).
+	rows, err := at.tx.Query(ctx, `SELECT u.id, u.sis_user_id, u.workflow_state FROM users u JOIN accounts a ON a.id = u.account_id
+		WHERE u.root_account_id = $1 AND $2 = ANY(a.path) AND u.sis_user_id = ANY($3) AND u.workflow_state <> $4
+		  AND u.workflow_state <> 'deleted' AND u.origin = 'sis'
+		  AND ($5 OR NOT 'workflow_state' = ANY(u.sticky_fields))
+		ORDER BY u.id FOR UPDATE OF u`, at.account.RootAccountID, at.account.ID, gone, target, at.opts.OverrideSISStickiness)
 	if err != nil {
-		return fmt.Errorf("drop users the diffed file no longer lists: %w", err)
+		return fmt.Errorf("find users the diffed file no longer lists: %w", err)
 	}
 	dropped, err := scanRemoved(rows, nil)
 	if err != nil {
-		return fmt.Errorf("drop users: %w", err)
+		return fmt.Errorf("find users the diffed file no longer lists: %w", err)
 	}
-	recordEach(at, typeUsers, dropped, func(u *removed) result.Result {
-		return result.Result{File: a.file, Entity: "user", ObjectID: u.id, SISID: *u.sis, Action: result.Transition(u.state, target, true),
-			Message: "not in the file, but in its diffing base: " + target, Changes: map[string][2]any{"workflow_state": {u.state, target}}}
-	})
+	// Drops count against the base's rows; only change_threshold limits
+	// them, but removing everyone needs change_threshold=100.
+	v, msg := at.judge(typeUsers, len(gone), b.Rows(), 100, a.file, "drops against the diffing base")
+	if v == removeThem {
+		if err := a.suspend(ctx, dropped, target); err != nil {
+			return err
+		}
+	}
+	at.recordRemoval(typeUsers, "user", a.file, target, "not in the file, but in its diffing base: "+target, v, msg, dropped)
 	return nil
 }
 

@@ -104,7 +104,7 @@ func (o *Options) params() map[string]func(string) error {
 		"user_upload_type":                  choice(&o.UserUploadType, "create_or_update", "create_only", "update_only", "create_all_rename"),
 		"duplicate_login_id_handling":       choice(&o.DuplicateLoginIDs, "fail", "append_counter"),
 		"unlisted_user_status":              choice(&o.UnlistedUserStatus, "suspended", "deleted"),
-		"change_threshold_action":           choice(&o.ChangeThresholdAction, "abort", "hold"),
+		"change_threshold_action":           choice(&o.ChangeThresholdAction, "skip_removals", "abort", "hold"),
 		"diffing_user_remove_status":        choice(&o.DiffingUserRemoveStatus, "deleted", "suspended"),
 		"diffing_drop_status":               choice(&o.DiffingDropStatus, "deleted", "completed", "inactive"),
 		"batch_mode_enrollment_drop_status": choice(&o.BatchModeEnrollmentDropStatus, "deleted", "completed", "inactive"),
@@ -145,7 +145,7 @@ func (o *Options) params() map[string]func(string) error {
 // warnings, as Canvas ignores them.
 func ParseOptions(v url.Values) (Options, [][2]string, error) {
 	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id",
-		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "abort",
+		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "skip_removals",
 		DiffingUserRemoveStatus: "deleted", BatchModeEnrollmentDropStatus: "deleted", DiffingDropStatus: "deleted"}
 	params := o.params()
 	var warnings [][2]string

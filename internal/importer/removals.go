@@ -61,21 +61,34 @@ func (at *attempt) apply(ctx context.Context, rm removal) (bool, error) {
 	for i, o := range rm.objects {
 		ids[i] = o.id
 	}
-	applied := !rm.guarded || at.mayRemove(rm.typ, n, max(rm.eligible, n), 100, rm.file, rm.why)
-	if applied {
+	v, msg := removeThem, ""
+	if rm.guarded {
+		v, msg = at.judge(rm.typ, n, max(rm.eligible, n), 100, rm.file, rm.why)
+	}
+	if v == removeThem {
 		if _, err := at.tx.Exec(ctx, rm.update, ids, rm.target, at.job.ID); err != nil {
 			return false, fmt.Errorf("remove %ss: %w", rm.entity, err)
 		}
 	}
-	recordEach(at, rm.typ, rm.objects, func(o *removed) result.Result {
-		r := result.Result{File: rm.file, Entity: rm.entity, ObjectID: o.id, Action: result.Transition(o.state, rm.target, true),
-			Message: rm.why, Changes: map[string][2]any{"workflow_state": {o.state, rm.target}}}
+	at.recordRemoval(rm.typ, rm.entity, rm.file, rm.target, rm.why, v, msg, rm.objects)
+	return v == removeThem, nil
+}
+
+// recordRemoval records a result for each object of a removal: what it
+// became, or, when a breach skipped the removal, a skipped result saying
+// why (msg); a breach that holds or aborts shows the plan.
+func (at *attempt) recordRemoval(typ, entity, file, target, why string, v verdict, msg string, objects []removed) {
+	recordEach(at, typ, objects, func(o *removed) result.Result {
+		r := result.Result{File: file, Entity: entity, ObjectID: o.id, Action: result.Transition(o.state, target, true),
+			Message: why, Changes: map[string][2]any{"workflow_state": {o.state, target}}}
+		if v == skipThem {
+			r.Action, r.Code, r.Message, r.Changes = result.Skipped, "threshold_exceeded", msg, nil
+		}
 		if o.sis != nil {
 			r.SISID = *o.sis
 		}
 		return r
 	})
-	return applied, nil
 }
 
 // recordEach records the result of each item, made a batch at a time: a

@@ -7,7 +7,7 @@ import (
 
 // Every threshold decision of an import is here
 // (docs/import-rules.md#safety-thresholds): whether a removal may go
-// (mayRemove, overThreshold), which removals the threshold counts
+// (judge, overThreshold), which removals the threshold counts
 // (guardsCascade), what a breach records (breach) and how the import then
 // ends (breachOutcome, wouldHold). The removals themselves are in
 // removals.go, unlisted.go, batchmode.go, cascade.go and diffing.go.
@@ -51,21 +51,36 @@ func (at *attempt) overThreshold(typ string, n, eligible, limit int) string {
 	return ""
 }
 
-// mayRemove decides whether the import may remove n of the eligible
-// objects of type typ, limit being the percentage allowed without
-// change_threshold (100: only the guard against removing everyone). When it
-// may not, the breach is recorded against file, with why (when given)
-// saying what the removal was, and the import will apply nothing.
-func (at *attempt) mayRemove(typ string, n, eligible, limit int, file, why string) bool {
+// A verdict is what the threshold says of a removal.
+type verdict int
+
+const (
+	removeThem verdict = iota // within the threshold: the objects are removed
+	showPlan                  // a breach with abort or hold: the import applies nothing, its results show the plan
+	skipThem                  // a breach with skip_removals: the rest applies, these removals are skipped results
+)
+
+// judge decides whether the import may remove n of the eligible objects
+// of type typ, limit being the percentage allowed without change_threshold
+// (100: only the guard against removing everyone). A breach does what
+// change_threshold_action says: skip_removals (the default, Canvas's)
+// skips these removals with a warning and lets the rest apply; abort and
+// hold record a breach, and the import applies nothing. why, when given,
+// says in the message what the removal was; the message is returned.
+func (at *attempt) judge(typ string, n, eligible, limit int, file, why string) (verdict, string) {
 	msg := at.overThreshold(typ, n, eligible, limit)
 	if msg == "" {
-		return true
+		return removeThem, ""
 	}
 	if why != "" {
 		msg += " (" + why + ")"
 	}
+	if at.opts.ChangeThresholdAction == "skip_removals" {
+		at.warn(file, msg+": these removals were skipped; the rest of the import applies")
+		return skipThem, msg
+	}
 	at.breach(typ, n, file, msg)
-	return false
+	return showPlan, msg
 }
 
 // guardsCascade says whether what goes with deleted users (their

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sisimport/sisimport/internal/keyset"
-	"github.com/sisimport/sisimport/internal/result"
 )
 
 // removeUnlisted gives unlisted_user_status to the SIS-managed users of the
@@ -42,20 +41,13 @@ func (a *userApplier) removeUnlisted(ctx context.Context, listed *keyset.Set) er
 		return fmt.Errorf("find unlisted users: %w", err)
 	}
 	remove := notIn.Items()
-	if at.mayRemove(typeUsers, len(remove), eligible, defaultUnlistedThreshold, a.file, "") {
+	v, msg := at.judge(typeUsers, len(remove), eligible, defaultUnlistedThreshold, a.file, "")
+	if v == removeThem {
 		if err := a.suspend(ctx, remove, target); err != nil {
 			return err
 		}
 	}
-	action := result.Deactivated
-	if target == "deleted" {
-		action = result.Deleted
-	}
-	recordEach(at, typeUsers, remove, func(u *removed) result.Result {
-		return result.Result{File: a.file, Entity: "user", SISID: *u.sis, ObjectID: u.id, Action: action,
-			Message: "not listed by the file (remove_unlisted_users)",
-			Changes: map[string][2]any{"workflow_state": {u.state, target}}}
-	})
+	at.recordRemoval(typeUsers, "user", a.file, target, "not listed by the file (remove_unlisted_users)", v, msg, remove)
 	return nil
 }
 
