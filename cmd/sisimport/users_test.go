@@ -57,8 +57,10 @@ func TestUsersImportGivesEveryRowOneResult(t *testing.T) {
 	if got != want {
 		t.Fatalf("results\n got %s\nwant %s", got, want)
 	}
-	if c := imp.Data.Counts; c["users"] != 5 || c["error_count"] != 6 {
-		t.Errorf("counts %v: want users 5 (created and skipped), error_count 6", c)
+	// As Canvas counts them: failed and skipped rows are warnings; no file
+	// failed, so there is no error.
+	if c := imp.Data.Counts; c["users"] != 5 || c["error_count"] != 0 || c["warning_count"] != 7 {
+		t.Errorf("counts %v: want users 5 (created and skipped), error_count 0, warning_count 7", c)
 	}
 	if a := imp.Data.Actions["users"]; a["created"] != 4 || a["failed"] != 6 || a["skipped"] != 1 {
 		t.Errorf("actions %v", a)
@@ -81,7 +83,9 @@ func TestUsersImportGivesEveryRowOneResult(t *testing.T) {
 		t.Errorf("quoted multi-line field stored as %q", multi)
 	}
 
-	// The errors endpoint lists the failed rows with their raw line.
+	// The errors endpoint lists the failed and skipped rows (warnings, as on
+	// Canvas), the failed ones with their raw line; failure=true lists the
+	// errors alone: none here.
 	var errs struct {
 		Errors []struct {
 			Row     *int   `json:"row"`
@@ -90,8 +94,13 @@ func TestUsersImportGivesEveryRowOneResult(t *testing.T) {
 		} `json:"sis_import_errors"`
 	}
 	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/errors?per_page=100", imp.ID), &errs)
-	if len(errs.Errors) != 6 || errs.Errors[0].Code != "invalid_value" || errs.Errors[0].RowInfo != "S3,bwong,Bo,Wong,not-an-email,active" {
+	if len(errs.Errors) != 7 || errs.Errors[0].Code != "invalid_value" || errs.Errors[0].RowInfo != "S3,bwong,Bo,Wong,not-an-email,active" ||
+		errs.Errors[3].Code != "not_found" {
 		t.Errorf("errors: %+v", errs.Errors)
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/errors?failure=true", imp.ID), &errs)
+	if len(errs.Errors) != 0 {
+		t.Errorf("failure=true: %+v, want none", errs.Errors)
 	}
 }
 
@@ -174,6 +183,17 @@ func TestFileLevelErrorsApplyNothingOfTheFile(t *testing.T) {
 		}
 		if rs := s.results(imp.ID, ""); len(rs) != 0 {
 			t.Errorf("%s: %d results for a file that could not be read", c.name, len(rs))
+		}
+		// Canvas's failure filter lists the errors alone: this one, as a failure.
+		var errs struct {
+			Errors []struct {
+				Message string `json:"message"`
+				Failure bool   `json:"failure"`
+			} `json:"sis_import_errors"`
+		}
+		s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/errors?failure=true", imp.ID), &errs)
+		if len(errs.Errors) != 1 || !errs.Errors[0].Failure || !strings.Contains(errs.Errors[0].Message, c.want) {
+			t.Errorf("%s: errors?failure=true %+v", c.name, errs.Errors)
 		}
 	}
 	var n int

@@ -30,13 +30,14 @@ func (s *Server) getAccountErrors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) errors(w http.ResponseWriter, r *http.Request, accountID, importID int64) {
+	failureOnly, _ := strconv.ParseBool(r.URL.Query().Get("failure")) // Canvas's filter; anything else is none
 	if wantsCSV(r) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"sis_import_id", "file", "row", "code", "message", "row_info"})
 		const chunk = 5000
 		for off := 0; ; off += chunk {
-			list, err := result.ListErrors(r.Context(), s.db, accountID, importID, off, chunk)
+			list, err := result.ListErrors(r.Context(), s.db, accountID, importID, failureOnly, off, chunk)
 			if err != nil {
 				s.log.Error("stream errors", "import_id", importID, "err", err)
 				return
@@ -55,7 +56,7 @@ func (s *Server) errors(w http.ResponseWriter, r *http.Request, accountID, impor
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := result.ListErrors(r.Context(), s.db, accountID, importID, p.offset(), p.PerPage+1)
+	list, err := result.ListErrors(r.Context(), s.db, accountID, importID, failureOnly, p.offset(), p.PerPage+1)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -31,9 +31,11 @@ type sisImportJSON struct {
 	DiffingRemaster          bool            `json:"diffing_remaster"`
 	DiffedAgainstImportID    *int64          `json:"diffed_against_import_id"`
 	DiffingDropStatus        *string         `json:"diffing_drop_status"`
-	ProcessingWarnings       json.RawMessage `json:"processing_warnings"`
-	ProcessingErrors         json.RawMessage `json:"processing_errors"`
-	ErrorsAttachment         *attachmentJSON `json:"errors_attachment"`
+	DiffingUserRemoveStatus  *string         `json:"diffing_user_remove_status,omitempty"`
+	DiffingThresholdExceeded *bool           `json:"diffing_threshold_exceeded,omitempty"`
+	ProcessingWarnings       json.RawMessage `json:"processing_warnings,omitempty"`
+	ProcessingErrors         json.RawMessage `json:"processing_errors,omitempty"`
+	ErrorsAttachment         *fileJSON       `json:"errors_attachment,omitempty"`
 	User                     userRefJSON     `json:"user"`
 	DryRun                   bool            `json:"dry_run"`
 	Atomic                   bool            `json:"atomic"`
@@ -42,8 +44,16 @@ type sisImportJSON struct {
 	EtaSeconds               *int64          `json:"eta_seconds,omitempty"`
 }
 
-type attachmentJSON struct {
-	URL string `json:"url"`
+// fileJSON is Canvas's File object, for what an import offers to download.
+type fileJSON struct {
+	ID          int64  `json:"id"`
+	DisplayName string `json:"display_name"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content-type"`
+	URL         string `json:"url"`
+	MimeClass   string `json:"mime_class"`
+	Locked      bool   `json:"locked"`
+	Hidden      bool   `json:"hidden"`
 }
 
 type userRefJSON struct {
@@ -77,10 +87,9 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 		v.BatchModeTermID = &o.BatchModeTermID
 	}
 	if o.DiffingDataSet != "" {
-		v.DiffingDropStatus = &o.DiffingDropStatus
-	}
-	if o.DiffingDataSet != "" {
-		v.DiffingDataSetIdentifier = &o.DiffingDataSet
+		exceeded := false // no diffing threshold of Canvas's is honoured yet
+		v.DiffingDataSetIdentifier, v.DiffingDropStatus, v.DiffingUserRemoveStatus = &o.DiffingDataSet, &o.DiffingDropStatus, &o.DiffingUserRemoveStatus
+		v.DiffingThresholdExceeded = &exceeded
 	}
 	if !i.Running() {
 		v.Progress = 100
@@ -89,11 +98,26 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 		// the top level; its counts come when it ends.
 		v.RowsPerSecond, v.EtaSeconds, v.Data = d.RowsPerSecond, d.EtaSeconds, nil
 	}
-	if d.Counts["error_count"] > 0 || string(i.ProcessingErrors) != "[]" {
-		v.ErrorsAttachment = &attachmentJSON{URL: fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/errors.csv", i.AccountID, i.ID)}
+	// As Canvas: the errors and warnings file once the import is done and
+	// has any, and no empty lists of them.
+	if !i.Running() && (d.Counts["error_count"] > 0 || d.Counts["warning_count"] > 0 || !empty(i.ProcessingErrors) || !empty(i.ProcessingWarnings)) {
+		name := fmt.Sprintf("sis_errors_attachment_%d.csv", i.ID)
+		v.ErrorsAttachment = &fileJSON{ID: i.ID, DisplayName: name, Filename: name, ContentType: "text/csv", MimeClass: "file",
+			URL: fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/errors.csv", i.AccountID, i.ID)}
+	}
+	if empty(v.ProcessingWarnings) {
+		v.ProcessingWarnings = nil
+	}
+	if empty(v.ProcessingErrors) {
+		v.ProcessingErrors = nil
 	}
 	if len(v.Data) == 0 || string(v.Data) == "{}" {
 		v.Data = json.RawMessage(`{"import_type":"instructure_csv"}`)
 	}
 	return v
+}
+
+// empty says whether a JSON list is empty or absent.
+func empty(list json.RawMessage) bool {
+	return len(list) == 0 || string(list) == "[]" || string(list) == "null"
 }

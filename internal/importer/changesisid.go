@@ -25,7 +25,7 @@ type changeRow struct {
 const typeChangeSISID = "change_sis_id"
 
 func init() {
-	register(&fileType{name: typeChangeSISID, batch: "change_sis_id", entity: "change_sis_id",
+	register(&fileType{name: typeChangeSISID, counts: "change_sis_ids", batch: "change_sis_id", entity: "change_sis_id",
 		detect:     func(h header) bool { return h.has("type") && (h.has("old_id") || h.has("old_integration_id")) },
 		detectRank: 10, applyRank: 10, layout: layoutOf(&changeRow{}), required: []string{"type"}, apply: importChangeSISID,
 	})

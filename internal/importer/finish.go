@@ -86,12 +86,18 @@ func (at *attempt) finish(ctx context.Context) error {
 // data is the SisImport's data object (docs/api.md#the-sisimport-object).
 func (at *attempt) data(applied bool) map[string]any {
 	t := &at.total
-	counts := map[string]int{"accounts": 0, "terms": 0, "abstract_courses": 0, "courses": 0, "sections": 0,
-		"xlists": 0, "users": 0, "enrollments": 0, "groups": 0, "group_memberships": 0, "grade_publishing_results": 0,
+	// Canvas's counts: every key it has, and the rows of each type whose
+	// result is not failed.
+	counts := map[string]int{"change_sis_ids": 0, "accounts": 0, "terms": 0, "abstract_courses": 0, "courses": 0,
+		"sections": 0, "xlists": 0, "users": 0, "logins": 0, "enrollments": 0, "admins": 0, "group_categories": 0,
+		"groups": 0, "group_memberships": 0, "grade_publishing_results": 0, "user_observers": 0,
 		"batch_courses_deleted": 0, "batch_sections_deleted": 0, "batch_enrollments_deleted": 0,
 		"error_count": t.errorCount, "warning_count": t.warningCount}
-	for typ, n := range t.counts {
-		counts[typ] = n
+	for name, n := range t.counts {
+		if ft := byName[name]; ft != nil {
+			name = ft.countKey()
+		}
+		counts[name] = n
 	}
 	supplied := []string{}
 	for _, t := range at.types {
@@ -109,8 +115,34 @@ func (at *attempt) data(applied bool) map[string]any {
 		"planned_removals":         at.planned,
 		"diffed_against_import_id": at.diffedAgainst,
 		"would_hold":               at.wouldHold(),
+		"statistics":               statistics(t.actions),
+		"file_warnings":            nonNil(t.notes),
 		"file_errors":              nonNil(at.errorList),
 	}
+}
+
+// statisticClasses are Canvas's names, in data.statistics, of the objects
+// each entity's results are about.
+var statisticClasses = map[string]string{"accounts": "Account", "terms": "EnrollmentTerm", "courses": "Course",
+	"sections": "CourseSection", "users": "Pseudonym", "enrollments": "Enrollment", "groups": "Group",
+	"group_memberships": "GroupMembership"}
+
+// statistics is Canvas's data.statistics: per class the objects created,
+// restored (reactivated), deleted and deactivated, and their sum.
+func statistics(actions map[string]map[string]int) map[string]any {
+	out := map[string]any{}
+	total := 0
+	for entity, class := range statisticClasses {
+		a := actions[entity]
+		st := map[string]int{"created": a[result.Created], "restored": a[result.Reactivated], "deleted": a[result.Deleted],
+			"deactivated": a[result.Deactivated]}
+		for _, n := range st {
+			total += n
+		}
+		out[class] = st
+	}
+	out["total_state_changes"] = total
+	return out
 }
 
 // capped keeps Canvas's 24 messages, then one line saying how many more.

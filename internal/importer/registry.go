@@ -14,8 +14,10 @@ import (
 // Adding a type is its file, its migration and its tests
 // (docs/import-rules.md#files).
 type fileType struct {
-	// name is the type's name: its key in data.counts and in data.files.
-	name string
+	// name is the type's name, in data.files; counts, when set, is its key
+	// in data.counts (Canvas's plural), else the name.
+	name   string
+	counts string
 	// batch is Canvas's name of the type in data.supplied_batches.
 	batch string
 	// entity is what the type's rows are, as their results name it.
@@ -57,6 +59,14 @@ type fileType struct {
 	// skipped marks a Canvas type this version does not import: its files
 	// are skipped with a warning.
 	skipped bool
+}
+
+// countKey is the type's key in data.counts.
+func (t *fileType) countKey() string {
+	if t.counts != "" {
+		return t.counts
+	}
+	return t.name
 }
 
 // keyOf is the key of a row of a diffed file from its diffKey cells, ""

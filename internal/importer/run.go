@@ -95,9 +95,10 @@ type FileErrorInfo struct {
 type tally struct {
 	actions      map[string]map[string]int // entity (plural) and "total" → action → results
 	counts       map[string]int            // file type → rows not failed
-	errorCount   int
-	warningCount int
-	warnings     [][2]string // the first of them, for processing_warnings
+	errorCount   int                       // file-level errors and threshold breaches
+	warningCount int                       // failed and skipped rows, and the warnings of notes
+	notes        [][2]string               // the warnings that are not about a row, every one
+	warnings     [][2]string               // the first of them, for processing_warnings
 	moreWarnings int
 }
 
@@ -119,6 +120,7 @@ func (t *tally) add(o tally) {
 	}
 	t.errorCount += o.errorCount
 	t.warningCount += o.warningCount
+	t.notes = append(t.notes, o.notes...)
 	for _, w := range o.warnings {
 		t.warn(w[0], w[1])
 	}
@@ -295,9 +297,14 @@ func (at *attempt) addFileError(file string, fe *fileError) {
 }
 
 // warn adds a warning about the file being read.
-func (at *attempt) warn(file, msg string) {
-	at.file.warningCount++
-	at.file.warn(file, msg)
+func (at *attempt) warn(file, msg string) { at.file.note(file, msg) }
+
+// note counts a warning that is not about one row (rows' results carry
+// theirs): the errors list shows every one, processing_warnings the first.
+func (t *tally) note(file, msg string) {
+	t.notes = append(t.notes, [2]string{file, msg})
+	t.warningCount++
+	t.warn(file, msg)
 }
 
 // record counts a batch of results of a file of type typ and hands it to
@@ -317,7 +324,9 @@ func (at *attempt) record(typ string, rs []result.Result) {
 		}
 		switch r.Action {
 		case result.Failed:
-			t.errorCount++
+			// A failed row is a warning, as on Canvas: error_count counts
+			// what stops a file or the import.
+			t.warningCount++
 			t.warn(r.File, fmt.Sprintf("line %d: %s", r.Row, r.Message))
 		case result.Skipped:
 			t.warningCount++

@@ -221,8 +221,7 @@ func (f closerFunc) Close() error { return f() }
 func (at *attempt) zipSources(zf *zipFile) ([]source, error) {
 	files, warnings, refused := listZip(zf.Reader, at.maxUnzipped(), at.MaxZipRatio)
 	for _, w := range warnings {
-		at.total.warningCount++
-		at.total.warn(w[0], w[1])
+		at.total.note(w[0], w[1])
 	}
 	if refused != nil {
 		at.addFileError(at.job.FileName, refused)

@@ -95,6 +95,7 @@ func (at *attempt) guardsCascade(eligible int) bool {
 // says, applying nothing, its results showing what it would have done.
 func (at *attempt) breach(typ string, removals int, file, msg string) {
 	at.breached = true
+	at.total.errorCount++
 	if at.planned == nil {
 		at.planned = map[string]int{}
 	}

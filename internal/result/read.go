@@ -63,8 +63,9 @@ func List(ctx context.Context, db *pgxpool.Pool, f Filter) ([]Stored, error) {
 	return out, nil
 }
 
-// ImportError is an entry of sis_import_errors: a file-level error
-// (Failure) or a failed row, as Canvas lists them.
+// ImportError is an entry of sis_import_errors, as Canvas lists them: a
+// file-level or import-level error (Failure), or a warning: a failed or
+// skipped row, or a warning about a file.
 type ImportError struct {
 	SISImportID int64   `json:"sis_import_id"`
 	File        string  `json:"file"`
@@ -75,20 +76,25 @@ type ImportError struct {
 	Failure     bool    `json:"failure"`
 }
 
-// ListErrors lists the errors of one import (importID > 0) or of every
-// import of an account, newest import first, file errors before rows.
-func ListErrors(ctx context.Context, db *pgxpool.Pool, accountID, importID int64, offset, limit int) ([]ImportError, error) {
+// ListErrors lists the errors and warnings of one import (importID > 0) or
+// of every import of an account, newest import first: errors, warnings
+// about files, then rows. With failureOnly, only the errors.
+func ListErrors(ctx context.Context, db *pgxpool.Pool, accountID, importID int64, failureOnly bool, offset, limit int) ([]ImportError, error) {
 	rows, err := db.Query(ctx, `
 		SELECT import_id, file, row, row_info, message, code, failure FROM (
 			SELECT i.id AS import_id, fe->>'file' AS file, NULL::int AS row, NULL::text AS row_info,
-			       fe->>'message' AS message, fe->>'code' AS code, true AS failure, 0 AS ord, 0::bigint AS rid
-			FROM sis_imports i, jsonb_array_elements(COALESCE(i.data->'file_errors', '[]')) fe
+			       fe->>'message' AS message, fe->>'code' AS code, true AS failure, 0 AS ord, n AS rid
+			FROM sis_imports i, jsonb_array_elements(COALESCE(i.data->'file_errors', '[]')) WITH ORDINALITY fe(fe, n)
 			WHERE i.account_id = $1 AND ($2 = 0 OR i.id = $2)
 			UNION ALL
-			SELECT r.import_id, r.file, r.row, r.row_info, COALESCE(r.message, ''), COALESCE(r.code, ''), false, 1, r.id
+			SELECT i.id, fw->>0, NULL, NULL, fw->>1, '', false, 1, n
+			FROM sis_imports i, jsonb_array_elements(COALESCE(i.data->'file_warnings', '[]')) WITH ORDINALITY fw(fw, n)
+			WHERE i.account_id = $1 AND ($2 = 0 OR i.id = $2) AND NOT $5
+			UNION ALL
+			SELECT r.import_id, r.file, r.row, r.row_info, COALESCE(r.message, ''), COALESCE(r.code, ''), false, 2, r.id
 			FROM sis_imports i JOIN sis_import_results r ON r.import_id = i.id AND r.attempt = i.results_attempt
-			WHERE i.account_id = $1 AND ($2 = 0 OR i.id = $2) AND r.action = 'failed'
-		) e ORDER BY import_id DESC, ord, rid LIMIT $3 OFFSET $4`, accountID, importID, limit, offset)
+			WHERE i.account_id = $1 AND ($2 = 0 OR i.id = $2) AND r.action IN ('failed', 'skipped') AND r.row IS NOT NULL AND NOT $5
+		) e ORDER BY import_id DESC, ord, rid LIMIT $3 OFFSET $4`, accountID, importID, limit, offset, failureOnly)
 	if err != nil {
 		return nil, fmt.Errorf("list errors: %w", err)
 	}
