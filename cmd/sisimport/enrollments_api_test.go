@@ -21,15 +21,23 @@ type dirEnrollment struct {
 	UserID          int64      `json:"user_id"`
 	SISUserID       *string    `json:"sis_user_id"`
 	Role            string     `json:"role"`
+	RoleID          int64      `json:"role_id"`
 	Type            string     `json:"type"`
+	Associated      *int64     `json:"associated_user_id"`
+	Limited         bool       `json:"limit_privileges_to_course_section"`
 	EnrollmentState string     `json:"enrollment_state"`
 	StartAt         *time.Time `json:"start_at"`
+	EndAt           *time.Time `json:"end_at"`
 	Origin          string     `json:"origin"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // seedExec runs seeding SQL on the service's database (the importer does
 // not take these file types yet).
+// builtInRole is the id of the built-in role v.role names (student, …),
+// for seeds that write enrollments.
+const builtInRole = `(SELECT r.id FROM roles r WHERE r.root_account_id IS NULL AND lower(r.label) = v.role)`
+
 func seedExec(t *testing.T, s *service, sql string, args ...any) {
 	t.Helper()
 	if _, err := s.db.Exec(t.Context(), sql, args...); err != nil {
@@ -62,9 +70,9 @@ func seedCourses(t *testing.T, s *service) (east, west directory.Account) {
 		       (1, $2, NULL, 'CHEM1', 'CHEM 1', 'Chemistry')`, east.ID, west.ID)
 	seedExec(t, s, `INSERT INTO sections (root_account_id, course_id, sis_section_id, name)
 		SELECT 1, id, 'BIO101-A', 'Section A' FROM courses WHERE sis_course_id = 'BIO101'`)
-	seedExec(t, s, `INSERT INTO enrollments (root_account_id, course_id, section_id, user_id, role, workflow_state, start_at,
+	seedExec(t, s, `INSERT INTO enrollments (root_account_id, course_id, section_id, user_id, role, role_id, workflow_state, start_at,
 			last_import_id, updated_at)
-		SELECT 1, c.id, COALESCE(sec.id, 0), u.id, v.role, v.state, v.start_at::timestamptz, 42, now() - interval '1 day'
+		SELECT 1, c.id, COALESCE(sec.id, 0), u.id, v.role, `+builtInRole+`, v.state, v.start_at::timestamptz, 42, now() - interval '1 day'
 		FROM (VALUES (1, 'BIO101', '', 'S1', 'student', 'active', '2026-08-24T08:00:00Z'),
 		             (2, 'BIO101', 'BIO101-A', 'S1', 'teacher', 'active', NULL),
 		             (3, 'BIO101', '', 'S2', 'student', 'inactive', NULL),
@@ -84,12 +92,12 @@ func TestEnrollmentsList(t *testing.T) {
 	const bio = "/api/v1/courses/sis_course_id:BIO101/enrollments"
 
 	for _, c := range []struct{ query, want string }{
-		{"", "S1/student/active S1/teacher/active S2/student/inactive"}, // active and inactive by default
-		{"?state[]=completed&state[]=deleted", "S3/student/completed S3/ta/deleted"},
-		{"?state[]=inactive&state=active", "S1/student/active S1/teacher/active S2/student/inactive"},
-		{"?state[]=all", "S1/student/active S1/teacher/active S2/student/inactive S3/student/completed S3/ta/deleted"},
-		{"?state[]=all&user_id=sis_user_id:S3", "S3/student/completed S3/ta/deleted"},
-		{"?user_id=sis_user_id:S1", "S1/student/active S1/teacher/active"},
+		{"", "S1/StudentEnrollment/active S1/TeacherEnrollment/active S2/StudentEnrollment/inactive"}, // active and inactive by default
+		{"?state[]=completed&state[]=deleted", "S3/StudentEnrollment/completed S3/TaEnrollment/deleted"},
+		{"?state[]=inactive&state=active", "S1/StudentEnrollment/active S1/TeacherEnrollment/active S2/StudentEnrollment/inactive"},
+		{"?state[]=all", "S1/StudentEnrollment/active S1/TeacherEnrollment/active S2/StudentEnrollment/inactive S3/StudentEnrollment/completed S3/TaEnrollment/deleted"},
+		{"?state[]=all&user_id=sis_user_id:S3", "S3/StudentEnrollment/completed S3/TaEnrollment/deleted"},
+		{"?user_id=sis_user_id:S1", "S1/StudentEnrollment/active S1/TeacherEnrollment/active"},
 		{"?user_id=sis_user_id:nobody", ""},
 	} {
 		var list []dirEnrollment
@@ -113,7 +121,7 @@ func TestEnrollmentsList(t *testing.T) {
 	}
 	// The internal ids work as well as the SIS ones.
 	s.getJSON(fmt.Sprintf("/api/v1/courses/%d/enrollments?user_id=%d", student.CourseID, student.UserID), &list)
-	if got := enrollmentKeys(list); got != "S1/student/active S1/teacher/active" {
+	if got := enrollmentKeys(list); got != "S1/StudentEnrollment/active S1/TeacherEnrollment/active" {
 		t.Errorf("by internal ids: %q", got)
 	}
 
@@ -123,7 +131,7 @@ func TestEnrollmentsList(t *testing.T) {
 		t.Errorf("first page: %d enrollments, Link %q", len(list), h.Get("Link"))
 	}
 	s.getJSON(bio+"?state[]=all&per_page=2&page=3", &list)
-	if got := enrollmentKeys(list); got != "S3/ta/deleted" {
+	if got := enrollmentKeys(list); got != "S3/TaEnrollment/deleted" {
 		t.Errorf("last page: %q", got)
 	}
 
@@ -161,7 +169,7 @@ func TestEnrollmentStateChanges(t *testing.T) {
 	// and the answer says which roles there are.
 	code, _, body := change("DELETE", bio+"sis_user_id:S1?task=inactivate")
 	if code != 409 || !strings.Contains(body, "ambiguous_match") || !strings.Contains(body, "student") ||
-		!strings.Contains(body, "teacher in section BIO101-A") || !strings.Contains(body, "role=") {
+		!strings.Contains(body, "TeacherEnrollment in section BIO101-A") || !strings.Contains(body, "role=") {
 		t.Errorf("an ambiguous sis_user_id: %d %s", code, body)
 	}
 	var lastImport *int64
@@ -191,7 +199,7 @@ func TestEnrollmentStateChanges(t *testing.T) {
 	change("PUT", bio+"sis_user_id:S1/reactivate?role=teacher")
 	var list []dirEnrollment
 	s.getJSON("/api/v1/courses/sis_course_id:BIO101/enrollments?state[]=all", &list)
-	if got := enrollmentKeys(list); got != "S1/student/active S1/teacher/active S2/student/completed S3/student/completed S3/ta/active" {
+	if got := enrollmentKeys(list); got != "S1/StudentEnrollment/active S1/TeacherEnrollment/active S2/StudentEnrollment/completed S3/StudentEnrollment/completed S3/TaEnrollment/active" {
 		t.Errorf("after the changes: %q", got)
 	}
 	// Not sticky, and no longer as the import left it: last_import_id goes.
@@ -301,8 +309,8 @@ func TestCoursesAndEnrollmentsReports(t *testing.T) {
 	seedExec(t, s, `INSERT INTO sections (root_account_id, course_id, sis_section_id, name)
 		SELECT 1, id, v.sis, v.name FROM courses, (VALUES ('BIO101-A', 'A'), (NULL, 'No SIS id')) v(sis, name)
 		WHERE sis_course_id = 'BIO101'`)
-	seedExec(t, s, `INSERT INTO enrollments (root_account_id, course_id, section_id, user_id, role, workflow_state, start_at, end_at)
-		SELECT 1, c.id, COALESCE(sec.id, 0), u.id, v.role, v.state, v.start_at::timestamptz, v.end_at::timestamptz
+	seedExec(t, s, `INSERT INTO enrollments (root_account_id, course_id, section_id, user_id, role, role_id, workflow_state, start_at, end_at)
+		SELECT 1, c.id, COALESCE(sec.id, 0), u.id, v.role, `+builtInRole+`, v.state, v.start_at::timestamptz, v.end_at::timestamptz
 		FROM (VALUES (1, 'BIO101', '', 's1', 'student', 'active', '2026-08-24T08:00:00Z', NULL),
 		             (2, 'BIO101', 'A', 's2', 'teacher', 'inactive', NULL, NULL),
 		             (3, 'BIO101', 'No SIS id', 's1', 'ta', 'active', NULL, NULL), -- a section a file cannot name

@@ -161,7 +161,7 @@ func TestEnrollmentRules(t *testing.T) {
 		"enrollments.csv:5":   "failed/unknown_reference",
 		"enrollments.csv:6":   "failed/unknown_reference",
 		"enrollments.csv:7":   "failed/invalid_value",
-		"enrollments.csv:8":   "failed/invalid_value",
+		"enrollments.csv:8":   "failed/unknown_reference",
 		"enrollments.csv:9":   "skipped/not_found",
 		"enrollments.csv:10":  "failed/invalid_value",
 		"enrollments.csv:11":  "failed/missing_value",

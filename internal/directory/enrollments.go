@@ -52,21 +52,25 @@ func ResolveCourse(ctx context.Context, db *pgxpool.Pool, ref string, reach, roo
 // Enrollment is a user's role in a course, or in one of its sections, as
 // the API shows it: Canvas's Enrollment, the fields this service keeps.
 type Enrollment struct {
-	ID              int64      `json:"id"`
-	CourseID        int64      `json:"course_id"`
-	SISCourseID     *string    `json:"sis_course_id"`
-	CourseSectionID *int64     `json:"course_section_id"`
-	SISSectionID    *string    `json:"sis_section_id"`
-	UserID          int64      `json:"user_id"`
-	SISUserID       *string    `json:"sis_user_id"`
-	Role            string     `json:"role"`
-	Type            string     `json:"type"`
-	EnrollmentState string     `json:"enrollment_state"`
-	StartAt         *time.Time `json:"start_at"`
-	EndAt           *time.Time `json:"end_at"`
-	Origin          string     `json:"origin"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
+	ID              int64   `json:"id"`
+	CourseID        int64   `json:"course_id"`
+	SISCourseID     *string `json:"sis_course_id"`
+	CourseSectionID *int64  `json:"course_section_id"`
+	SISSectionID    *string `json:"sis_section_id"`
+	UserID          int64   `json:"user_id"`
+	SISUserID       *string `json:"sis_user_id"`
+	Role            string  `json:"role"`
+	RoleID          int64   `json:"role_id"`
+	Type            string  `json:"type"`
+	// AssociatedUserID is the student an observer enrollment observes.
+	AssociatedUserID     *int64     `json:"associated_user_id"`
+	LimitToCourseSection bool       `json:"limit_privileges_to_course_section"`
+	EnrollmentState      string     `json:"enrollment_state"`
+	StartAt              *time.Time `json:"start_at"`
+	EndAt                *time.Time `json:"end_at"`
+	Origin               string     `json:"origin"`
+	CreatedAt            time.Time  `json:"created_at"`
+	UpdatedAt            time.Time  `json:"updated_at"`
 }
 
 // EnrollmentStates are the states an enrollment may be in.
@@ -95,20 +99,23 @@ func EnrollmentRole(s string) (string, bool) {
 // SIS ids of their course, section and user.
 const (
 	enrollmentColumns = `SELECT e.id, e.course_id, c.sis_course_id, NULLIF(e.section_id, 0), s.sis_section_id,
-	e.user_id, u.sis_user_id, e.role, e.workflow_state, e.start_at, e.end_at, e.origin, e.created_at, e.updated_at`
+	e.user_id, u.sis_user_id, e.role, r.name, e.role_id, NULLIF(e.associated_user_id, 0), e.limit_privileges_to_course_section,
+	e.workflow_state, e.start_at, e.end_at, e.origin, e.created_at, e.updated_at`
 	enrollmentJoins = ` JOIN courses c ON c.id = e.course_id JOIN users u ON u.id = e.user_id
-	LEFT JOIN sections s ON s.id = e.section_id`
+	JOIN roles r ON r.id = e.role_id LEFT JOIN sections s ON s.id = e.section_id`
 	enrollmentSelect = enrollmentColumns + ` FROM enrollments e` + enrollmentJoins
 )
 
 func scanEnrollment(row pgx.Row) (Enrollment, error) {
 	var e Enrollment
+	var base string
 	err := row.Scan(&e.ID, &e.CourseID, &e.SISCourseID, &e.CourseSectionID, &e.SISSectionID, &e.UserID, &e.SISUserID,
-		&e.Role, &e.EnrollmentState, &e.StartAt, &e.EndAt, &e.Origin, &e.CreatedAt, &e.UpdatedAt)
+		&base, &e.Role, &e.RoleID, &e.AssociatedUserID, &e.LimitToCourseSection, &e.EnrollmentState, &e.StartAt, &e.EndAt,
+		&e.Origin, &e.CreatedAt, &e.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, errs.ErrNotFound
 	}
-	e.Type = enrollmentTypes[e.Role]
+	e.Type = enrollmentTypes[base]
 	return e, err
 }
 

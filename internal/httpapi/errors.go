@@ -30,7 +30,7 @@ func (s *Server) getAccountErrors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) errors(w http.ResponseWriter, r *http.Request, accountID, importID int64) {
-	failureOnly, _ := strconv.ParseBool(r.URL.Query().Get("failure")) // Canvas's filter; anything else is none
+	failureOnly := truthy(r.URL.Query().Get("failure")) // Canvas's filter
 	if wantsCSV(r) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		cw := csv.NewWriter(w)

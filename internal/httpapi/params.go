@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/sisimport/sisimport/internal/errs"
 )
@@ -70,4 +71,14 @@ func optional(p map[string]string, name string) *string {
 		return &v
 	}
 	return nil
+}
+
+// truthy reads a boolean filter as Canvas does: true, t, 1, yes, y or on,
+// in any case; anything else is false.
+func truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "t", "1", "yes", "y", "on":
+		return true
+	}
+	return false
 }

@@ -53,6 +53,8 @@ func (s *Server) Handler() http.Handler {
 			r.With(s.needs(auth.Admin, reach(s.account))).Put("/user_properties/{name}", s.updateProperty)
 			r.Get("/groups", s.listGroups)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/groups", s.createGroup)
+			r.Get("/roles", s.listRoles)
+			r.With(s.needs(auth.Admin, reach(s.account))).Post("/roles", s.createRole)
 			r.Get("/sub_accounts", s.listSubAccounts)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)

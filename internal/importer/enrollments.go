@@ -3,75 +3,124 @@ package importer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/keyset"
 	"github.com/sisimport/sisimport/internal/result"
 )
 
 // enrollmentRow is one row of an enrollments file (Canvas's enrollments.csv).
 type enrollmentRow struct {
-	CourseID  string `csv:"course_id" validate:"required_without=SectionID,max=255"`
-	SectionID string `csv:"section_id" validate:"max=255"`
-	UserID    string `csv:"user_id" validate:"required,max=255"`
-	Role      string `csv:"role,lower" validate:"required,oneof=student teacher ta observer designer"`
-	Status    string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
-	StartDate string `csv:"start_date" validate:"max=64"`
-	EndDate   string `csv:"end_date" validate:"max=64"`
+	CourseID          string `csv:"course_id" validate:"required_without=SectionID,max=255"`
+	SectionID         string `csv:"section_id" validate:"max=255"`
+	UserID            string `csv:"user_id" validate:"required_without=UserIntegrationID,max=255"`
+	UserIntegrationID string `csv:"user_integration_id" validate:"max=255"`
+	Role              string `csv:"role" validate:"required_without=RoleID,max=255"`
+	RoleID            string `csv:"role_id" validate:"max=20"`
+	Status            string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
+	StartDate         string `csv:"start_date" validate:"max=64"`
+	EndDate           string `csv:"end_date" validate:"max=64"`
+	AssociatedUserID  string `csv:"associated_user_id" validate:"max=255"`
+	LimitPrivileges   string `csv:"limit_section_privileges,lower" validate:"omitempty,oneof=true t 1 yes y on false f 0 no n off"`
+	// Read and without effect here (docs/import-rules.md#enrollments): no
+	// notifications are sent, and there are no temporary enrollments.
+	Notify          string `csv:"notify" validate:"max=255"`
+	TemporarySource string `csv:"temporary_enrollment_source_user_id" validate:"max=255"`
+	// RootAccount names another root account; as in Canvas's open-source
+	// code, a row with one is skipped.
+	RootAccount string `csv:"root_account" validate:"max=255"`
 }
 
 // typeEnrollments is the type's name.
 const typeEnrollments = "enrollments"
 
+// enrollmentDiffKey are the columns that key an enrollment in a diffed
+// file, as Canvas's identifying fields.
+var enrollmentDiffKey = []string{"course_id", "section_id", "user_id", "user_integration_id", "role", "role_id", "associated_user_id"}
+
 func init() {
 	register(&fileType{name: typeEnrollments, batch: "enrollment", entity: "enrollment", emptyDateClears: true,
 		detect: func(h header) bool {
-			return (h.has("course_id") || h.has("section_id")) && h.has("user_id") && h.has("role")
+			return (h.has("course_id") || h.has("section_id")) && (h.has("user_id") || h.has("user_integration_id"))
 		},
-		detectRank: 60, applyRank: 80, layout: layoutOf(&enrollmentRow{}), required: []string{"user_id", "role", "status"},
-		apply: importEnrollments, diffKey: []string{"course_id", "section_id", "user_id", "role"},
+		detectRank: 60, applyRank: 80, layout: layoutOf(&enrollmentRow{}), required: []string{"status"},
+		apply: importEnrollments, diffKey: enrollmentDiffKey,
 		diffRowKey: func(c []string) string {
-			if c[2] == "" {
+			r := enrollmentFromKey(c)
+			if r.UserID+r.UserIntegrationID == "" {
 				return ""
 			}
-			r := enrollmentRow{CourseID: c[0], SectionID: c[1], UserID: c[2], Role: strings.ToLower(c[3])}
 			return r.key()
 		},
-		restore: restoring("enrollments", "", "course_id", "start_at", "end_at"),
+		restore: restoring("enrollments", "", "course_id", "start_at", "end_at", "limit_privileges_to_course_section"),
 	})
 }
 
+// enrollmentFromKey is the row of the diffKey cells c.
+func enrollmentFromKey(c []string) enrollmentRow {
+	return enrollmentRow{CourseID: c[0], SectionID: c[1], UserID: c[2], UserIntegrationID: c[3], Role: c[4], RoleID: c[5],
+		AssociatedUserID: c[6]}
+}
+
 // key is what identifies the row's enrollment in the file: its section
-// (which names its course) or else its course, user and role.
+// (which names its course) or else its course; its user, by SIS id or
+// integration id; its role, by name or id; the user it observes.
 func (r *enrollmentRow) key() string {
+	place, user, role := "c\x00"+r.CourseID, "u\x00"+r.UserID, "n\x00"+strings.ToLower(r.Role)
 	if r.SectionID != "" {
-		return "s\x00" + r.SectionID + "\x00" + r.UserID + "\x00" + r.Role
+		place = "s\x00" + r.SectionID
 	}
-	return "c\x00" + r.CourseID + "\x00" + r.UserID + "\x00" + r.Role
+	if r.UserIntegrationID != "" {
+		user = "i\x00" + r.UserIntegrationID
+	}
+	if r.RoleID != "" {
+		role = "#\x00" + r.RoleID
+	}
+	return place + "\x00" + user + "\x00" + role + "\x00" + r.AssociatedUserID
+}
+
+// who names the row's user for messages.
+func (r *enrollmentRow) who() string {
+	if r.UserIntegrationID != "" {
+		return fmt.Sprintf("user_integration_id %q", r.UserIntegrationID)
+	}
+	return fmt.Sprintf("user %q", r.UserID)
+}
+
+// roleName names the row's role for messages.
+func (r *enrollmentRow) roleName() string {
+	if r.RoleID != "" {
+		return "role_id " + r.RoleID
+	}
+	return r.Role
 }
 
 // enrollmentKey identifies a stored enrollment; section 0 is the course as
-// a whole.
+// a whole, associated 0 no observed user.
 type enrollmentKey struct {
-	course, section, user int64
-	role                  string
+	course, section, user, role, associated int64
 }
 
 type storedEnrollment struct {
 	id         int64
 	state      string
 	start, end *time.Time
+	limited    bool
 }
 
 // enrollmentItem is a row on its way through a batch.
 type enrollmentItem struct {
 	batchRow
 	row    enrollmentRow
+	role   directory.Role
 	dates  dateRange
+	limit  *bool // limit_section_privileges, when the row gives it
 	key    enrollmentKey
 	old    *storedEnrollment
 	digest uint64 // of the row, for its diffing base
@@ -89,6 +138,10 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 	// also resolved ahead, on a connection of their own: the transaction,
 	// the import's critical path, then only reads and writes enrollments.
 	refsAhead := len(at.total.actions["total"]) == 0
+	roles, err := directory.LoadRoles(ctx, at.DB, at.account.RootAccountID)
+	if err != nil {
+		return err
+	}
 	batches := make(chan enrollmentBatch, 1)
 	readErr := make(chan error, 1)
 	rctx, stop := context.WithCancel(ctx)
@@ -99,7 +152,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 			it.fail(fail)
 			return it
 		}
-		parseEnrollment(&it, f, rec)
+		parseEnrollment(&it, f, rec, roles)
 		if base != nil && !it.settled {
 			it.digest = f.digester.Digest(rec.Fields)
 		}
@@ -107,13 +160,18 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 	}
 	send := func(batch []enrollmentItem) error {
 		if base != nil {
+			// A row the file lists keeps its base row's enrollment, even a
+			// row that fails now: only what the file leaves out is dropped.
 			err := keyset.MarkBase(base, batch, func(it *enrollmentItem) (string, uint64) {
-				if it.settled {
+				r := &it.row
+				if r.UserID+r.UserIntegrationID == "" || r.CourseID+r.SectionID == "" {
 					return "", 0
 				}
-				return it.row.key(), it.digest
+				return r.key(), it.digest
 			}, func(it *enrollmentItem) {
-				it.settled, it.res.Action = true, result.Unchanged // as in the diffing base
+				if !it.settled {
+					it.settled, it.res.Action = true, result.Unchanged // as in the diffing base
+				}
 			})
 			if err != nil {
 				return err
@@ -146,48 +204,99 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 	if err := <-readErr; err != nil || base == nil {
 		return err
 	}
-	return at.dropEnrollments(ctx, base, f.name)
+	return at.dropEnrollments(ctx, base, f.name, roles)
 }
 
 // dropEnrollments gives diffing_drop_status to the enrollments of the
 // diffing base that the file no longer lists, each a result with row null.
-func (at *attempt) dropEnrollments(ctx context.Context, base *keyset.Base, file string) error {
+// The base's rows are resolved as the file's rows are; one that names what
+// no longer exists has nothing to drop.
+func (at *attempt) dropEnrollments(ctx context.Context, base *keyset.Base, file string, roles *directory.Roles) error {
 	gone, err := base.Gone(ctx)
 	if err != nil || len(gone) == 0 {
 		return err
 	}
-	var courses, sections, users, roles []string
+	items := make([]enrollmentItem, 0, len(gone))
 	for _, k := range gone {
-		courses, sections, users, roles = append(courses, k[0]), append(sections, k[1]), append(users, k[2]), append(roles, strings.ToLower(k[3]))
+		it := enrollmentItem{row: enrollmentFromKey(k)}
+		if it.resolveRole(roles) == nil {
+			items = append(items, it)
+		}
+	}
+	refs, err := at.enrollmentRefs(ctx, at.tx, items)
+	if err != nil {
+		return err
+	}
+	var keys []*enrollmentItem
+	for i := range items {
+		if at.resolveEnrollment(&items[i], refs) == nil {
+			keys = append(keys, &items[i])
+		}
+	}
+	if err := at.readEnrollments(ctx, keys); err != nil {
+		return err
+	}
+	var ids []int64
+	for _, it := range keys {
+		if it.old != nil {
+			ids = append(ids, it.old.id)
+		}
 	}
 	return at.diffDrop(ctx, typeEnrollments, "enrollment", file, at.opts.DiffingDropStatus, base.Rows(), `
-		SELECT e.id, u.sis_user_id, e.workflow_state
-		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(course, section, usr, role)
-		JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr
-		LEFT JOIN sections s ON k.section <> '' AND s.root_account_id = $1 AND s.sis_section_id = k.section
-		JOIN courses c ON c.root_account_id = $1 AND CASE WHEN k.section <> '' THEN c.id = s.course_id ELSE c.sis_course_id = k.course END
-		JOIN accounts a ON a.id = c.account_id AND $2 = ANY(a.path)
-		JOIN enrollments e ON e.course_id = c.id AND e.user_id = u.id AND e.role = k.role AND e.section_id = COALESCE(s.id, 0)
-		WHERE e.origin = 'sis' AND e.workflow_state NOT IN ($3, 'deleted') ORDER BY e.id`,
-		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, courses, sections, users, roles)
+		SELECT e.id, u.sis_user_id, e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id
+		WHERE e.id = ANY($4) AND e.root_account_id = $1 AND e.origin = 'sis' AND e.workflow_state NOT IN ($3, 'deleted')
+		  AND EXISTS (SELECT 1 FROM courses c JOIN accounts a ON a.id = c.account_id WHERE c.id = e.course_id AND $2 = ANY(a.path))
+		ORDER BY e.id`,
+		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
-func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record) {
+func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record, roles *directory.Roles) {
 	r := &it.row
 	f.fill(r, rec)
 	it.res.SISID = r.UserID
 	key := ""
-	if r.UserID != "" && r.CourseID+r.SectionID != "" {
+	if r.UserID+r.UserIntegrationID != "" && r.CourseID+r.SectionID != "" {
 		key = r.key()
 	}
-	if fail := f.check(r, rec.Line, key, fmt.Sprintf("the enrollment of user %q as %s in %s", r.UserID, r.Role, r.place())); fail != nil {
+	if fail := f.check(r, rec.Line, key, fmt.Sprintf("the enrollment of %s as %s in %s", r.who(), r.roleName(), r.place())); fail != nil {
 		it.fail(fail)
 		return
+	}
+	if r.RootAccount != "" {
+		it.fail(&rowFailure{code: "other_root_account", skip: true,
+			message: fmt.Sprintf("column root_account: %q names another root account; its rows are skipped, as on Canvas", r.RootAccount)})
+		return
+	}
+	if fail := it.resolveRole(roles); fail != nil {
+		it.fail(fail)
+		return
+	}
+	if r.LimitPrivileges != "" {
+		limit := slices.Contains([]string{"true", "t", "1", "yes", "y", "on"}, r.LimitPrivileges)
+		it.limit = &limit
 	}
 	var fail *rowFailure
 	if it.dates, fail = f.dates(r.StartDate, r.EndDate); fail != nil {
 		it.fail(fail)
 	}
+}
+
+// resolveRole finds the role the row names, by role_id or role.
+func (it *enrollmentItem) resolveRole(roles *directory.Roles) *rowFailure {
+	role, err := roles.Find(it.row.Role, it.row.RoleID, false)
+	if err != nil {
+		return &rowFailure{code: "unknown_reference", message: err.Error()}
+	}
+	it.role = role
+	return nil
+}
+
+// userColumn is the column that names the row's user.
+func (r *enrollmentRow) userColumn() string {
+	if r.UserIntegrationID != "" {
+		return "user_integration_id"
+	}
+	return "user_id"
 }
 
 // place names the course or section a row enrolls in, for messages.
@@ -200,9 +309,10 @@ func (r *enrollmentRow) place() string {
 
 // enrollmentRefs are the courses, sections and users a batch names.
 type enrollmentRefs struct {
-	courses  map[string]courseRef
-	sections map[string]sectionRef
-	users    map[string]int64
+	courses       map[string]courseRef
+	sections      map[string]sectionRef
+	users         map[string]int64 // by SIS id
+	byIntegration map[string]int64
 }
 
 type courseRef struct {
@@ -236,8 +346,8 @@ func (at *attempt) applyEnrollments(ctx context.Context, b enrollmentBatch) erro
 				continue
 			}
 			if line, dup := first[it.key]; dup {
-				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("line %d already enrolls user %q as %s in this course and section; the first row wins",
-					line, it.row.UserID, it.row.Role)})
+				it.fail(&rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("line %d already enrolls %s as %s in this course and section; the first row wins",
+					line, it.row.who(), it.role.Role)})
 				continue
 			}
 			first[it.key] = it.res.Row
@@ -285,16 +395,24 @@ type enrollmentBatch struct {
 // one query each, through q: the import's transaction, or the pool when
 // the import has written nothing they could see.
 func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enrollmentItem) (*enrollmentRefs, error) {
-	var courses, sections, users []string
+	var courses, sections, users, integrations []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
-			if it.row.CourseID != "" {
-				courses = append(courses, it.row.CourseID)
+			r := &it.row
+			if r.CourseID != "" {
+				courses = append(courses, r.CourseID)
 			}
-			if it.row.SectionID != "" {
-				sections = append(sections, it.row.SectionID)
+			if r.SectionID != "" {
+				sections = append(sections, r.SectionID)
 			}
-			users = append(users, it.row.UserID)
+			if r.UserIntegrationID != "" {
+				integrations = append(integrations, r.UserIntegrationID)
+			} else {
+				users = append(users, r.UserID)
+			}
+			if r.AssociatedUserID != "" {
+				users = append(users, r.AssociatedUserID)
+			}
 		}
 	}
 	refs := &enrollmentRefs{courses: map[string]courseRef{}, sections: map[string]sectionRef{}}
@@ -323,7 +441,10 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
-	if refs.users, err = at.usersBySIS(ctx, q, users); err != nil {
+	if refs.users, err = at.userIDs(ctx, q, "user_id", users); err != nil {
+		return nil, err
+	}
+	if refs.byIntegration, err = at.userIDs(ctx, q, "integration_id", integrations); err != nil {
 		return nil, err
 	}
 	return refs, nil
@@ -334,7 +455,7 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 // import's scope, since the enrollment is written there (docs/import-rules.md#files).
 func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *rowFailure {
 	r := &it.row
-	k := enrollmentKey{role: r.Role}
+	k := enrollmentKey{role: it.role.ID}
 	inScope := false
 	if r.SectionID != "" {
 		s, ok := refs.sections[r.SectionID]
@@ -355,11 +476,22 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 	if !inScope {
 		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("%s is outside the account this import was posted to", r.place())}
 	}
+	// As on Canvas, user_integration_id wins over user_id.
 	u, ok := refs.users[r.UserID]
+	if r.UserIntegrationID != "" {
+		u, ok = refs.byIntegration[r.UserIntegrationID]
+	}
 	if !ok {
-		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column user_id: no user %q exists", r.UserID)}
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no %s exists", r.userColumn(), r.who())}
 	}
 	k.user = u
+	// An observer's enrollment names the student it observes; other roles
+	// ignore associated_user_id, as Canvas does.
+	if r.AssociatedUserID != "" && it.role.BaseRoleType == "ObserverEnrollment" {
+		if k.associated, ok = refs.users[r.AssociatedUserID]; !ok {
+			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column associated_user_id: no user %q exists", r.AssociatedUserID)}
+		}
+	}
 	it.key = k
 	return nil
 }
@@ -369,24 +501,26 @@ func (at *attempt) readEnrollments(ctx context.Context, items []*enrollmentItem)
 	if len(items) == 0 {
 		return nil
 	}
-	courses, sections, users := make([]int64, len(items)), make([]int64, len(items)), make([]int64, len(items))
-	roles := make([]string, len(items))
-	byKey := make(map[enrollmentKey]*enrollmentItem, len(items))
+	n := len(items)
+	courses, sections, users, roles, associated := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	byKey := make(map[enrollmentKey]*enrollmentItem, n)
 	for i, it := range items {
-		courses[i], sections[i], users[i], roles[i] = it.key.course, it.key.section, it.key.user, it.key.role
+		courses[i], sections[i], users[i], roles[i], associated[i] = it.key.course, it.key.section, it.key.user, it.key.role, it.key.associated
 		byKey[it.key] = it
 	}
-	rows, err := at.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role, e.id, e.workflow_state, e.start_at, e.end_at
-		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS k(course, section, usr, role)
+	rows, err := at.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role_id, e.associated_user_id,
+			e.id, e.workflow_state, e.start_at, e.end_at, e.limit_privileges_to_course_section
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS k(course, section, usr, role, associated)
 		CROSS JOIN LATERAL (SELECT * FROM enrollments e
-			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.role = k.role AND e.section_id = k.section OFFSET 0) e`,
-		courses, sections, users, roles)
+			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.role_id = k.role AND e.section_id = k.section
+			  AND e.associated_user_id = k.associated OFFSET 0) e`,
+		courses, sections, users, roles, associated)
 	if err != nil {
 		return fmt.Errorf("read enrollments: %w", err)
 	}
 	var k enrollmentKey
 	var e storedEnrollment
-	_, err = pgx.ForEachRow(rows, []any{&k.course, &k.section, &k.user, &k.role, &e.id, &e.state, &e.start, &e.end}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&k.course, &k.section, &k.user, &k.role, &k.associated, &e.id, &e.state, &e.start, &e.end, &e.limited}, func() error {
 		if it := byKey[k]; it != nil {
 			old := e
 			it.old = &old
@@ -405,7 +539,7 @@ func (at *attempt) decideEnrollment(it *enrollmentItem) {
 	r, old := &it.row, it.old
 	if old == nil {
 		if r.Status == "deleted" {
-			it.fail(notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.UserID, r.Role, r.place())))
+			it.fail(notFound("enrollment", fmt.Sprintf("%s as %s in %s", r.who(), r.roleName(), r.place())))
 			return
 		}
 		it.res.Action = result.Created
@@ -415,6 +549,9 @@ func (at *attempt) decideEnrollment(it *enrollmentItem) {
 	changes := map[string][2]any{}
 	diff(changes, "workflow_state", old.state, r.Status)
 	it.dates.over(old.start, old.end, changes)
+	if it.limit != nil {
+		diff(changes, "limit_privileges_to_course_section", old.limited, *it.limit)
+	}
 	if len(changes) == 0 {
 		it.res.Action, it.settled = result.Unchanged, true
 		return
@@ -428,12 +565,13 @@ func (at *attempt) decideEnrollment(it *enrollmentItem) {
 }
 
 // lastInCourse turns each deleted_last_completed row into what Canvas
-// does: delete the enrollment, unless it is the user's last live one in
-// the course, which is concluded instead. One query for the batch, which
-// sees the directory as the batch found it (its writes come after).
+// does: delete the enrollment when the user has another active one in the
+// course in the same role (observing the same user), else conclude it. One
+// query for the batch, which sees the directory as the batch found it (its
+// writes come after).
 func (at *attempt) lastInCourse(ctx context.Context, items []*enrollmentItem) error {
 	var which []*enrollmentItem
-	var courses, users, selves []int64
+	var courses, users, roles, associated, selves []int64
 	for _, it := range items {
 		if it.row.Status != "deleted_last_completed" {
 			continue
@@ -444,14 +582,17 @@ func (at *attempt) lastInCourse(ctx context.Context, items []*enrollmentItem) er
 		}
 		which = append(which, it)
 		courses, users, selves = append(courses, it.key.course), append(users, it.key.user), append(selves, self)
+		roles, associated = append(roles, it.key.role), append(associated, it.key.associated)
 	}
 	if len(which) == 0 {
 		return nil
 	}
 	rows, err := at.tx.Query(ctx, `SELECT NOT EXISTS (SELECT 1 FROM enrollments e
-			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.id <> k.self AND e.workflow_state <> 'deleted')
-		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS k(course, usr, self, n) ORDER BY k.n`,
-		courses, users, selves)
+			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.role_id = k.role AND e.associated_user_id = k.associated
+			  AND e.id <> k.self AND e.workflow_state = 'active')
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS k(course, usr, role, associated, self, n)
+		ORDER BY k.n`,
+		courses, users, roles, associated, selves)
 	if err != nil {
 		return fmt.Errorf("read enrollments: %w", err)
 	}
@@ -484,11 +625,14 @@ func (at *attempt) insertEnrollments(ctx context.Context, items []*enrollmentIte
 	}
 	root, imp := at.account.RootAccountID, at.job.ID
 	_, err = at.tx.CopyFrom(ctx, pgx.Identifier{"enrollments"},
-		[]string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "start_at", "end_at", "workflow_state", "last_import_id"},
+		[]string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "role_id", "associated_user_id",
+			"limit_privileges_to_course_section", "start_at", "end_at", "workflow_state", "last_import_id"},
 		pgx.CopyFromSlice(len(items), func(i int) ([]any, error) {
 			it := items[i]
 			it.res.ObjectID = ids[i]
-			return []any{ids[i], root, it.key.course, it.key.section, it.key.user, it.key.role, it.dates.start, it.dates.end, it.row.Status, imp}, nil
+			limit := it.limit != nil && *it.limit
+			return []any{ids[i], root, it.key.course, it.key.section, it.key.user, directory.EnrollmentRoleOf(it.role.BaseRoleType),
+				it.key.role, it.key.associated, limit, it.dates.start, it.dates.end, it.row.Status, imp}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("insert enrollments: %w", err)
@@ -504,14 +648,18 @@ func (at *attempt) updateEnrollments(ctx context.Context, items []*enrollmentIte
 	ids := make([]int64, len(items))
 	states := make([]string, len(items))
 	starts, ends := make([]*time.Time, len(items)), make([]*time.Time, len(items))
+	limits := make([]bool, len(items))
 	for i, it := range items {
-		ids[i], states[i], starts[i], ends[i] = it.old.id, it.row.Status, it.dates.start, it.dates.end
+		ids[i], states[i], starts[i], ends[i], limits[i] = it.old.id, it.row.Status, it.dates.start, it.dates.end, it.old.limited
+		if it.limit != nil {
+			limits[i] = *it.limit
+		}
 	}
 	_, err := at.tx.Exec(ctx, `UPDATE enrollments e SET workflow_state = u.state, start_at = u.start_at, end_at = u.end_at,
-		last_import_id = $5, updated_at = now()
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS u(id, state, start_at, end_at)
+		limit_privileges_to_course_section = u.limited, last_import_id = $6, updated_at = now()
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::boolean[]) AS u(id, state, start_at, end_at, limited)
 		WHERE e.id = u.id AND e.id = ANY($1)`,
-		ids, states, starts, ends, at.job.ID)
+		ids, states, starts, ends, limits, at.job.ID)
 	if err != nil {
 		return fmt.Errorf("update enrollments: %w", err)
 	}

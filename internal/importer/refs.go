@@ -10,12 +10,18 @@ import (
 // usersBySIS reads the ids of the root account's users with the given SIS
 // ids, through q, one index probe an id (see userSelect).
 func (at *attempt) usersBySIS(ctx context.Context, q querier, sisIDs []string) (map[string]int64, error) {
-	users := make(map[string]int64, len(sisIDs))
-	if len(sisIDs) == 0 {
+	return at.userIDs(ctx, q, "user_id", sisIDs)
+}
+
+// userIDs reads the ids of the root account's users by the column on
+// (user_id or integration_id), through q.
+func (at *attempt) userIDs(ctx context.Context, q querier, on string, keys []string) (map[string]int64, error) {
+	users := make(map[string]int64, len(keys))
+	if len(keys) == 0 {
 		return users, nil
 	}
-	rows, err := q.Query(ctx, `SELECT u.key, u.id FROM `+usersByKey("$2", keyColumns["user_id"]),
-		at.account.RootAccountID, distinct(sisIDs))
+	rows, err := q.Query(ctx, `SELECT u.key, u.id FROM `+usersByKey("$2", keyColumns[on]),
+		at.account.RootAccountID, distinct(keys))
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
