@@ -304,3 +304,43 @@ func TestDerivedNamesAndDeletedUsers(t *testing.T) {
 		t.Errorf("a cleared full name is derived again: %v", rs[0].Changes)
 	}
 }
+
+func TestUsersLoginColumnsAsCanvasReadsThem(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	first := s.importCSV("", "user_id,login_id,status,declared_user_type,authentication_provider_id,canvas_password_notification,home_account\n"+
+		"A,a,active,Teacher,saml,true,\n"+
+		"B,b,active,student,google,,\n"+
+		"C,c,active,principal,,,\n")
+	if got := summary(s.results(first.ID, "")); got != "2:created 3:created 4:failed/invalid_value" {
+		t.Fatalf("results: %s", got)
+	}
+	if strings.Contains(fmt.Sprint(first.ProcessingWarnings), "ignored") {
+		t.Errorf("documented columns were reported ignored: %v", first.ProcessingWarnings)
+	}
+	if f := s.results(first.ID, "action[]=failed"); len(f) != 1 || !strings.Contains(str(f[0].Message), "declared_user_type") {
+		t.Errorf("an unknown declared_user_type does not fail naming the column: %+v", f)
+	}
+	stored := func() string {
+		var got string
+		pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT string_agg(sis_user_id || ':' || declared_user_type || '/' || authentication_provider_id, ' '
+			ORDER BY sis_user_id) FROM users`).Scan(&got))
+		return got
+	}
+	if got := stored(); got != "A:teacher/saml B:student/google" {
+		t.Errorf("stored: %s", got)
+	}
+	// A file without the column keeps the provider; an empty cell of a file
+	// with it clears it, as on Canvas; <delete> clears the declared type.
+	s.importCSV("", "user_id,login_id,status,declared_user_type\nA,a,active,<delete>\nB,b,active,\n")
+	if got := stored(); got != "A:/saml B:student/google" {
+		t.Errorf("after a file without the provider column: %s", got)
+	}
+	cleared := s.importCSV("", "user_id,login_id,status,authentication_provider_id\nA,a,active,\nB,b,active,google\n")
+	if got := stored(); got != "A:/ B:student/google" {
+		t.Errorf("after an empty provider cell: %s", got)
+	}
+	if got := summary(s.results(cleared.ID, "")); got != "2:updated 3:unchanged" {
+		t.Errorf("clearing the provider: %s", got)
+	}
+}

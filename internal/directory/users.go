@@ -313,7 +313,7 @@ func ReportUsers(ctx context.Context, db *pgxpool.Pool, acct Account, each func(
 	for {
 		rows, err := db.Query(ctx, `SELECT u.id, u.sis_user_id, u.login_id, u.first_name, u.last_name, u.name, u.sortable_name,
 				u.short_name, u.email, u.pronouns, COALESCE(u.integration_id, ''), u.workflow_state,
-				COALESCE(a.sis_account_id, a.id::text), u.properties
+				COALESCE(a.sis_account_id, a.id::text), u.declared_user_type, u.authentication_provider_id, u.properties
 			FROM users u JOIN accounts a ON a.id = u.account_id
 			WHERE $1 = ANY(a.path) AND u.sis_user_id IS NOT NULL AND u.id > $2
 			ORDER BY u.id LIMIT 5000`, acct.ID, after)
@@ -325,7 +325,7 @@ func ReportUsers(ctx context.Context, db *pgxpool.Pool, acct Account, each func(
 			row := make([]string, len(header))
 			var props map[string]any
 			if err := rows.Scan(&after, &row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &row[6], &row[7], &row[8],
-				&row[9], &row[10], &row[11], &props); err != nil {
+				&row[9], &row[10], &row[11], &row[12], &row[13], &props); err != nil {
 				rows.Close()
 				return fmt.Errorf("report users: %w", err)
 			}
@@ -365,4 +365,4 @@ func propertyCell(v any) string {
 
 // reportUserColumns are the fixed columns of the users provisioning report.
 var reportUserColumns = []string{"user_id", "login_id", "first_name", "last_name", "full_name", "sortable_name",
-	"short_name", "email", "pronouns", "integration_id", "status", "account_id"}
+	"short_name", "email", "pronouns", "integration_id", "status", "account_id", "declared_user_type", "authentication_provider_id"}

@@ -209,6 +209,10 @@ func setUserField(u *storedUser, field string, v any) {
 		u.Email = s
 	case "pronouns":
 		u.Pronouns = s
+	case "declared_user_type":
+		u.DeclaredType = s
+	case "authentication_provider_id":
+		u.AuthProvider = s
 	case "workflow_state":
 		u.State = s
 	case "account_id":
@@ -245,7 +249,8 @@ type lockedUser struct {
 // lockUsers reads users by id in the transaction, locking them.
 func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lockedUser, error) {
 	rows, err := a.at.tx.Query(ctx, `SELECT id, account_id, COALESCE(sis_user_id, ''), COALESCE(integration_id, ''), login_id,
-			name, first_name, last_name, sortable_name, short_name, email, pronouns, workflow_state, sticky_fields,
+			name, first_name, last_name, sortable_name, short_name, email, pronouns, declared_user_type, authentication_provider_id,
+			workflow_state, sticky_fields,
 			properties, updated_at, COALESCE(last_import_id, 0)
 		FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
@@ -254,7 +259,7 @@ func (a *userApplier) lockUsers(ctx context.Context, ids []int64) (map[int64]*lo
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*lockedUser, error) {
 		u := &lockedUser{}
 		err := r.Scan(&u.ID, &u.AccountID, &u.SISUserID, &u.IntegrationID, &u.LoginID, &u.Name, &u.FirstName, &u.LastName,
-			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.State, &u.Sticky, &u.Properties, &u.UpdatedAt, &u.lastImport)
+			&u.SortableName, &u.ShortName, &u.Email, &u.Pronouns, &u.DeclaredType, &u.AuthProvider, &u.State, &u.Sticky, &u.Properties, &u.UpdatedAt, &u.lastImport)
 		return u, err
 	})
 	if err != nil {

@@ -30,6 +30,14 @@ type userRow struct {
 	Email         string `csv:"email" validate:"omitempty,max=255,eq=<delete>|sis_email"`
 	Pronouns      string `csv:"pronouns" validate:"max=255"`
 	AccountID     string `csv:"account_id" validate:"max=255"` // the home account: an SIS id or id inside the import's account
+	// Of the login: the kind of user the SIS declares, and the
+	// authentication provider, kept as given (there are no providers here).
+	DeclaredUserType string `csv:"declared_user_type,lower" validate:"omitempty,oneof=administrative observer staff student student_other teacher <delete>"`
+	AuthProvider     string `csv:"authentication_provider_id" validate:"max=255"`
+	// Read without effect (docs/import-rules.md#the-users-file): this service
+	// sends no email and has one root account.
+	PasswordNotification string `csv:"canvas_password_notification" validate:"max=255"`
+	HomeAccount          string `csv:"home_account" validate:"max=255"`
 }
 
 // typeUsers is the type's name.
@@ -80,6 +88,9 @@ type userParse struct {
 	opts   *Options
 	stream *usersStream // the keys of the import's users files so far
 	props  []propertyColumn
+	// authColumn: the file has authentication_provider_id, whose empty
+	// cells clear the provider.
+	authColumn bool
 }
 
 // importUsers reads a users file in one goroutine (parse, validate, find
@@ -134,7 +145,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 	if err != nil {
 		return err
 	}
-	parse := &userParse{file: f, opts: &at.opts, stream: st, props: props}
+	parse := &userParse{file: f, opts: &at.opts, stream: st, props: props, authColumn: f.has("authentication_provider_id")}
 	// Unbuffered: each stage holds one batch and hands it on, so about four
 	// batches are alive at once (a buffer of one more per stage cost about
 	// 10 MB of peak memory at 1,000,000 rows, and no time; make bench).
@@ -272,6 +283,9 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	if f := p.file.validate(r); f != nil {
 		it.fail = f
 		return it
+	}
+	if r.AuthProvider == "" && p.authColumn {
+		r.AuthProvider = deleteMarker // as on Canvas, an empty cell clears the provider
 	}
 	for _, pc := range p.props {
 		v := rec.Fields[pc.idx]

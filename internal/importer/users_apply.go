@@ -33,6 +33,8 @@ type storedUser struct {
 	ShortName     string
 	Email         string
 	Pronouns      string
+	DeclaredType  string
+	AuthProvider  string
 	State         string
 	HasPassword   bool
 	InScope       bool
@@ -80,7 +82,8 @@ type userWrites struct {
 
 const userStage = `CREATE TEMP TABLE IF NOT EXISTS users_stage (
 	id bigint, account_id bigint, sis_user_id text, integration_id text, login_id text, name text, first_name text, last_name text,
-	sortable_name text, short_name text, email text, pronouns text, workflow_state text, password_hash text,
+	sortable_name text, short_name text, email text, pronouns text, declared_user_type text, authentication_provider_id text,
+	workflow_state text, password_hash text,
 	sticky_fields text[], read_updated_at timestamptz, properties jsonb
 ) ON COMMIT DROP`
 
@@ -380,6 +383,8 @@ func applyUserFields(u *storedUser, r *userRow, isNew bool) {
 	set(&u.IntegrationID, r.IntegrationID)
 	set(&u.Email, r.Email)
 	set(&u.Pronouns, r.Pronouns)
+	set(&u.DeclaredType, r.DeclaredUserType)
+	set(&u.AuthProvider, r.AuthProvider)
 	set(&u.FirstName, r.FirstName)
 	set(&u.LastName, r.LastName)
 	// A derived name that is cleared is derived again.
@@ -443,6 +448,8 @@ func diffUsers(old, u *storedUser) map[string][2]any {
 	add("short_name", old.ShortName, u.ShortName)
 	add("email", old.Email, u.Email)
 	add("pronouns", old.Pronouns, u.Pronouns)
+	add("declared_user_type", old.DeclaredType, u.DeclaredType)
+	add("authentication_provider_id", old.AuthProvider, u.AuthProvider)
 	add("workflow_state", old.State, u.State)
 	for name, v := range u.Properties {
 		if o, had := old.Properties[name]; !had || !sameJSON(o, v) {
@@ -539,11 +546,13 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 	root, imp := a.at.account.RootAccountID, a.at.job.ID
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users"},
 		[]string{"id", "root_account_id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name",
-			"last_name", "sortable_name", "short_name", "email", "pronouns", "workflow_state", "origin", "password_hash", "last_import_id", "properties"},
+			"last_name", "sortable_name", "short_name", "email", "pronouns", "declared_user_type", "authentication_provider_id",
+			"workflow_state", "origin", "password_hash", "last_import_id", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, root, u.AccountID, u.SISUserID, result.NullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
-				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.State, "sis", result.NullString(u.PasswordHash), imp, propertiesJSON(u.Properties)}, nil
+				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.DeclaredType, u.AuthProvider,
+				u.State, "sis", result.NullString(u.PasswordHash), imp, propertiesJSON(u.Properties)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("insert users: %w", err)
@@ -563,18 +572,20 @@ func (a *userApplier) update(ctx context.Context, tx pgx.Tx, users []*storedUser
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_stage"},
 		[]string{"id", "account_id", "sis_user_id", "integration_id", "login_id", "name", "first_name", "last_name", "sortable_name", "short_name",
-			"email", "pronouns", "workflow_state", "password_hash", "sticky_fields", "read_updated_at", "properties"},
+			"email", "pronouns", "declared_user_type", "authentication_provider_id", "workflow_state", "password_hash", "sticky_fields",
+			"read_updated_at", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
 			return []any{u.ID, u.AccountID, result.NullString(u.SISUserID), result.NullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName, u.LastName, u.SortableName,
-				u.ShortName, u.Email, u.Pronouns, u.State, result.NullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, propertiesJSON(u.Properties)}, nil
+				u.ShortName, u.Email, u.Pronouns, u.DeclaredType, u.AuthProvider, u.State, result.NullString(u.PasswordHash), nonNil(u.Sticky), u.UpdatedAt, propertiesJSON(u.Properties)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage user updates: %w", err)
 	}
 	tag, err := tx.Exec(ctx, `UPDATE users u SET account_id = s.account_id, sis_user_id = s.sis_user_id, integration_id = s.integration_id, login_id = s.login_id, name = s.name,
 			first_name = s.first_name, last_name = s.last_name, sortable_name = s.sortable_name,
-			short_name = s.short_name, email = s.email, pronouns = s.pronouns, workflow_state = s.workflow_state,
+			short_name = s.short_name, email = s.email, pronouns = s.pronouns, declared_user_type = s.declared_user_type,
+			authentication_provider_id = s.authentication_provider_id, workflow_state = s.workflow_state,
 			password_hash = COALESCE(u.password_hash, s.password_hash), sticky_fields = s.sticky_fields, properties = s.properties,
 			updated_at = now(), last_import_id = $1
 		FROM users_stage s WHERE u.id = s.id AND u.updated_at = s.read_updated_at AND u.id = ANY($2)`, a.at.job.ID, ids)

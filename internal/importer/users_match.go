@@ -145,7 +145,8 @@ const userSelectUnindexed = userSelectFrom + `(SELECT u.*, %[1]s AS key FROM use
 
 // userSelectFrom is the columns of a storedUser and the key, up to FROM.
 const userSelectFrom = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name,
-	u.first_name, u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.workflow_state, u.password_hash IS NOT NULL,
+	u.first_name, u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.declared_user_type, u.authentication_provider_id,
+	u.workflow_state, u.password_hash IS NOT NULL,
 	$2 = ANY(a.path), u.sticky_fields, u.updated_at, NULLIF(u.properties, '{}'), u.key
 	FROM `
 
@@ -183,7 +184,7 @@ func (a *userApplier) fetchBy(ctx context.Context, q querier, on string, items [
 		var k string
 		if err := rows.Scan(&u.ID, &u.AccountID, text.col(&u.SISUserID), text.col(&u.IntegrationID), text.col(&u.LoginID),
 			text.col(&u.Name), text.col(&u.FirstName), text.col(&u.LastName), text.col(&u.SortableName), text.col(&u.ShortName),
-			text.col(&u.Email), text.col(&u.Pronouns), text.col(&u.State), &u.HasPassword, &u.InScope, &u.Sticky, &u.UpdatedAt,
+			text.col(&u.Email), text.col(&u.Pronouns), text.col(&u.DeclaredType), text.col(&u.AuthProvider), text.col(&u.State), &u.HasPassword, &u.InScope, &u.Sticky, &u.UpdatedAt,
 			&u.Properties, text.col(&k)); err != nil {
 			return nil, fmt.Errorf("fetch users by %s: %w", on, err)
 		}
