@@ -219,6 +219,7 @@ var apiRoutes = []apiRoute{
 	{method: "PUT", pattern: "/api/v1/accounts/{account_id}/sis_imports/{id}/abort", need: needSISImport},
 	{method: "PUT", pattern: "/api/v1/accounts/{account_id}/sis_imports/{id}/approve", need: needAdmin},
 	{method: "PUT", pattern: "/api/v1/accounts/{account_id}/sis_imports/{id}/restore_states", need: needAdmin},
+	{method: "GET", pattern: "/api/v1/accounts/{account_id}/sis_imports/{id}/file"},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/sis_imports/{id}/errors"},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/sis_imports/{id}/results"},
 }

@@ -168,6 +168,11 @@ type sisImport struct {
 	ProcessingWarnings [][2]string      `json:"processing_warnings"`
 	ProcessingErrors   [][2]string      `json:"processing_errors"`
 	ErrorsAttachment   *json.RawMessage `json:"errors_attachment"`
+	CSVAttachments     []struct {
+		URL         string `json:"url"`
+		Filename    string `json:"filename"`
+		ContentType string `json:"content-type"`
+	} `json:"csv_attachments"`
 	BatchMode          bool             `json:"batch_mode"`
 	BatchModeTermID    *string          `json:"batch_mode_term_id"`
 	Data               struct {

@@ -67,6 +67,14 @@ func TestPasswordsAreScrubbedFromStoredUploads(t *testing.T) {
 	if !strings.HasPrefix(hash, "$2") {
 		t.Errorf("P4's password is stored as %q, not as a bcrypt hash", hash)
 	}
+	// The upload can be read back as stored, without its passwords.
+	done := s.wait("1", imp.ID)
+	if len(done.CSVAttachments) != 1 || done.CSVAttachments[0].Filename != "users.csv" || done.CSVAttachments[0].ContentType != "text/csv" {
+		t.Fatalf("csv_attachments: %+v", done.CSVAttachments)
+	}
+	if code, b, _ := s.do("GET", done.CSVAttachments[0].URL, nil, nil); code != 200 || string(b) != stored {
+		t.Errorf("GET %s: %d\n%s\nwant the stored upload\n%s", done.CSVAttachments[0].URL, code, b, stored)
+	}
 	// The rows still come back on their lines, without their passwords.
 	_, b, _ := s.do("GET", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/results.csv?format=original", imp.ID), nil, nil)
 	if strings.Contains(string(b), "Secret") {
@@ -83,6 +91,9 @@ func TestPasswordsAreScrubbedFromStoredUploads(t *testing.T) {
 	}
 	if !strings.Contains(s.storedFile(held.ID), "Secret-held") {
 		t.Errorf("a held import lost its passwords before its re-run")
+	}
+	if code, b, _ := s.do("GET", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/file", held.ID), nil, nil); code != 409 || !strings.Contains(string(b), "file_has_secrets") {
+		t.Errorf("a held import's upload, with its passwords: %d %s, want 409 file_has_secrets", code, b)
 	}
 	if code, b, _ := s.do("PUT", fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d/abort", held.ID), nil, nil); code != 200 {
 		t.Fatalf("abort: %d %s", code, b)

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -148,4 +151,32 @@ func (s *Server) abortAllPending(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"aborted": true})
+}
+
+// getImportFile streams the upload as stored: its password cells blanked,
+// so not before the import ends (docs/api.md#the-sisimport-object).
+func (s *Server) getImportFile(w http.ResponseWriter, r *http.Request) {
+	i, err := s.importOf(r)
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	case i.PurgedAt != nil:
+		s.writeError(w, r, errs.New(errs.NotFound, "purged", "import %d's upload was removed by retention on %s", i.ID, i.PurgedAt.UTC().Format(time.RFC3339)))
+		return
+	case i.FileSecrets:
+		s.writeError(w, r, errs.New(errs.Conflict, "file_has_secrets", "import %d's upload holds passwords until the import ends; download it then", i.ID))
+		return
+	}
+	ct := "text/csv" // in the encoding it came in
+	if i.FileType == "zip" {
+		ct = "application/zip"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": i.FileName}))
+	f := queue.OpenFile(r.Context(), s.db, i.ID)
+	defer f.Close()
+	if _, err := io.Copy(w, f); err != nil {
+		s.log.Warn("send upload", slog.Int64("import", i.ID), slog.Any("err", err))
+	}
 }

@@ -36,6 +36,7 @@ type sisImportJSON struct {
 	ProcessingWarnings       json.RawMessage `json:"processing_warnings,omitempty"`
 	ProcessingErrors         json.RawMessage `json:"processing_errors,omitempty"`
 	ErrorsAttachment         *fileJSON       `json:"errors_attachment,omitempty"`
+	CSVAttachments           []fileJSON      `json:"csv_attachments,omitempty"`
 	User                     userRefJSON     `json:"user"`
 	DryRun                   bool            `json:"dry_run"`
 	Atomic                   bool            `json:"atomic"`
@@ -104,6 +105,16 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 		name := fmt.Sprintf("sis_errors_attachment_%d.csv", i.ID)
 		v.ErrorsAttachment = &fileJSON{ID: i.ID, DisplayName: name, Filename: name, ContentType: "text/csv", MimeClass: "file",
 			URL: fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/errors.csv", i.AccountID, i.ID)}
+	}
+	// The upload, as Canvas lists the files of an import, until retention
+	// removes it; its passwords are blanked before it can be read.
+	if i.PurgedAt == nil {
+		ct := "text/csv"
+		if i.FileType == "zip" {
+			ct = "application/zip"
+		}
+		v.CSVAttachments = []fileJSON{{ID: i.ID, DisplayName: i.FileName, Filename: i.FileName, ContentType: ct, MimeClass: "file",
+			URL: fmt.Sprintf("/api/v1/accounts/%d/sis_imports/%d/file", i.AccountID, i.ID)}}
 	}
 	if empty(v.ProcessingWarnings) {
 		v.ProcessingWarnings = nil

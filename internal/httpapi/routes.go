@@ -67,6 +67,7 @@ func (s *Server) Handler() http.Handler {
 				r.With(s.needs(auth.SISImport, reach(s.importOf))).Put("/{id}/abort", s.changeImport(queue.Abort))
 				r.With(s.needs(auth.Admin, reach(s.importOf))).Put("/{id}/approve", s.changeImport(queue.Approve))
 				r.With(s.needs(auth.Admin, reach(s.importOf))).Put("/{id}/restore_states", s.restoreStates)
+				r.Get("/{id}/file", s.getImportFile)
 				r.Get("/{id}/errors", s.getErrors)
 				r.Get("/{id}/results", s.getResults)
 			})

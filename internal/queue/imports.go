@@ -36,6 +36,10 @@ type Import struct {
 	FileBytes          int64
 	FileEncoding       string
 	FileBadLine        *int
+	// FileSecrets: the stored upload still holds password cells (until
+	// the import ends); PurgedAt: when retention removed it.
+	FileSecrets bool
+	PurgedAt    *time.Time
 	Attempt            int
 	ResultsAttempt     *int
 	CreatedAt          time.Time
@@ -54,13 +58,13 @@ func (i Import) Running() bool {
 
 const importColumns = `id, account_id, root_account_id, token_id, token_name, workflow_state, params, data,
 	processing_warnings, processing_errors, progress, file_name, file_type, file_bytes, file_encoding,
-	file_bad_line, attempt, results_attempt, created_at, started_at, ended_at, updated_at, kind, restore_of`
+	file_bad_line, file_secrets, purged_at, attempt, results_attempt, created_at, started_at, ended_at, updated_at, kind, restore_of`
 
 func scanImport(row pgx.Row) (Import, error) {
 	var i Import
 	err := row.Scan(&i.ID, &i.AccountID, &i.RootAccountID, &i.TokenID, &i.TokenName, &i.WorkflowState, &i.Params, &i.Data,
 		&i.ProcessingWarnings, &i.ProcessingErrors, &i.Progress, &i.FileName, &i.FileType, &i.FileBytes, &i.FileEncoding,
-		&i.FileBadLine, &i.Attempt, &i.ResultsAttempt, &i.CreatedAt, &i.StartedAt, &i.EndedAt, &i.UpdatedAt, &i.Kind, &i.RestoreOf)
+		&i.FileBadLine, &i.FileSecrets, &i.PurgedAt, &i.Attempt, &i.ResultsAttempt, &i.CreatedAt, &i.StartedAt, &i.EndedAt, &i.UpdatedAt, &i.Kind, &i.RestoreOf)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return i, errs.ErrNotFound
 	}
