@@ -173,9 +173,9 @@ type sisImport struct {
 		Filename    string `json:"filename"`
 		ContentType string `json:"content-type"`
 	} `json:"csv_attachments"`
-	BatchMode          bool             `json:"batch_mode"`
-	BatchModeTermID    *string          `json:"batch_mode_term_id"`
-	Data               struct {
+	BatchMode       bool    `json:"batch_mode"`
+	BatchModeTermID *string `json:"batch_mode_term_id"`
+	Data            struct {
 		Counts  map[string]int            `json:"counts"`
 		Actions map[string]map[string]int `json:"actions"`
 		Applied bool                      `json:"applied"`

@@ -38,14 +38,14 @@ type Import struct {
 	FileBadLine        *int
 	// FileSecrets: the stored upload still holds password cells (until
 	// the import ends); PurgedAt: when retention removed it.
-	FileSecrets bool
-	PurgedAt    *time.Time
-	Attempt            int
-	ResultsAttempt     *int
-	CreatedAt          time.Time
-	StartedAt          *time.Time
-	EndedAt            *time.Time
-	UpdatedAt          time.Time
+	FileSecrets    bool
+	PurgedAt       *time.Time
+	Attempt        int
+	ResultsAttempt *int
+	CreatedAt      time.Time
+	StartedAt      *time.Time
+	EndedAt        *time.Time
+	UpdatedAt      time.Time
 	// Kind is "import", or "restore" for a restore_states job of RestoreOf.
 	Kind      string
 	RestoreOf *int64
