@@ -12,13 +12,14 @@ import (
 
 // dirGroup is a group as the API shows it.
 type dirGroup struct {
-	ID            int64   `json:"id"`
-	Name          string  `json:"name"`
-	SISGroupID    *string `json:"sis_group_id"`
-	AccountID     int64   `json:"account_id"`
-	CourseID      *int64  `json:"course_id"`
-	WorkflowState string  `json:"workflow_state"`
-	Origin        string  `json:"origin"`
+	ID              int64   `json:"id"`
+	Name            string  `json:"name"`
+	SISGroupID      *string `json:"sis_group_id"`
+	AccountID       int64   `json:"account_id"`
+	CourseID        *int64  `json:"course_id"`
+	GroupCategoryID *int64  `json:"group_category_id"`
+	WorkflowState   string  `json:"workflow_state"`
+	Origin          string  `json:"origin"`
 }
 
 func groupNames(list []dirGroup) string {

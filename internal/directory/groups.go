@@ -17,23 +17,24 @@ import (
 // Group is a group of users, of an account or of a course in it, as the API
 // shows it (docs/api.md#directory).
 type Group struct {
-	ID            int64   `json:"id"`
-	Name          string  `json:"name"`
-	SISGroupID    *string `json:"sis_group_id"`
-	AccountID     int64   `json:"account_id"`
-	CourseID      *int64  `json:"course_id"`
-	WorkflowState string  `json:"workflow_state"`
-	Origin        string  `json:"origin"`
+	ID              int64   `json:"id"`
+	Name            string  `json:"name"`
+	SISGroupID      *string `json:"sis_group_id"`
+	AccountID       int64   `json:"account_id"`
+	CourseID        *int64  `json:"course_id"`
+	GroupCategoryID *int64  `json:"group_category_id"`
+	WorkflowState   string  `json:"workflow_state"`
+	Origin          string  `json:"origin"`
 }
 
 // GroupStates are the states a group may be in.
 var GroupStates = []string{"available", "deleted"}
 
-const groupColumns = `g.id, g.name, g.sis_group_id, g.account_id, g.course_id, g.workflow_state, g.origin`
+const groupColumns = `g.id, g.name, g.sis_group_id, g.account_id, g.course_id, g.group_category_id, g.workflow_state, g.origin`
 
 func scanGroup(row pgx.Row) (Group, error) {
 	var g Group
-	err := row.Scan(&g.ID, &g.Name, &g.SISGroupID, &g.AccountID, &g.CourseID, &g.WorkflowState, &g.Origin)
+	err := row.Scan(&g.ID, &g.Name, &g.SISGroupID, &g.AccountID, &g.CourseID, &g.GroupCategoryID, &g.WorkflowState, &g.Origin)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, errs.ErrNotFound
 	}

@@ -38,6 +38,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(s.needs(auth.Admin, reach(s.user))).Put("/users/{user_id}", s.updateUser)
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
+		r.Get("/group_categories/{group_category_id}", s.getGroupCategory)
 		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {
 			r.Get("/", s.listEnrollments)
 			r.With(s.needs(auth.Admin, reach(s.course))).Put("/{id}/reactivate", s.reactivateEnrollment)
@@ -55,6 +56,7 @@ func (s *Server) Handler() http.Handler {
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/groups", s.createGroup)
 			r.Get("/roles", s.listRoles)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/roles", s.createRole)
+			r.Get("/group_categories", s.listGroupCategories)
 			r.Get("/sub_accounts", s.listSubAccounts)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)

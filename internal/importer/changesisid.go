@@ -95,6 +95,14 @@ func importChangeSISID(ctx context.Context, at *attempt, f *typedFile) error {
 
 func (at *attempt) applyChange(ctx context.Context, r *changeRow, res *result.Result) (*rowFailure, error) {
 	t := *withIDs(r.Type).ids
+	if r.Type == entityGroupCategory && (r.OldIntegrationID != "" || r.NewIntegrationID != "") {
+		// Canvas refuses any integration id on a group category's row.
+		col := "old_integration_id"
+		if r.OldIntegrationID == "" {
+			col = "new_integration_id"
+		}
+		return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: a group_category has no integration id", col)}, nil
+	}
 	res.Changes = map[string][2]any{}
 	if r.OldID != "" {
 		if f, err := at.changeID(ctx, t, t.sisColumn, "sis_id", r.Type, r.OldID, r.NewID, res); f != nil || err != nil {

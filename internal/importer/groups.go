@@ -15,6 +15,9 @@ type groupRow struct {
 	Status    string `csv:"status,lower" validate:"required,oneof=available deleted"`
 	AccountID string `csv:"account_id" validate:"max=255"`
 	CourseID  string `csv:"course_id" validate:"max=255"`
+	// GroupCategoryID names the group's category by its SIS id
+	// (group_categories.go); empty keeps the stored one.
+	GroupCategoryID string `csv:"group_category_id" validate:"max=255"`
 }
 
 // typeGroups is the type's name.
@@ -24,7 +27,7 @@ func init() {
 	register(&fileType{name: typeGroups, batch: "group", entity: "group",
 		detect: func(h header) bool { return h.has("group_id") && h.has("name") }, detectRank: 110,
 		applyRank: 90, layout: layoutOf(&groupRow{}), required: []string{"status"}, apply: importGroups,
-		restore: restoring("groups", "sis_group_id", "name", "account_id", "course_id"),
+		restore: restoring("groups", "sis_group_id", "name", "account_id", "course_id", "group_category_id"),
 		ids:     &idTarget{"groups", "sis_group_id", "", "t.account_id"},
 	})
 }
@@ -32,6 +35,7 @@ func init() {
 type storedGroup struct {
 	id, accountID int64
 	courseID      *int64
+	categoryID    *int64
 	name, state   string
 	origin        string
 	inScope       bool
@@ -86,13 +90,17 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Resu
 	case old != nil:
 		accountID, courseID = old.accountID, old.courseID
 	}
+	categoryID, fail, err := at.groupCategoryOf(ctx, r, old, &accountID, &courseID)
+	if fail != nil || err != nil {
+		return fail, err
+	}
 	if old == nil {
 		if r.Status == "deleted" {
 			return notFound("group", r.GroupID), nil
 		}
-		err := at.tx.QueryRow(ctx, `INSERT INTO groups (root_account_id, account_id, course_id, sis_group_id, name, workflow_state, last_import_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			at.account.RootAccountID, accountID, courseID, r.GroupID, r.Name, r.Status, at.job.ID).Scan(&res.ObjectID)
+		err := at.tx.QueryRow(ctx, `INSERT INTO groups (root_account_id, account_id, course_id, group_category_id, sis_group_id, name,
+			workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			at.account.RootAccountID, accountID, courseID, categoryID, r.GroupID, r.Name, r.Status, at.job.ID).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create group: %w", err)
 		}
@@ -104,6 +112,7 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Resu
 	diff(changes, "name", old.name, r.Name)
 	diff(changes, "account_id", old.accountID, accountID)
 	diffPtr(changes, "course_id", old.courseID, courseID)
+	diffPtr(changes, "group_category_id", old.categoryID, categoryID)
 	diff(changes, "workflow_state", old.state, r.Status)
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
@@ -112,13 +121,48 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Resu
 	if f := at.skipDelete("group", old.state, r.Status); f != nil {
 		return f, nil
 	}
-	if _, err := at.tx.Exec(ctx, `UPDATE groups SET account_id = $2, course_id = $3, name = $4, workflow_state = $5, last_import_id = $6,
-		updated_at = now() WHERE id = $1`, old.id, accountID, courseID, r.Name, r.Status, at.job.ID); err != nil {
+	if _, err := at.tx.Exec(ctx, `UPDATE groups SET account_id = $2, course_id = $3, group_category_id = $4, name = $5, workflow_state = $6,
+		last_import_id = $7, updated_at = now() WHERE id = $1`, old.id, accountID, courseID, categoryID, r.Name, r.Status, at.job.ID); err != nil {
 		return nil, fmt.Errorf("update group: %w", err)
 	}
 	res.Changes = changes
 	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
+}
+
+// groupCategoryOf resolves a row's group_category_id: the group then
+// belongs to the category and takes its context, as on Canvas, which must
+// be the row's account_id or course_id when it gives one. An empty cell
+// keeps the stored category, unless the row moves the group out of the
+// category's context: then the group leaves it.
+func (at *attempt) groupCategoryOf(ctx context.Context, r *groupRow, old *storedGroup, accountID *int64, courseID **int64) (*int64, *rowFailure, error) {
+	if r.GroupCategoryID == "" {
+		if old != nil && old.accountID == *accountID && sameID(old.courseID, *courseID) {
+			return old.categoryID, nil, nil
+		}
+		return nil, nil, nil
+	}
+	cat, err := at.groupCategoryBySIS(ctx, r.GroupCategoryID)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case cat == nil:
+		return nil, &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column group_category_id: no group category %q exists", r.GroupCategoryID)}, nil
+	case cat.state == "deleted":
+		return nil, &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column group_category_id: group category %q is deleted", r.GroupCategoryID)}, nil
+	case !cat.inScope:
+		return nil, &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column group_category_id: group category %q is outside the account this import was posted to", r.GroupCategoryID)}, nil
+	}
+	inContext := sameID(cat.courseID, *courseID) && (*courseID != nil || *cat.accountID == *accountID)
+	if !inContext && (r.CourseID != "" || r.AccountID != "") {
+		col := "account_id"
+		if r.CourseID != "" {
+			col = "course_id"
+		}
+		return nil, &rowFailure{code: "invalid_value", message: fmt.Sprintf("column group_category_id: group category %q does not belong to the row's %s", r.GroupCategoryID, col)}, nil
+	}
+	*accountID, *courseID = cat.ctxAccountID, cat.courseID
+	return &cat.id, nil, nil
 }
 
 // groupBySIS is the root account's group with the SIS id, or nil.

@@ -41,7 +41,7 @@ func (at *attempt) groupsBySIS(ctx context.Context, sisIDs []string) (map[string
 	if len(sisIDs) == 0 {
 		return groups, nil
 	}
-	rows, err := at.tx.Query(ctx, `SELECT g.sis_group_id, g.id, g.account_id, g.course_id, g.name, g.workflow_state, g.origin, $3 = ANY(a.path)
+	rows, err := at.tx.Query(ctx, `SELECT g.sis_group_id, g.id, g.account_id, g.course_id, g.group_category_id, g.name, g.workflow_state, g.origin, $3 = ANY(a.path)
 		FROM (SELECT g.* FROM unnest($2::text[]) AS k(key)
 			CROSS JOIN LATERAL (SELECT * FROM groups g WHERE g.root_account_id = $1 AND g.sis_group_id = k.key OFFSET 0) g OFFSET 0) g
 		JOIN accounts a ON a.id = g.account_id`, at.account.RootAccountID, distinct(sisIDs), at.account.ID)
@@ -50,7 +50,7 @@ func (at *attempt) groupsBySIS(ctx context.Context, sisIDs []string) (map[string
 	}
 	var sis string
 	var g storedGroup
-	if _, err := pgx.ForEachRow(rows, []any{&sis, &g.id, &g.accountID, &g.courseID, &g.name, &g.state, &g.origin, &g.inScope}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&sis, &g.id, &g.accountID, &g.courseID, &g.categoryID, &g.name, &g.state, &g.origin, &g.inScope}, func() error {
 		found := g
 		groups[sis] = &found
 		return nil

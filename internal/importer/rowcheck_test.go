@@ -67,7 +67,7 @@ func FuzzRowCheck(f *testing.F) {
 	f.Add("", "x", "deleted", "é", strings.Repeat("é", 255), "student")
 	f.Fuzz(func(t *testing.T, a, b, c, d, e, g string) {
 		vals := []string{a, b, c, d, e, g}
-		for _, zero := range []any{accountRow{}, changeRow{}, courseRow{}, deactivationRow{}, enrollmentRow{}, groupRow{},
+		for _, zero := range []any{accountRow{}, changeRow{}, courseRow{}, deactivationRow{}, enrollmentRow{}, groupRow{}, groupCategoryRow{},
 			membershipRow{}, sectionRow{}, termRow{}, userRow{}} {
 			v := reflect.New(reflect.TypeOf(zero))
 			for i, n := 0, 0; i < v.Elem().NumField(); i++ {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -313,7 +314,7 @@ func (at *attempt) record(typ string, rs []result.Result) {
 	t := &at.file
 	for i := range rs {
 		r := &rs[i]
-		entity := r.Entity + "s"
+		entity := plural(r.Entity)
 		if t.actions[entity] == nil {
 			t.actions[entity] = map[string]int{}
 		}
@@ -380,4 +381,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// plural is an entity's name in data.actions: Canvas's plural, as its
+// counts have it (group_category → group_categories).
+func plural(entity string) string {
+	if stem, ok := strings.CutSuffix(entity, "y"); ok {
+		return stem + "ies"
+	}
+	return entity + "s"
 }
