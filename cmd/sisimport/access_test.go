@@ -86,6 +86,7 @@ type tenant struct {
 	importID, progressID   int64
 	userID, courseID       int64
 	enrollmentID, groupID  int64
+	sectionID              int64
 	property               string // the property of the account's root
 }
 
@@ -102,6 +103,7 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 	imp := as.importZip(a, "",
 		"users.csv", fmt.Sprintf("user_id,login_id,first_name,last_name,status\nU-%[1]s,login-%[1]s,First%[1]s,Last%[1]s,active\n", tag),
 		"courses.csv", fmt.Sprintf("course_id,short_name,long_name,status\nC-%[1]s,Short%[1]s,Course%[1]s,active\n", tag),
+		"sections.csv", fmt.Sprintf("section_id,course_id,name,status\nS-%[1]s,C-%[1]s,Section%[1]s,active\n", tag),
 		"enrollments.csv", fmt.Sprintf("course_id,user_id,role,status\nC-%[1]s,U-%[1]s,student,active\n", tag))
 	if imp.WorkflowState != "imported" {
 		t.Fatalf("seed %s: import %s %v", tag, imp.WorkflowState, imp.ProcessingErrors)
@@ -137,6 +139,9 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 		t.Fatalf("seed %s: enrollments %+v", tag, enrollments)
 	}
 	tn.courseID, tn.enrollmentID = enrollments[0].CourseID, enrollments[0].ID
+	var sec directory.Section
+	as.getJSON("/api/v1/sections/sis_section_id:S-"+tag, &sec)
+	tn.sectionID = sec.ID
 
 	code, b, _ = as.do("POST", "/api/v1/accounts/"+a+"/groups", strings.NewReader(fmt.Sprintf(`{"name":"Group%[1]s","sis_group_id":"G-%[1]s"}`, tag)),
 		map[string]string{"Content-Type": "application/json"})
@@ -160,11 +165,12 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 // answer to a token that cannot reach it.
 func (tn *tenant) secrets() (words []string, ids []int64) {
 	words = []string{tn.account.Name, "U-" + tn.tag, "login-" + tn.tag, "First" + tn.tag, "Last" + tn.tag,
-		"C-" + tn.tag, "Short" + tn.tag, "Course" + tn.tag, "Group" + tn.tag, "G-" + tn.tag}
+		"C-" + tn.tag, "Short" + tn.tag, "Course" + tn.tag, "Group" + tn.tag, "G-" + tn.tag,
+		"S-" + tn.tag, "Section" + tn.tag}
 	if tn.account.ParentAccountID == nil {
 		words = append(words, tn.property)
 	}
-	return words, []int64{tn.account.ID, tn.importID, tn.progressID, tn.userID, tn.courseID, tn.enrollmentID, tn.groupID}
+	return words, []int64{tn.account.ID, tn.importID, tn.progressID, tn.userID, tn.courseID, tn.enrollmentID, tn.groupID, tn.sectionID}
 }
 
 // need is the least role a route needs.
@@ -193,6 +199,8 @@ var apiRoutes = []apiRoute{
 	{method: "PUT", pattern: "/api/v1/users/{user_id}", need: needAdmin, body: `{"user":{"name":"Changed"}}`},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}/users"},
+	{method: "GET", pattern: "/api/v1/sections/{section_id}"},
+	{method: "GET", pattern: "/api/v1/courses/{course_id}/sections"},
 	{method: "GET", pattern: "/api/v1/courses/{course_id}/enrollments"},
 	{method: "PUT", pattern: "/api/v1/courses/{course_id}/enrollments/{id}/reactivate", need: needAdmin},
 	{method: "DELETE", pattern: "/api/v1/courses/{course_id}/enrollments/{id}", need: needAdmin, query: "task=inactivate"},
@@ -267,15 +275,16 @@ func (rt apiRoute) path(tn *tenant, bySIS bool) string {
 	}
 	acct, user, course := strconv.FormatInt(tn.account.ID, 10), strconv.FormatInt(tn.userID, 10), strconv.FormatInt(tn.courseID, 10)
 	group, enrollment := strconv.FormatInt(tn.groupID, 10), strconv.FormatInt(id, 10)
+	section := strconv.FormatInt(tn.sectionID, 10)
 	if bySIS {
 		acct, user, course = "sis_account_id:"+*tn.account.SISAccountID, "sis_user_id:U-"+tn.tag, "sis_course_id:C-"+tn.tag
-		group = "sis_group_id:G-" + tn.tag
+		group, section = "sis_group_id:G-"+tn.tag, "sis_section_id:S-"+tn.tag
 		if strings.Contains(rt.pattern, "/enrollments/") {
 			enrollment = "sis_user_id:U-" + tn.tag
 		}
 	}
 	p := strings.NewReplacer("{account_id}", acct, "{user_id}", user, "{course_id}", course, "{group_id}", group,
-		"{id}", enrollment, "{name}", tn.property).Replace(rt.pattern)
+		"{section_id}", section, "{id}", enrollment, "{name}", tn.property).Replace(rt.pattern)
 	if rt.query != "" {
 		p += "?" + rt.query
 	}
