@@ -87,6 +87,7 @@ type tenant struct {
 	userID, courseID       int64
 	enrollmentID, groupID  int64
 	groupCategoryID        int64
+	sectionID              int64
 	property               string // the property of the account's root
 }
 
@@ -103,6 +104,7 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 	imp := as.importZip(a, "",
 		"users.csv", fmt.Sprintf("user_id,login_id,first_name,last_name,status\nU-%[1]s,login-%[1]s,First%[1]s,Last%[1]s,active\n", tag),
 		"courses.csv", fmt.Sprintf("course_id,short_name,long_name,status\nC-%[1]s,Short%[1]s,Course%[1]s,active\n", tag),
+		"sections.csv", fmt.Sprintf("section_id,course_id,name,status\nS-%[1]s,C-%[1]s,Section%[1]s,active\n", tag),
 		"enrollments.csv", fmt.Sprintf("course_id,user_id,role,status\nC-%[1]s,U-%[1]s,student,active\n", tag),
 		"group_categories.csv", fmt.Sprintf("group_category_id,category_name,status\nGC-%[1]s,Category%[1]s,active\n", tag))
 	if imp.WorkflowState != "imported" {
@@ -142,6 +144,9 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 	var category directory.GroupCategory
 	as.getJSON("/api/v1/group_categories/sis_group_category_id:GC-"+tag, &category)
 	tn.groupCategoryID = category.ID
+	var sec directory.Section
+	as.getJSON("/api/v1/sections/sis_section_id:S-"+tag, &sec)
+	tn.sectionID = sec.ID
 
 	code, b, _ = as.do("POST", "/api/v1/accounts/"+a+"/groups", strings.NewReader(fmt.Sprintf(`{"name":"Group%[1]s","sis_group_id":"G-%[1]s"}`, tag)),
 		map[string]string{"Content-Type": "application/json"})
@@ -166,11 +171,11 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 func (tn *tenant) secrets() (words []string, ids []int64) {
 	words = []string{tn.account.Name, "U-" + tn.tag, "login-" + tn.tag, "First" + tn.tag, "Last" + tn.tag,
 		"C-" + tn.tag, "Short" + tn.tag, "Course" + tn.tag, "Group" + tn.tag, "G-" + tn.tag,
-		"GC-" + tn.tag, "Category" + tn.tag}
+		"GC-" + tn.tag, "Category" + tn.tag, "S-" + tn.tag, "Section" + tn.tag}
 	if tn.account.ParentAccountID == nil {
 		words = append(words, tn.property)
 	}
-	return words, []int64{tn.account.ID, tn.importID, tn.progressID, tn.userID, tn.courseID, tn.enrollmentID, tn.groupID, tn.groupCategoryID}
+	return words, []int64{tn.account.ID, tn.importID, tn.progressID, tn.userID, tn.courseID, tn.enrollmentID, tn.groupID, tn.groupCategoryID, tn.sectionID}
 }
 
 // need is the least role a route needs.
@@ -200,6 +205,8 @@ var apiRoutes = []apiRoute{
 	{method: "GET", pattern: "/api/v1/groups/{group_id}"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}/users"},
 	{method: "GET", pattern: "/api/v1/group_categories/{group_category_id}"},
+	{method: "GET", pattern: "/api/v1/sections/{section_id}"},
+	{method: "GET", pattern: "/api/v1/courses/{course_id}/sections"},
 	{method: "GET", pattern: "/api/v1/courses/{course_id}/enrollments"},
 	{method: "PUT", pattern: "/api/v1/courses/{course_id}/enrollments/{id}/reactivate", need: needAdmin},
 	{method: "DELETE", pattern: "/api/v1/courses/{course_id}/enrollments/{id}", need: needAdmin, query: "task=inactivate"},
@@ -278,17 +285,17 @@ func (rt apiRoute) path(tn *tenant, bySIS bool) string {
 	}
 	acct, user, course := strconv.FormatInt(tn.account.ID, 10), strconv.FormatInt(tn.userID, 10), strconv.FormatInt(tn.courseID, 10)
 	group, enrollment := strconv.FormatInt(tn.groupID, 10), strconv.FormatInt(id, 10)
-	category := strconv.FormatInt(tn.groupCategoryID, 10)
+	category, section := strconv.FormatInt(tn.groupCategoryID, 10), strconv.FormatInt(tn.sectionID, 10)
 	if bySIS {
 		acct, user, course = "sis_account_id:"+*tn.account.SISAccountID, "sis_user_id:U-"+tn.tag, "sis_course_id:C-"+tn.tag
-		group = "sis_group_id:G-" + tn.tag
+		group, section = "sis_group_id:G-"+tn.tag, "sis_section_id:S-"+tn.tag
 		category = "sis_group_category_id:GC-" + tn.tag
 		if strings.Contains(rt.pattern, "/enrollments/") {
 			enrollment = "sis_user_id:U-" + tn.tag
 		}
 	}
 	p := strings.NewReplacer("{account_id}", acct, "{user_id}", user, "{course_id}", course, "{group_id}", group,
-		"{group_category_id}", category, "{id}", enrollment, "{name}", tn.property).Replace(rt.pattern)
+		"{group_category_id}", category, "{section_id}", section, "{id}", enrollment, "{name}", tn.property).Replace(rt.pattern)
 	if rt.query != "" {
 		p += "?" + rt.query
 	}

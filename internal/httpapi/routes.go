@@ -39,6 +39,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
 		r.Get("/group_categories/{group_category_id}", s.getGroupCategory)
+		r.Get("/sections/{section_id}", s.getSection)
+		r.Get("/courses/{course_id}/sections", s.listSections)
 		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {
 			r.Get("/", s.listEnrollments)
 			r.With(s.needs(auth.Admin, reach(s.course))).Put("/{id}/reactivate", s.reactivateEnrollment)

@@ -103,10 +103,12 @@ func (at *attempt) finishBatchMode(ctx context.Context) error {
 			return err
 		}
 	}
+	// A section is in the term of the course it was made in, cross-listed
+	// elsewhere or not, as on Canvas.
 	if st := at.streams[typeSections]; st != nil && !st.failed {
 		err := at.batchRemove(ctx, typeSections, "section", st.files[0], "deleted", st.seen, `
 			SELECT s.id, s.sis_section_id, s.workflow_state, false
-			FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
+			FROM sections s JOIN courses c ON c.id = COALESCE(s.nonxlist_course_id, s.course_id) JOIN accounts a ON a.id = c.account_id
 			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND s.origin = 'sis'
 			  AND s.sis_section_id IS NOT NULL AND s.workflow_state <> 'deleted' ORDER BY s.id`,
 			`UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)

@@ -30,13 +30,15 @@ func init() {
 	register(&fileType{name: typeSections, batch: "section", entity: "section", emptyDateClears: true,
 		detect: func(h header) bool { return h.has("section_id") && h.has("name") }, detectRank: 100,
 		applyRank: 70, layout: layoutOf(&sectionRow{}), required: []string{"course_id", "status"}, apply: importSections,
-		restore: restoring("sections", "sis_section_id", "course_id", "name", "integration_id", "start_at", "end_at"),
+		restore: restoring("sections", "sis_section_id", "course_id", "nonxlist_course_id", "name", "integration_id", "start_at", "end_at"),
 		ids:     &idTarget{"sections", "sis_section_id", "integration_id", "(SELECT c.account_id FROM courses c WHERE c.id = t.course_id)"},
 	})
 }
 
 type storedSection struct {
 	id, courseID  int64
+	nonxlist      *int64 // the course it was cross-listed from; nil: not cross-listed
+	courseState   string // its course's
 	name          string
 	integrationID *string
 	start, end    *time.Time
@@ -94,9 +96,11 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRa
 		return nil, nil
 	}
 	res.ObjectID = old.id
+	courseID, nonxlist := stayCrosslisted(old, course.id, r.Status)
 	changes := map[string][2]any{}
 	dates.over(old.start, old.end, changes)
-	diff(changes, "course_id", old.courseID, course.id)
+	diff(changes, "course_id", old.courseID, courseID)
+	diffPtr(changes, "nonxlist_course_id", old.nonxlist, nonxlist)
 	diff(changes, "name", old.name, r.Name)
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
@@ -107,47 +111,77 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRa
 	if f := at.skipDelete("section", old.state, r.Status); f != nil {
 		return f, nil
 	}
-	if _, err := at.tx.Exec(ctx, `UPDATE sections SET course_id = $2, integration_id = $3, name = $4, start_at = $5, end_at = $6,
-		workflow_state = $7, last_import_id = $8, updated_at = now() WHERE id = $1`,
-		old.id, course.id, integrationID, r.Name, dates.start, dates.end, r.Status, at.job.ID); err != nil {
+	if _, err := at.tx.Exec(ctx, `UPDATE sections SET course_id = $2, nonxlist_course_id = $3, integration_id = $4, name = $5, start_at = $6,
+		end_at = $7, workflow_state = $8, last_import_id = $9, updated_at = now() WHERE id = $1`,
+		old.id, courseID, nonxlist, integrationID, r.Name, dates.start, dates.end, r.Status, at.job.ID); err != nil {
 		return nil, fmt.Errorf("update section: %w", err)
 	}
-	if old.courseID != course.id {
-		// The section's enrollments follow it to its new course, each a
-		// result of its own (row null), so that a restore moves them back.
-		rows, err := at.tx.Query(ctx, `UPDATE enrollments e SET course_id = $2, last_import_id = $3, updated_at = now() FROM users u
-			WHERE e.section_id = $1 AND u.id = e.user_id RETURNING e.id, u.sis_user_id`, old.id, course.id, at.job.ID)
-		if err != nil {
-			return nil, fmt.Errorf("move section enrollments: %w", err)
-		}
-		var moved []result.Result
-		var id int64
-		var sis *string
-		_, err = pgx.ForEachRow(rows, []any{&id, &sis}, func() error {
-			r := result.Result{File: res.File, Entity: "enrollment", ObjectID: id, Action: result.Updated, Message: "moved with its section",
-				Changes: map[string][2]any{"course_id": {old.courseID, course.id}}}
-			if sis != nil {
-				r.SISID = *sis
-			}
-			moved = append(moved, r)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("move section enrollments: %w", err)
-		}
-		recordEach(at, typeEnrollments, moved, func(r *result.Result) result.Result { return *r })
+	if err := at.moveEnrollments(ctx, res.File, old.id, old.courseID, courseID); err != nil {
+		return nil, err
 	}
 	res.Changes = changes
 	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
 }
 
+// stayCrosslisted is where a sections row that names course (and says
+// status) leaves a section, and the course it is then cross-listed from
+// (nil: none). As on Canvas, the course_id of a cross-listed section may
+// name its original course: it stays where it was cross-listed to, unless
+// that course is deleted and the row is active. Naming a third course
+// un-cross-lists it and moves it there.
+func stayCrosslisted(old *storedSection, course int64, status string) (int64, *int64) {
+	switch {
+	case old.nonxlist == nil:
+		return course, nil
+	case course == old.courseID:
+		return course, old.nonxlist
+	case course == *old.nonxlist && (old.courseState != "deleted" || status != "active"):
+		return old.courseID, old.nonxlist
+	}
+	return course, nil
+}
+
+// moveEnrollments moves a section's enrollments, which are in its course
+// from, to its course to, in one UPDATE; each is a result of its own (row
+// null), so that a restore moves them back. Enrollments in the course as
+// a whole (section_id 0) stay.
+func (at *attempt) moveEnrollments(ctx context.Context, file string, section, from, to int64) error {
+	if from == to {
+		return nil
+	}
+	rows, err := at.tx.Query(ctx, `UPDATE enrollments e SET course_id = $3, last_import_id = $4, updated_at = now() FROM users u
+		WHERE e.course_id = $2 AND e.section_id = $1 AND u.id = e.user_id RETURNING e.id, u.sis_user_id`, section, from, to, at.job.ID)
+	if err != nil {
+		return fmt.Errorf("move section enrollments: %w", err)
+	}
+	var moved []result.Result
+	var id int64
+	var sis *string
+	_, err = pgx.ForEachRow(rows, []any{&id, &sis}, func() error {
+		r := result.Result{File: file, Entity: "enrollment", ObjectID: id, Action: result.Updated, Message: "moved with its section",
+			Changes: map[string][2]any{"course_id": {from, to}}}
+		if sis != nil {
+			r.SISID = *sis
+		}
+		moved = append(moved, r)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("move section enrollments: %w", err)
+	}
+	recordEach(at, typeEnrollments, moved, func(r *result.Result) result.Result { return *r })
+	return nil
+}
+
 func (at *attempt) sectionBySIS(ctx context.Context, sis string) (*storedSection, error) {
 	s := &storedSection{}
-	err := at.tx.QueryRow(ctx, `SELECT s.id, s.course_id, s.name, s.integration_id, s.start_at, s.end_at, s.workflow_state, $3 = ANY(a.path)
+	err := at.tx.QueryRow(ctx, `SELECT s.id, s.course_id, s.nonxlist_course_id, c.workflow_state, s.name, s.integration_id, s.start_at, s.end_at,
+			s.workflow_state, $3 = ANY(a.path)
 		FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
 		WHERE s.root_account_id = $1 AND s.sis_section_id = $2`,
-		at.account.RootAccountID, sis, at.account.ID).Scan(&s.id, &s.courseID, &s.name, &s.integrationID, &s.start, &s.end, &s.state, &s.inScope)
+		at.account.RootAccountID, sis, at.account.ID).Scan(&s.id, &s.courseID, &s.nonxlist, &s.courseState, &s.name, &s.integrationID,
+		&s.start, &s.end, &s.state, &s.inScope)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

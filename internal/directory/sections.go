@@ -1,0 +1,92 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sisimport/sisimport/internal/errs"
+)
+
+// Section is a section of a course as the API shows it: Canvas's Section,
+// the fields this service keeps (docs/api.md#directory).
+type Section struct {
+	ID            int64      `json:"id"`
+	Name          string     `json:"name"`
+	SISSectionID  *string    `json:"sis_section_id"`
+	IntegrationID *string    `json:"integration_id"`
+	SISImportID   *int64     `json:"sis_import_id"`
+	CourseID      int64      `json:"course_id"`
+	SISCourseID   *string    `json:"sis_course_id"`
+	StartAt       *time.Time `json:"start_at"`
+	EndAt         *time.Time `json:"end_at"`
+	// RestrictEnrollmentsToSectionDates is, as Canvas sets it on import,
+	// whether the section has a date.
+	RestrictEnrollmentsToSectionDates bool `json:"restrict_enrollments_to_section_dates"`
+	// NonxlistCourseID is the course a cross-listed section was made in;
+	// null when it is not cross-listed.
+	NonxlistCourseID *int64    `json:"nonxlist_course_id"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// sectionSelect reads sections (alias s) that are not deleted, with their
+// course (c) and its account (a), which says whose reach they are in.
+const sectionSelect = `SELECT s.id, s.name, s.sis_section_id, s.integration_id, s.last_import_id, s.course_id, c.sis_course_id,
+	s.start_at, s.end_at, s.nonxlist_course_id, s.created_at
+	FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id`
+
+func scanSection(row pgx.Row) (Section, error) {
+	var s Section
+	err := row.Scan(&s.ID, &s.Name, &s.SISSectionID, &s.IntegrationID, &s.SISImportID, &s.CourseID, &s.SISCourseID,
+		&s.StartAt, &s.EndAt, &s.NonxlistCourseID, &s.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, errs.ErrNotFound
+	}
+	s.RestrictEnrollmentsToSectionDates = s.StartAt != nil || s.EndAt != nil
+	return s, err
+}
+
+// GetSection finds the section a path names — an id or
+// "sis_section_id:X" — among the sections whose course's account is in the
+// subtree of reach. A deleted section, or one whose course is deleted, is
+// not found, as on Canvas.
+func GetSection(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (Section, error) {
+	var row pgx.Row
+	if sis, ok := strings.CutPrefix(ref, "sis_section_id:"); ok {
+		row = db.QueryRow(ctx, sectionSelect+` WHERE s.root_account_id = $1 AND s.sis_section_id = $2 AND $3 = ANY(a.path)
+			AND s.workflow_state <> 'deleted' AND c.workflow_state <> 'deleted'`, root, sis, reach)
+	} else {
+		id, err := strconv.ParseInt(ref, 10, 64)
+		if err != nil {
+			return Section{}, errs.ErrNotFound
+		}
+		row = db.QueryRow(ctx, sectionSelect+` WHERE s.id = $1 AND $2 = ANY(a.path) AND s.workflow_state <> 'deleted'
+			AND c.workflow_state <> 'deleted'`, id, reach)
+	}
+	s, err := scanSection(row)
+	if err != nil && errs.KindOf(err) != errs.NotFound {
+		return s, fmt.Errorf("get section: %w", err)
+	}
+	return s, err
+}
+
+// ListSections lists the sections of a course that are not deleted, the
+// ones cross-listed into it included, by name as Canvas lists them.
+func ListSections(ctx context.Context, db *pgxpool.Pool, courseID int64, limit, offset int) ([]Section, error) {
+	rows, err := db.Query(ctx, sectionSelect+` WHERE s.course_id = $1 AND s.workflow_state <> 'deleted' ORDER BY s.name, s.id LIMIT $2 OFFSET $3`,
+		courseID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("list sections: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Section, error) { return scanSection(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list sections: %w", err)
+	}
+	return out, nil
+}

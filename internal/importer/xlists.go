@@ -1,0 +1,168 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/result"
+)
+
+// xlistRow is one row of an xlists file (Canvas's xlists.csv): a section
+// cross-listed into another course, or back out of it.
+type xlistRow struct {
+	XlistCourseID string `csv:"xlist_course_id" validate:"required,max=255"`
+	SectionID     string `csv:"section_id" validate:"required,max=255"`
+	Status        string `csv:"status,lower" validate:"required,oneof=active deleted"`
+}
+
+// typeXlists is the type's name.
+const typeXlists = "xlists"
+
+// unpublished is the state of a course that cross-listing made or brought
+// back: Canvas's claimed course, which its API calls unpublished.
+const unpublished = "unpublished"
+
+func init() {
+	// Canvas tests courses and sections headers first: a header that is
+	// also one of those is not an xlists file. Its rows are sections, and
+	// the sections type restores them (course_id and nonxlist_course_id).
+	register(&fileType{name: typeXlists, batch: "xlist", entity: "section",
+		detect: func(h header) bool {
+			return h.has("xlist_course_id") && h.has("section_id") && !h.has("name") && !(h.has("course_id") && h.has("short_name"))
+		},
+		detectRank: 55, applyRank: 75, layout: layoutOf(&xlistRow{}), required: []string{"status"}, apply: importXlists,
+	})
+}
+
+// importXlists applies an xlists file a row at a time
+// (docs/import-rules.md#cross-listing).
+func importXlists(ctx context.Context, at *attempt, f *typedFile) error {
+	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
+		var r xlistRow
+		f.fill(&r, rec)
+		res.SISID = r.SectionID
+		if fail := f.check(&r, rec.Line, r.SectionID, fmt.Sprintf("section_id %q", r.SectionID)); fail != nil {
+			return fail, nil
+		}
+		return at.applyXlist(ctx, &r, res)
+	})
+}
+
+func (at *attempt) applyXlist(ctx context.Context, r *xlistRow, res *result.Result) (*rowFailure, error) {
+	sec, err := at.sectionBySIS(ctx, r.SectionID)
+	switch {
+	case err != nil:
+		return nil, err
+	case sec == nil:
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column section_id: no section %q exists", r.SectionID)}, nil
+	case !sec.inScope:
+		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column section_id: section %q belongs to a course outside the account this import was posted to", r.SectionID)}, nil
+	}
+	res.ObjectID = sec.id
+	xc, err := at.courseBySIS(ctx, r.XlistCourseID)
+	switch {
+	case err != nil:
+		return nil, err
+	case xc != nil && !xc.inScope:
+		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column xlist_course_id: course %q is outside the account this import was posted to", r.XlistCourseID)}, nil
+	}
+	if r.Status == "deleted" {
+		// Only a section cross-listed into that very course goes back.
+		if xc == nil || sec.courseID != xc.id || sec.nonxlist == nil {
+			res.Action = result.Unchanged
+			return nil, nil
+		}
+		if err := at.reopenCourse(ctx, res.File, *sec.nonxlist, r.SectionID); err != nil {
+			return nil, err
+		}
+		return nil, at.crosslist(ctx, sec, *sec.nonxlist, nil, res)
+	}
+	var to int64
+	switch {
+	case xc == nil:
+		if to, err = at.makeXlistCourse(ctx, res.File, r.XlistCourseID, sec, r.SectionID); err != nil {
+			return nil, err
+		}
+	case xc.state == "deleted":
+		if err := at.reopenCourse(ctx, res.File, xc.id, r.SectionID); err != nil {
+			return nil, err
+		}
+		to = xc.id
+	default:
+		to = xc.id
+	}
+	if sec.courseID == to {
+		res.Action = result.Unchanged
+		return nil, nil
+	}
+	// A section keeps the course it was first cross-listed from; back in
+	// that course it is no longer cross-listed.
+	nonxlist := sec.nonxlist
+	if nonxlist == nil {
+		nonxlist = &sec.courseID
+	}
+	if *nonxlist == to {
+		nonxlist = nil
+	}
+	return nil, at.crosslist(ctx, sec, to, nonxlist, res)
+}
+
+// crosslist moves a section, and its enrollments, into course to,
+// remembering nonxlist as the course it came from.
+func (at *attempt) crosslist(ctx context.Context, sec *storedSection, to int64, nonxlist *int64, res *result.Result) error {
+	if _, err := at.tx.Exec(ctx, `UPDATE sections SET course_id = $2, nonxlist_course_id = $3, last_import_id = $4, updated_at = now() WHERE id = $1`,
+		sec.id, to, nonxlist, at.job.ID); err != nil {
+		return fmt.Errorf("cross-list section: %w", err)
+	}
+	if err := at.moveEnrollments(ctx, res.File, sec.id, sec.courseID, to); err != nil {
+		return err
+	}
+	res.Changes = map[string][2]any{"course_id": {sec.courseID, to}}
+	diffPtr(res.Changes, "nonxlist_course_id", sec.nonxlist, nonxlist)
+	res.Action = result.Updated
+	return nil
+}
+
+// makeXlistCourse makes the course an active row names when it does not
+// exist, as Canvas does: a copy of the section's course (account, names,
+// term, dates), unpublished, a result of its own (row null).
+func (at *attempt) makeXlistCourse(ctx context.Context, file, sis string, sec *storedSection, sectionSIS string) (int64, error) {
+	var id int64
+	err := at.tx.QueryRow(ctx, `INSERT INTO courses (root_account_id, account_id, term_id, sis_course_id, short_name, long_name, start_at, end_at,
+			workflow_state, last_import_id)
+		SELECT root_account_id, account_id, term_id, $2, short_name, long_name, start_at, end_at, $3, $4 FROM courses WHERE id = $1
+		RETURNING id`, sec.courseID, sis, unpublished, at.job.ID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create cross-listing course: %w", err)
+	}
+	at.record(typeCourses, []result.Result{{File: file, Entity: "course", SISID: sis, ObjectID: id, Action: result.Created,
+		Message: fmt.Sprintf("made for the cross-listing of section %q, as a copy of its course", sectionSIS)}})
+	return id, nil
+}
+
+// reopenCourse brings back a deleted course that a section is cross-listed
+// into or back to, unpublished, as Canvas does; a course that is not
+// deleted is left as it is. The course is a result of its own (row null).
+func (at *attempt) reopenCourse(ctx context.Context, file string, course int64, sectionSIS string) error {
+	var sis *string
+	err := at.tx.QueryRow(ctx, `UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now()
+		WHERE id = $1 AND workflow_state = 'deleted' RETURNING sis_course_id`, course, unpublished, at.job.ID).Scan(&sis)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // not deleted
+	}
+	if err != nil {
+		return fmt.Errorf("reopen course: %w", err)
+	}
+	res := result.Result{File: file, Entity: "course", ObjectID: course, Action: result.Reactivated,
+		Message: fmt.Sprintf("restored, unpublished, for the cross-listing of section %q", sectionSIS),
+		Changes: map[string][2]any{"workflow_state": {"deleted", unpublished}}}
+	if sis != nil {
+		res.SISID = *sis
+	}
+	at.record(typeCourses, []result.Result{res})
+	return nil
+}
