@@ -36,6 +36,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/progress/{id}", s.getProgress)
 		r.Get("/users/{user_id}", s.getUser)
 		r.With(s.needs(auth.Admin, reach(s.user))).Put("/users/{user_id}", s.updateUser)
+		r.Get("/users/{user_id}/observees", s.listObservees)
+		r.Get("/users/{user_id}/observers", s.listObservers)
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
 		r.Get("/group_categories/{group_category_id}", s.getGroupCategory)

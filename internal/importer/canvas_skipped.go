@@ -11,7 +11,6 @@ func init() {
 		{"logins", func(h header) bool {
 			return h.has("existing_user_id") || h.has("existing_integration_id") || h.has("existing_canvas_user_id")
 		}},
-		{"user_observers", func(h header) bool { return h.has("observer_id") }},
 		{"admins", func(h header) bool {
 			return h.has("user_id") && h.has("account_id") && (h.has("role") || h.has("role_id")) && !h.has("course_id") && !h.has("section_id") && !h.has("login_id")
 		}},
