@@ -344,3 +344,37 @@ func TestUsersLoginColumnsAsCanvasReadsThem(t *testing.T) {
 		t.Errorf("clearing the provider: %s", got)
 	}
 }
+
+func TestALoginsHolderIsAdoptedAsCanvasDoes(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	// A user made through the API, without an SIS id: the feed's row with
+	// its login gives it one, with or without the parameter.
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/users", strings.NewReader(`{"user":{"name":"Jo Doe"},"pseudonym":{"unique_id":"jdoe"}}`),
+		map[string]string{"Content-Type": "application/json"})
+	if code != 200 {
+		t.Fatalf("create user: %d %s", code, b)
+	}
+	s.importCSV("", "user_id,login_id,status\nU2,ann,active\n")
+	imp := s.importCSV("", "user_id,login_id,full_name,status\nU1,jdoe,Jo Doe,active\nU3,ann,,active\n")
+	if got := summary(s.results(imp.ID, "")); got != "2:updated 3:failed/login_taken" {
+		t.Fatalf("without update_sis_id_if_login_claimed: %s", got)
+	}
+	if ch := s.results(imp.ID, "")[0].Changes; fmt.Sprint(ch["sis_user_id"]) != "[<nil> U1]" {
+		t.Errorf("the adopted user's changes: %v", ch)
+	}
+	// With it, the holder's SIS id becomes the row's.
+	imp = s.importCSV("update_sis_id_if_login_claimed=true", "user_id,login_id,status\nU3,ann,active\n")
+	rs := s.results(imp.ID, "")
+	if got := summary(rs); got != "2:updated" || fmt.Sprint(rs[0].Changes["sis_user_id"]) != "[U2 U3]" {
+		t.Fatalf("with update_sis_id_if_login_claimed: %s %v", got, rs[0].Changes)
+	}
+	var ids string
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT string_agg(login_id || '=' || COALESCE(sis_user_id, ''), ' ' ORDER BY login_id) FROM users`).Scan(&ids))
+	if ids != "ann=U3 jdoe=U1" {
+		t.Errorf("users: %s", ids)
+	}
+	if len(imp.ProcessingWarnings) != 0 {
+		t.Errorf("the parameter drew a warning: %v", imp.ProcessingWarnings)
+	}
+}

@@ -26,6 +26,13 @@ type Options struct {
 	ChangeThreshold       *int   `json:"change_threshold,omitempty"`
 	DiffingDataSet        string `json:"diffing_data_set_identifier,omitempty"`
 	DiffingRemaster       bool   `json:"diffing_remaster_data_set"`
+	// DiffRowCountThreshold: a diff of more rows than this (changed rows
+	// and drops) is not used: the file applies in full and drops nothing
+	// (docs/import-rules.md#diffing).
+	DiffRowCountThreshold int `json:"diff_row_count_threshold,omitempty"`
+	// UpdateSISIDIfLoginClaimed: a users row whose login another user holds
+	// gives that user its user_id (docs/import-rules.md#users-files).
+	UpdateSISIDIfLoginClaimed bool `json:"update_sis_id_if_login_claimed"`
 
 	// The user options of docs/import-rules.md#user-options (Moodle's "Upload users").
 	UserUploadType       string            `json:"user_upload_type"`
@@ -56,12 +63,6 @@ type Options struct {
 	// enrollments become, by batch mode and by diffing.
 	BatchModeEnrollmentDropStatus string `json:"batch_mode_enrollment_drop_status"`
 	DiffingDropStatus             string `json:"diffing_drop_status"`
-}
-
-// notYetHonoured are Canvas and sisimport parameters this version accepts
-// and validates but does not act on yet; each gives a warning on the import.
-var notYetHonoured = map[string]bool{
-	"update_sis_id_if_login_claimed": true, "diff_row_count_threshold": true,
 }
 
 // templateColumns are the users columns a default[<column>] may fill.
@@ -100,13 +101,14 @@ func (o *Options) params() map[string]func(string) error {
 		"clear_sis_stickiness": flag(&o.ClearSISStickiness), "diffing_remaster_data_set": flag(&o.DiffingRemaster),
 		"user_match_fallback_login_id": flag(&o.MatchFallbackLoginID), "standardize_login_ids": flag(&o.StandardizeLoginIDs),
 		"prevent_email_duplicates": flag(&o.PreventEmailDups), "remove_unlisted_users": flag(&o.RemoveUnlistedUsers),
+		"update_sis_id_if_login_claimed": flag(&o.UpdateSISIDIfLoginClaimed),
 
 		"user_upload_type":                  choice(&o.UserUploadType, "create_or_update", "create_only", "update_only", "create_all_rename"),
 		"duplicate_login_id_handling":       choice(&o.DuplicateLoginIDs, "fail", "append_counter"),
 		"unlisted_user_status":              choice(&o.UnlistedUserStatus, "suspended", "deleted"),
 		"change_threshold_action":           choice(&o.ChangeThresholdAction, "skip_removals", "abort", "hold"),
 		"diffing_user_remove_status":        choice(&o.DiffingUserRemoveStatus, "deleted", "suspended"),
-		"diffing_drop_status":               choice(&o.DiffingDropStatus, "deleted", "completed", "inactive"),
+		"diffing_drop_status":               choice(&o.DiffingDropStatus, "deleted", "completed", "inactive", "deleted_last_completed"),
 		"batch_mode_enrollment_drop_status": choice(&o.BatchModeEnrollmentDropStatus, "deleted", "completed", "inactive"),
 		"import_type":                       choice(&o.ImportType, "instructure_csv"),
 
@@ -127,6 +129,13 @@ func (o *Options) params() map[string]func(string) error {
 				return fmt.Errorf("want csv or zip")
 			}
 			o.Extension = val
+			return nil
+		},
+		"diff_row_count_threshold": func(val string) error {
+			// As Canvas: a positive count is a threshold, anything else none.
+			if n, err := strconv.Atoi(val); err == nil && n > 0 {
+				o.DiffRowCountThreshold = n
+			}
 			return nil
 		},
 		"change_threshold": func(val string) error {
@@ -158,8 +167,6 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 		}
 		switch {
 		case ignoredQuietly[k]:
-		case notYetHonoured[k]:
-			warnings = append(warnings, [2]string{"", fmt.Sprintf("parameter %s is not supported by this version yet and was ignored", k)})
 		case !known && !isDefault:
 			warnings = append(warnings, [2]string{"", fmt.Sprintf("unknown parameter %s was ignored", k)})
 		case val == "":

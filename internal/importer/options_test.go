@@ -56,8 +56,11 @@ func TestParseOptions(t *testing.T) {
 		{"clear_sis_stickiness wins over add, as on Canvas", "override_sis_stickiness=true&add_sis_stickiness=true&clear_sis_stickiness=true",
 			func(o Options) bool { return o.ClearSISStickiness && !o.AddSISStickiness }, "add_sis_stickiness was ignored", ""},
 		{"an unknown parameter is a warning", "colour=blue", func(Options) bool { return true }, "unknown parameter colour was ignored", ""},
-		{"a parameter not honoured yet is a warning", "diff_row_count_threshold=5", func(Options) bool { return true },
-			"diff_row_count_threshold is not supported", ""},
+		{"diff_row_count_threshold is a positive count, as Canvas reads it", "diff_row_count_threshold=5",
+			func(o Options) bool { return o.DiffRowCountThreshold == 5 }, "", ""},
+		{"diff_row_count_threshold of 0 or text is none", "diff_row_count_threshold=abc", func(o Options) bool { return o.DiffRowCountThreshold == 0 }, "", ""},
+		{"diffing_drop_status takes deleted_last_completed, as Canvas's diff generator", "diffing_drop_status=deleted_last_completed",
+			func(o Options) bool { return o.DiffingDropStatus == "deleted_last_completed" }, "", ""},
 		{"the token and the file are not options", "access_token=x&attachment=y", func(Options) bool { return true }, "", ""},
 	}
 	for _, c := range cases {

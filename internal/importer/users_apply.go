@@ -221,8 +221,10 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 	applyUserFields(&u, r, false)
 	u.Properties = withProperties(old.Properties, it.props)
 	u.State = r.Status
-	if u.SISUserID == "" {
-		u.SISUserID = r.UserID // matched on another column: the row gives the user its SIS id
+	if u.SISUserID == "" || (a.at.opts.UpdateSISIDIfLoginClaimed && a.at.opts.UserMatchOn == "user_id" && r.UserID != "") {
+		// Matched on another column, or the holder of the row's login was
+		// adopted (adoptLoginHolders): the row gives the user its SIS id.
+		u.SISUserID = r.UserID
 	}
 	stuck := a.applyStickiness(old, &u)
 	changes := diffUsers(old, &u)

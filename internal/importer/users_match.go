@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,9 @@ func (a *userApplier) matchBatch(ctx context.Context, q querier, b *userBatch) e
 		if err := a.fetchOwners(ctx, q, b); err != nil {
 			return err
 		}
+		if err := a.adoptLoginHolders(ctx, q, b); err != nil {
+			return err
+		}
 	}
 	b.homes = a.stream.homes
 	var err error
@@ -55,7 +59,47 @@ func (a *userApplier) matchBatch(ctx context.Context, q querier, b *userBatch) e
 // user_match_on names, each as its index has it (users_email leaves out
 // empty emails, and keys are never empty).
 var keyColumns = map[string]string{"user_id": "u.sis_user_id = k.key", "login_id": "lower(u.login_id) = k.key",
-	"email": "u.email <> '' AND lower(u.email) = k.key", "integration_id": "u.integration_id = k.key"}
+	"email": "u.email <> '' AND lower(u.email) = k.key", "integration_id": "u.integration_id = k.key", "id": "u.id = k.key::bigint"}
+
+// adoptLoginHolders gives a row that matched no user by user_id the user
+// who holds its login id, as Canvas does: always when that user has no
+// SIS id, and with update_sis_id_if_login_claimed when it has another one,
+// which the row's user_id replaces (docs/import-rules.md#users-files). Only
+// when matching on user_id; otherwise the row fails login_taken.
+func (a *userApplier) adoptLoginHolders(ctx context.Context, q querier, b *userBatch) error {
+	if a.at.opts.UserMatchOn != "user_id" {
+		return nil
+	}
+	holders := map[*userItem]string{} // a row → the id of its login's holder
+	for i := range b.items {
+		it := &b.items[i]
+		if it.settled() || b.fails[i] != nil || b.old[i] != nil || it.row.UserID == "" {
+			continue
+		}
+		if id, ok := b.owners["l:"+strings.ToLower(it.row.LoginID)]; ok {
+			holders[it] = strconv.FormatInt(id, 10)
+		}
+	}
+	if len(holders) == 0 {
+		return nil
+	}
+	byID, err := a.fetchBy(ctx, q, "id", b.items, func(it *userItem) string { return holders[it] })
+	if err != nil {
+		return err
+	}
+	adopted := map[int64]bool{}
+	for i := range b.items {
+		it := &b.items[i]
+		found := byID[holders[it]]
+		if len(found) != 1 || adopted[found[0].ID] {
+			continue
+		}
+		if u := found[0]; u.SISUserID == "" || a.at.opts.UpdateSISIDIfLoginClaimed {
+			b.old[i], adopted[u.ID] = u, true
+		}
+	}
+	return nil
+}
 
 // matchUsers finds each row's user by the user_match_on column (docs/import-rules.md#user-options):
 // two users with the value fail the row with ambiguous_match; with
