@@ -224,6 +224,7 @@ var apiRoutes = []apiRoute{
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/roles"},
 	{method: "POST", pattern: "/api/v1/accounts/{account_id}/roles", need: needAdmin, body: `{"label":"Added role","base_role_type":"TaEnrollment"}`},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/group_categories"},
+	{method: "GET", pattern: "/api/v1/accounts/{account_id}/admins"},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/sub_accounts"},
 	{method: "POST", pattern: "/api/v1/accounts/{account_id}/sub_accounts", need: needAdmin, body: `{"account":{"name":"Added"}}`},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/sis_import_errors"},

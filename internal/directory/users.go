@@ -47,13 +47,18 @@ const userColumns = `u.id, u.name, u.first_name, u.last_name, u.sortable_name, u
 
 func scanUser(row pgx.Row) (User, error) {
 	u := User{Properties: map[string]any{}}
-	err := row.Scan(&u.ID, &u.Name, &u.FirstName, &u.LastName, &u.SortableName, &u.ShortName, &u.SISUserID,
-		&u.IntegrationID, &u.LoginID, &u.Email, &u.Pronouns, &u.WorkflowState, &u.AccountID, &u.Origin, &u.StickyFields,
-		&u.Properties, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(u.targets()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, errs.ErrNotFound
 	}
 	return u, err
+}
+
+// targets are where a scan of userColumns puts them.
+func (u *User) targets() []any {
+	return []any{&u.ID, &u.Name, &u.FirstName, &u.LastName, &u.SortableName, &u.ShortName, &u.SISUserID,
+		&u.IntegrationID, &u.LoginID, &u.Email, &u.Pronouns, &u.WorkflowState, &u.AccountID, &u.Origin, &u.StickyFields,
+		&u.Properties, &u.CreatedAt, &u.UpdatedAt}
 }
 
 // UserFilter selects users of an account's subtree.

@@ -61,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/roles", s.listRoles)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/roles", s.createRole)
 			r.Get("/group_categories", s.listGroupCategories)
+			r.Get("/admins", s.listAdmins)
 			r.Get("/sub_accounts", s.listSubAccounts)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/sub_accounts", s.createSubAccount)
 			r.Get("/sis_import_errors", s.getAccountErrors)

@@ -11,9 +11,6 @@ func init() {
 		{"logins", func(h header) bool {
 			return h.has("existing_user_id") || h.has("existing_integration_id") || h.has("existing_canvas_user_id")
 		}},
-		{"admins", func(h header) bool {
-			return h.has("user_id") && h.has("account_id") && (h.has("role") || h.has("role_id")) && !h.has("course_id") && !h.has("section_id") && !h.has("login_id")
-		}},
 		{"abstract_courses", func(h header) bool { return h.has("abstract_course_id") && !h.has("course_id") }},
 		{"grade_publishing_results", func(h header) bool { return h.has("grade_publishing_status") }},
 	} {

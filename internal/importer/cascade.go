@@ -7,9 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Deleting a user deletes their live enrollments and group memberships, and
-// a deactivation row with remove_from_groups removes the user's memberships,
-// inside the import's account; each is a result of its own, with row null,
+// Deleting a user deletes their live enrollments, group memberships and
+// SIS-managed account admins, and a deactivation row with
+// remove_from_groups removes the user's memberships, inside the import's
+// account; each is a result of its own, with row null,
 // counted in its type's threshold (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#bulk-deactivation).
 
 // cascadeDeletedUsers follows the users this import deleted.
@@ -36,7 +37,23 @@ func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	return at.removeMemberships(ctx, file, ids)
+	if err := at.removeMemberships(ctx, file, ids); err != nil {
+		return err
+	}
+	return at.removeAdmins(ctx, file, ids)
+}
+
+// removeAdmins deletes the SIS-managed account admins of users, as Canvas
+// removes a deleted user's account roles; admins not made by an import
+// stay, as a deleted row leaves them (docs/import-rules.md#admins).
+func (at *attempt) removeAdmins(ctx context.Context, file string, users []int64) error {
+	return at.cascade(ctx, file, typeAdmins, "admin", `
+		SELECT aa.id, u.sis_user_id, aa.workflow_state FROM account_admins aa JOIN users u ON u.id = aa.user_id
+		JOIN accounts a ON a.id = aa.account_id
+		WHERE aa.user_id = ANY($1) AND $2 = ANY(a.path) AND aa.workflow_state = 'active' AND aa.origin = 'sis' ORDER BY aa.id FOR UPDATE OF aa`, `
+		SELECT count(*) FROM account_admins aa JOIN accounts a ON a.id = aa.account_id
+		WHERE aa.root_account_id = $1 AND $2 = ANY(a.path) AND aa.origin = 'sis' AND aa.workflow_state = 'active'`,
+		`UPDATE account_admins SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, users)
 }
 
 // removeMemberships deletes the accepted group memberships of users.

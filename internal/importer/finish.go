@@ -125,7 +125,8 @@ func (at *attempt) data(applied bool) map[string]any {
 // each entity's results are about.
 var statisticClasses = map[string]string{"accounts": "Account", "terms": "EnrollmentTerm", "courses": "Course",
 	"sections": "CourseSection", "users": "Pseudonym", "enrollments": "Enrollment", "groups": "Group",
-	"group_memberships": "GroupMembership", "group_categories": "GroupCategory", "user_observers": "UserObserver"}
+	"group_memberships": "GroupMembership", "group_categories": "GroupCategory", "user_observers": "UserObserver",
+	"admins": "AccountUser"}
 
 // statistics is Canvas's data.statistics: per class the objects created,
 // restored (reactivated), deleted and deactivated, and their sum.
