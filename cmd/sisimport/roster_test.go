@@ -482,6 +482,57 @@ func TestDiffingEnrollmentsAndCourses(t *testing.T) {
 	}
 }
 
+func TestDiffingDropStatusAndRowCountThreshold(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\nU3,u3,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\nS2,C1,Two,active\n")
+	// U1 is a student in both sections; U2 in S1 only.
+	const set = "diffing_data_set_identifier=night&diffing_drop_status=deleted_last_completed"
+	base := "section_id,user_id,role,status\nS1,U1,student,active\nS2,U1,student,active\nS1,U2,student,active\nS1,U3,teacher,active\n"
+	s.importZip("1", set, "enrollments.csv", base)
+	// Both of S1's student rows are gone: U1 still has S2 (deleted), U2
+	// has nothing else (concluded), as a deleted_last_completed row would.
+	imp := s.importZip("1", set, "enrollments.csv", "section_id,user_id,role,status\nS2,U1,student,active\nS1,U3,teacher,active\n")
+	sameOutcomes(t, "deleted_last_completed drops", outcomes(s.results(imp.ID, "")), map[string]string{
+		"enrollments.csv:2": "unchanged/", "enrollments.csv:3": "unchanged/", "enrollment:U1": "deleted/", "enrollment:U2": "updated/",
+	})
+	var states string
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT string_agg(u.sis_user_id || ':' || x.sis_section_id || '=' || e.workflow_state, ' '
+		ORDER BY u.sis_user_id, x.sis_section_id) FROM enrollments e JOIN users u ON u.id = e.user_id JOIN sections x ON x.id = e.section_id`).Scan(&states))
+	if states != "U1:S1=deleted U1:S2=active U2:S1=completed U3:S1=active" {
+		t.Errorf("enrollments: %s", states)
+	}
+
+	// A diff larger than diff_row_count_threshold drops nothing and says so.
+	s.importZip("1", "diffing_data_set_identifier=small", "enrollments.csv", base)
+	big := s.importZip("1", "diffing_data_set_identifier=small&diff_row_count_threshold=2",
+		"enrollments.csv", "section_id,user_id,role,status\nS1,U3,teacher,completed\n")
+	if n := len(s.results(big.ID, "action[]=deleted")); n != 0 {
+		t.Errorf("a diff past diff_row_count_threshold dropped %d enrollments", n)
+	}
+	var view struct {
+		Exceeded  *bool `json:"diffing_threshold_exceeded"`
+		Threshold *int  `json:"diff_row_count_threshold"`
+	}
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", big.ID), &view)
+	if view.Exceeded == nil || !*view.Exceeded || view.Threshold == nil || *view.Threshold != 2 {
+		t.Errorf("diffing_threshold_exceeded %v, diff_row_count_threshold %v", view.Exceeded, view.Threshold)
+	}
+	if !strings.Contains(fmt.Sprint(big.ProcessingWarnings), "diff_row_count_threshold 2") {
+		t.Errorf("no warning says why nothing was dropped: %v", big.ProcessingWarnings)
+	}
+	// Within the threshold, the drops apply.
+	within := s.importZip("1", "diffing_data_set_identifier=small&diff_row_count_threshold=10",
+		"enrollments.csv", "section_id,user_id,role,status\nS1,U3,teacher,completed\n")
+	s.getJSON(fmt.Sprintf("/api/v1/accounts/1/sis_imports/%d", within.ID), &view)
+	if n := len(s.results(within.ID, "entity=enrollment&action[]=deleted")); n == 0 || *view.Exceeded {
+		t.Errorf("within diff_row_count_threshold: %d dropped, exceeded %v", n, *view.Exceeded)
+	}
+}
+
 // restore asks for restore_states of an import of account 1 and waits for
 // the Progress to end.
 func (s *service) restore(id int64) sisImport {

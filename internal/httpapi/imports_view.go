@@ -11,38 +11,40 @@ import (
 
 // sisImportJSON is the SisImport object of docs/api.md#the-sisimport-object.
 type sisImportJSON struct {
-	ID                       int64           `json:"id"`
-	CreatedAt                time.Time       `json:"created_at"`
-	StartedAt                *time.Time      `json:"started_at"`
-	EndedAt                  *time.Time      `json:"ended_at"`
-	UpdatedAt                time.Time       `json:"updated_at"`
-	WorkflowState            string          `json:"workflow_state"`
-	Progress                 int             `json:"progress"`
-	Data                     json.RawMessage `json:"data"`
-	BatchMode                bool            `json:"batch_mode"`
-	BatchModeTermID          *string         `json:"batch_mode_term_id"`
-	MultiTermBatchMode       bool            `json:"multi_term_batch_mode"`
-	SkipDeletes              bool            `json:"skip_deletes"`
-	OverrideSISStickiness    bool            `json:"override_sis_stickiness"`
-	AddSISStickiness         bool            `json:"add_sis_stickiness"`
-	ClearSISStickiness       bool            `json:"clear_sis_stickiness"`
-	ChangeThreshold          *int            `json:"change_threshold"`
-	DiffingDataSetIdentifier *string         `json:"diffing_data_set_identifier"`
-	DiffingRemaster          bool            `json:"diffing_remaster"`
-	DiffedAgainstImportID    *int64          `json:"diffed_against_import_id"`
-	DiffingDropStatus        *string         `json:"diffing_drop_status"`
-	DiffingUserRemoveStatus  *string         `json:"diffing_user_remove_status,omitempty"`
-	DiffingThresholdExceeded *bool           `json:"diffing_threshold_exceeded,omitempty"`
-	ProcessingWarnings       json.RawMessage `json:"processing_warnings,omitempty"`
-	ProcessingErrors         json.RawMessage `json:"processing_errors,omitempty"`
-	ErrorsAttachment         *fileJSON       `json:"errors_attachment,omitempty"`
-	CSVAttachments           []fileJSON      `json:"csv_attachments,omitempty"`
-	User                     userRefJSON     `json:"user"`
-	DryRun                   bool            `json:"dry_run"`
-	Atomic                   bool            `json:"atomic"`
-	BlockedBy                *int64          `json:"blocked_by,omitempty"`
-	RowsPerSecond            *int64          `json:"rows_per_second,omitempty"`
-	EtaSeconds               *int64          `json:"eta_seconds,omitempty"`
+	ID                        int64           `json:"id"`
+	CreatedAt                 time.Time       `json:"created_at"`
+	StartedAt                 *time.Time      `json:"started_at"`
+	EndedAt                   *time.Time      `json:"ended_at"`
+	UpdatedAt                 time.Time       `json:"updated_at"`
+	WorkflowState             string          `json:"workflow_state"`
+	Progress                  int             `json:"progress"`
+	Data                      json.RawMessage `json:"data"`
+	BatchMode                 bool            `json:"batch_mode"`
+	BatchModeTermID           *string         `json:"batch_mode_term_id"`
+	MultiTermBatchMode        bool            `json:"multi_term_batch_mode"`
+	SkipDeletes               bool            `json:"skip_deletes"`
+	OverrideSISStickiness     bool            `json:"override_sis_stickiness"`
+	AddSISStickiness          bool            `json:"add_sis_stickiness"`
+	ClearSISStickiness        bool            `json:"clear_sis_stickiness"`
+	ChangeThreshold           *int            `json:"change_threshold"`
+	DiffingDataSetIdentifier  *string         `json:"diffing_data_set_identifier"`
+	DiffingRemaster           bool            `json:"diffing_remaster"`
+	DiffedAgainstImportID     *int64          `json:"diffed_against_import_id"`
+	DiffingDropStatus         *string         `json:"diffing_drop_status"`
+	DiffingUserRemoveStatus   *string         `json:"diffing_user_remove_status,omitempty"`
+	DiffRowCountThreshold     *int            `json:"diff_row_count_threshold"`
+	UpdateSISIDIfLoginClaimed bool            `json:"update_sis_id_if_login_claimed"`
+	DiffingThresholdExceeded  *bool           `json:"diffing_threshold_exceeded,omitempty"`
+	ProcessingWarnings        json.RawMessage `json:"processing_warnings,omitempty"`
+	ProcessingErrors          json.RawMessage `json:"processing_errors,omitempty"`
+	ErrorsAttachment          *fileJSON       `json:"errors_attachment,omitempty"`
+	CSVAttachments            []fileJSON      `json:"csv_attachments,omitempty"`
+	User                      userRefJSON     `json:"user"`
+	DryRun                    bool            `json:"dry_run"`
+	Atomic                    bool            `json:"atomic"`
+	BlockedBy                 *int64          `json:"blocked_by,omitempty"`
+	RowsPerSecond             *int64          `json:"rows_per_second,omitempty"`
+	EtaSeconds                *int64          `json:"eta_seconds,omitempty"`
 }
 
 // fileJSON is Canvas's File object, for what an import offers to download.
@@ -66,6 +68,7 @@ type userRefJSON struct {
 type importData struct {
 	Counts        map[string]int `json:"counts"`
 	DiffedAgainst *int64         `json:"diffed_against_import_id"`
+	DiffExceeded  bool           `json:"diffing_threshold_exceeded"`
 	RowsPerSecond *int64         `json:"rows_per_second"`
 	EtaSeconds    *int64         `json:"eta_seconds"`
 }
@@ -83,14 +86,17 @@ func sisImportView(i queue.Import, blockedBy *int64) sisImportJSON {
 		DiffingRemaster: o.DiffingRemaster, ProcessingWarnings: i.ProcessingWarnings, ProcessingErrors: i.ProcessingErrors,
 		User: userRefJSON{ID: i.TokenID, Name: i.TokenName}, DryRun: o.DryRun, Atomic: o.Atomic, BlockedBy: blockedBy,
 		DiffedAgainstImportID: d.DiffedAgainst, MultiTermBatchMode: o.MultiTermBatchMode,
+		UpdateSISIDIfLoginClaimed: o.UpdateSISIDIfLoginClaimed,
+	}
+	if o.DiffRowCountThreshold > 0 {
+		v.DiffRowCountThreshold = &o.DiffRowCountThreshold
 	}
 	if o.BatchModeTermID != "" {
 		v.BatchModeTermID = &o.BatchModeTermID
 	}
 	if o.DiffingDataSet != "" {
-		exceeded := false // no diffing threshold of Canvas's is honoured yet
 		v.DiffingDataSetIdentifier, v.DiffingDropStatus, v.DiffingUserRemoveStatus = &o.DiffingDataSet, &o.DiffingDropStatus, &o.DiffingUserRemoveStatus
-		v.DiffingThresholdExceeded = &exceeded
+		v.DiffingThresholdExceeded = &d.DiffExceeded
 	}
 	if !i.Running() {
 		v.Progress = 100

@@ -71,6 +71,9 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 		if err != nil {
 			return nil, err
 		}
+		if !same && f.stream.base != nil {
+			f.stream.changed++
+		}
 		if same {
 			res.Action = result.Unchanged // as in the diffing base
 			return nil, nil
@@ -91,7 +94,7 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 // longer lists, each a result with row null.
 func (at *attempt) dropCourses(ctx context.Context, base *keyset.Base, file string) error {
 	gone, err := base.Gone(ctx)
-	if err != nil || len(gone) == 0 {
+	if err != nil || len(gone) == 0 || !at.diffUsed(at.streams[typeCourses], file, len(gone)) {
 		return err
 	}
 	ids := make([]string, len(gone))

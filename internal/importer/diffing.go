@@ -62,8 +62,10 @@ func (at *attempt) diffBaseFor(ctx context.Context, v view, file string) (*keyse
 
 // findBase is the import this one's file of type typ is diffed against:
 // the latest import of the same account and data set that applied, was
-// not restored, had no file-level error, still has its upload, and held
-// exactly one file of the type. It returns that file's name, whether the
+// not restored, had no file-level error, still has its upload, held
+// exactly one file of the type, and whose diff was not past
+// diff_row_count_threshold (as on Canvas, whose baseline is a batch that
+// used its diff). It returns that file's name, whether the
 // upload is a zip, and the upload's encoding.
 func (at *attempt) findBase(ctx context.Context, typ string) (id int64, file string, zipped bool, enc string, err error) {
 	err = at.DB.QueryRow(ctx, `SELECT i.id, f.file, i.file_type = 'zip', i.file_encoding FROM sis_imports i
@@ -73,6 +75,7 @@ func (at *attempt) findBase(ctx context.Context, typ string) (id int64, file str
 		  AND i.params->>'diffing_data_set_identifier' = $3 AND (i.data->>'applied')::boolean
 		  AND i.workflow_state IN ('imported', 'imported_with_messages', 'failed_with_messages')
 		  AND jsonb_array_length(COALESCE(i.data->'file_errors', '[]')) = 0 AND f.n = 1
+		  AND NOT COALESCE((i.data->>'diffing_threshold_exceeded')::boolean, false)
 		ORDER BY i.id DESC LIMIT 1`, at.job.AccountID, at.job.ID, at.opts.DiffingDataSet, typ).Scan(&id, &file, &zipped, &enc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, "", false, "", nil
@@ -89,7 +92,7 @@ func (at *attempt) findBase(ctx context.Context, typ string) (id int64, file str
 func (a *userApplier) dropUnlisted(ctx context.Context, b *keyset.Base) error {
 	at := a.at
 	keys, err := b.Gone(ctx)
-	if err != nil || len(keys) == 0 {
+	if err != nil || len(keys) == 0 || !at.diffUsed(a.stream.fileStream, a.file, len(keys)) {
 		return err
 	}
 	gone := make([]string, len(keys))
@@ -140,7 +143,30 @@ func (at *attempt) diffDrop(ctx context.Context, typ, entity, file, target strin
 	if err != nil {
 		return fmt.Errorf("find dropped %ss: %w", entity, err)
 	}
-	_, err = at.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
+	return at.dropObjects(ctx, typ, entity, file, target, baseRows, update, objects)
+}
+
+// dropObjects applies the drops of a diffed file: the objects become
+// target (or each its own, removed.to), each a result with row null,
+// counted against the base's rows.
+func (at *attempt) dropObjects(ctx context.Context, typ, entity, file, target string, baseRows int, update string, objects []removed) error {
+	_, err := at.apply(ctx, removal{typ: typ, entity: entity, file: file, target: target, eligible: baseRows, guarded: true,
 		why: "not in the file, but in its diffing base: " + target, update: update, objects: objects})
 	return err
+}
+
+// diffUsed says whether a diffed stream's drops apply: not when its diff,
+// the rows that differ from their base rows and the base rows it no longer
+// lists, is larger than diff_row_count_threshold. As on Canvas, which then
+// imports the whole file, nothing is dropped, and the import says so
+// (diffing_threshold_exceeded).
+func (at *attempt) diffUsed(st *fileStream, file string, gone int) bool {
+	limit := at.opts.DiffRowCountThreshold
+	if limit == 0 || st.changed+gone <= limit {
+		return true
+	}
+	at.diffExceeded = true
+	at.warn(file, fmt.Sprintf("the diff against the diffing base has %d rows (%d new, changed or failing, %d no longer listed), more than diff_row_count_threshold %d: nothing was dropped, as if the whole file had been imported",
+		st.changed+gone, st.changed, gone, limit))
+	return false
 }

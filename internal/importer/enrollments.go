@@ -108,10 +108,10 @@ type enrollmentKey struct {
 }
 
 type storedEnrollment struct {
-	id         int64
-	state      string
-	start, end *time.Time
-	limited    bool
+	id            int64
+	state, origin string
+	start, end    *time.Time
+	limited       bool
 }
 
 // enrollmentItem is a row on its way through a batch.
@@ -162,6 +162,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 		if base != nil {
 			// A row the file lists keeps its base row's enrollment, even a
 			// row that fails now: only what the file leaves out is dropped.
+			same := 0
 			err := keyset.MarkBase(base, batch, func(it *enrollmentItem) (string, uint64) {
 				r := &it.row
 				if r.UserID+r.UserIntegrationID == "" || r.CourseID+r.SectionID == "" {
@@ -171,11 +172,13 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 			}, func(it *enrollmentItem) {
 				if !it.settled {
 					it.settled, it.res.Action = true, result.Unchanged // as in the diffing base
+					same++
 				}
 			})
 			if err != nil {
 				return err
 			}
+			f.stream.changed += len(batch) - same
 		}
 		b := enrollmentBatch{items: batch}
 		if refsAhead {
@@ -204,16 +207,18 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 	if err := <-readErr; err != nil || base == nil {
 		return err
 	}
-	return at.dropEnrollments(ctx, base, f.name, roles)
+	return at.dropEnrollments(ctx, f, roles)
 }
 
 // dropEnrollments gives diffing_drop_status to the enrollments of the
 // diffing base that the file no longer lists, each a result with row null.
 // The base's rows are resolved as the file's rows are; one that names what
-// no longer exists has nothing to drop.
-func (at *attempt) dropEnrollments(ctx context.Context, base *keyset.Base, file string, roles *directory.Roles) error {
+// no longer exists has nothing to drop. deleted_last_completed deletes or
+// concludes each as a row with that status would.
+func (at *attempt) dropEnrollments(ctx context.Context, f *typedFile, roles *directory.Roles) error {
+	base := f.stream.base
 	gone, err := base.Gone(ctx)
-	if err != nil || len(gone) == 0 {
+	if err != nil || len(gone) == 0 || !at.diffUsed(f.stream, f.name, len(gone)) {
 		return err
 	}
 	items := make([]enrollmentItem, 0, len(gone))
@@ -236,18 +241,30 @@ func (at *attempt) dropEnrollments(ctx context.Context, base *keyset.Base, file 
 	if err := at.readEnrollments(ctx, keys); err != nil {
 		return err
 	}
-	var ids []int64
+	target := at.opts.DiffingDropStatus
+	var live []*enrollmentItem
 	for _, it := range keys {
-		if it.old != nil {
-			ids = append(ids, it.old.id)
+		if it.old != nil && it.old.origin == "sis" && it.old.state != "deleted" {
+			it.row.Status = target
+			live = append(live, it)
 		}
 	}
-	return at.diffDrop(ctx, typeEnrollments, "enrollment", file, at.opts.DiffingDropStatus, base.Rows(), `
-		SELECT e.id, u.sis_user_id, e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id
-		WHERE e.id = ANY($4) AND e.root_account_id = $1 AND e.origin = 'sis' AND e.workflow_state NOT IN ($3, 'deleted')
-		  AND EXISTS (SELECT 1 FROM courses c JOIN accounts a ON a.id = c.account_id WHERE c.id = e.course_id AND $2 = ANY(a.path))
-		ORDER BY e.id`,
-		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
+	if err := at.lastInCourse(ctx, live); err != nil { // deleted_last_completed: deleted or completed
+		return err
+	}
+	var objects []removed
+	for _, it := range live {
+		if it.old.state == it.row.Status {
+			continue
+		}
+		o := removed{id: it.old.id, state: it.old.state, to: it.row.Status}
+		if it.row.UserID != "" {
+			o.sis = &it.row.UserID
+		}
+		objects = append(objects, o)
+	}
+	return at.dropObjects(ctx, typeEnrollments, "enrollment", f.name, target, base.Rows(),
+		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, objects)
 }
 
 func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record, roles *directory.Roles) {
@@ -509,7 +526,7 @@ func (at *attempt) readEnrollments(ctx context.Context, items []*enrollmentItem)
 		byKey[it.key] = it
 	}
 	rows, err := at.tx.Query(ctx, `SELECT e.course_id, e.section_id, e.user_id, e.role_id, e.associated_user_id,
-			e.id, e.workflow_state, e.start_at, e.end_at, e.limit_privileges_to_course_section
+			e.id, e.workflow_state, e.origin, e.start_at, e.end_at, e.limit_privileges_to_course_section
 		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS k(course, section, usr, role, associated)
 		CROSS JOIN LATERAL (SELECT * FROM enrollments e
 			WHERE e.course_id = k.course AND e.user_id = k.usr AND e.role_id = k.role AND e.section_id = k.section
@@ -520,7 +537,7 @@ func (at *attempt) readEnrollments(ctx context.Context, items []*enrollmentItem)
 	}
 	var k enrollmentKey
 	var e storedEnrollment
-	_, err = pgx.ForEachRow(rows, []any{&k.course, &k.section, &k.user, &k.role, &k.associated, &e.id, &e.state, &e.start, &e.end, &e.limited}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&k.course, &k.section, &k.user, &k.role, &k.associated, &e.id, &e.state, &e.origin, &e.start, &e.end, &e.limited}, func() error {
 		if it := byKey[k]; it != nil {
 			old := e
 			it.old = &old

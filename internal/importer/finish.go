@@ -104,20 +104,21 @@ func (at *attempt) data(applied bool) map[string]any {
 		supplied = append(supplied, t.batch)
 	}
 	return map[string]any{
-		"import_type":              "instructure_csv",
-		"supplied_batches":         supplied,
-		"counts":                   counts,
-		"actions":                  t.actions,
-		"applied":                  applied,
-		"dry_run":                  at.opts.DryRun,
-		"atomic":                   at.opts.Atomic,
-		"files":                    nonNil(at.files),
-		"planned_removals":         at.planned,
-		"diffed_against_import_id": at.diffedAgainst,
-		"would_hold":               at.wouldHold(),
-		"statistics":               statistics(t.actions),
-		"file_warnings":            nonNil(t.notes),
-		"file_errors":              nonNil(at.errorList),
+		"import_type":                "instructure_csv",
+		"supplied_batches":           supplied,
+		"counts":                     counts,
+		"actions":                    t.actions,
+		"applied":                    applied,
+		"dry_run":                    at.opts.DryRun,
+		"atomic":                     at.opts.Atomic,
+		"files":                      nonNil(at.files),
+		"planned_removals":           at.planned,
+		"diffed_against_import_id":   at.diffedAgainst,
+		"diffing_threshold_exceeded": at.diffExceeded,
+		"would_hold":                 at.wouldHold(),
+		"statistics":                 statistics(t.actions),
+		"file_warnings":              nonNil(t.notes),
+		"file_errors":                nonNil(at.errorList),
 	}
 }
 

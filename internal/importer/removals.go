@@ -3,6 +3,8 @@ package importer
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sisimport/sisimport/internal/result"
@@ -25,11 +27,21 @@ type removal struct {
 	objects           []removed
 }
 
-// removed is an object to remove, as the queries that find them read it.
+// removed is an object to remove, as the queries that find them read it;
+// to, when set, is the state it gets instead of the removal's target.
 type removed struct {
 	id    int64
 	sis   *string
 	state string
+	to    string
+}
+
+// targetOf is the state the object gets.
+func (o removed) targetOf(target string) string {
+	if o.to != "" {
+		return o.to
+	}
+	return target
 }
 
 // scanRemoved reads (id, SIS id, state) rows; keep, when given, says which to keep.
@@ -53,21 +65,25 @@ func (at *attempt) apply(ctx context.Context, rm removal) (bool, error) {
 	if n == 0 {
 		return false, nil
 	}
-	if rm.target == "deleted" && at.opts.SkipDeletes && !rm.cleanup {
+	// As Canvas's /deleted/ test: deleted_last_completed is a deletion too.
+	if (rm.target == "deleted" || rm.target == "deleted_last_completed") && at.opts.SkipDeletes && !rm.cleanup {
 		at.warn(rm.file, fmt.Sprintf("skip_deletes: %d %s (%s) were not deleted", n, rm.typ, rm.why))
 		return false, nil
 	}
-	ids := make([]int64, n)
-	for i, o := range rm.objects {
-		ids[i] = o.id
+	byTarget := map[string][]int64{}
+	for _, o := range rm.objects {
+		t := o.targetOf(rm.target)
+		byTarget[t] = append(byTarget[t], o.id)
 	}
 	v, msg := removeThem, ""
 	if rm.guarded {
 		v, msg = at.judge(rm.typ, n, max(rm.eligible, n), 100, rm.file, rm.why)
 	}
 	if v == removeThem {
-		if _, err := at.tx.Exec(ctx, rm.update, ids, rm.target, at.job.ID); err != nil {
-			return false, fmt.Errorf("remove %ss: %w", rm.entity, err)
+		for _, t := range slices.Sorted(maps.Keys(byTarget)) {
+			if _, err := at.tx.Exec(ctx, rm.update, byTarget[t], t, at.job.ID); err != nil {
+				return false, fmt.Errorf("remove %ss: %w", rm.entity, err)
+			}
 		}
 	}
 	at.recordRemoval(rm.typ, rm.entity, rm.file, rm.target, rm.why, v, msg, rm.objects)
@@ -79,8 +95,9 @@ func (at *attempt) apply(ctx context.Context, rm removal) (bool, error) {
 // why (msg); a breach that holds or aborts shows the plan.
 func (at *attempt) recordRemoval(typ, entity, file, target, why string, v verdict, msg string, objects []removed) {
 	recordEach(at, typ, objects, func(o *removed) result.Result {
-		r := result.Result{File: file, Entity: entity, ObjectID: o.id, Action: result.Transition(o.state, target, true),
-			Message: why, Changes: map[string][2]any{"workflow_state": {o.state, target}}}
+		to := o.targetOf(target)
+		r := result.Result{File: file, Entity: entity, ObjectID: o.id, Action: result.Transition(o.state, to, true),
+			Message: why, Changes: map[string][2]any{"workflow_state": {o.state, to}}}
 		if v == skipThem {
 			r.Action, r.Code, r.Message, r.Changes = result.Skipped, "threshold_exceeded", msg, nil
 		}

@@ -75,8 +75,10 @@ type attempt struct {
 	errorList   []FileErrorInfo
 	breached    bool           // a change threshold was exceeded: nothing is applied (docs/import-rules.md#safety-thresholds)
 	planned     map[string]int // removals per type that the breaching plan shows
-	// diffedAgainst is the import whose file was the diffing base.
+	// diffedAgainst is the import whose file was the diffing base;
+	// diffExceeded: a diff was larger than diff_row_count_threshold.
 	diffedAgainst *int64
+	diffExceeded  bool
 	users         *usersStream           // shared by the users files, made on the first
 	typeFiles     map[string]int         // how many files of each type the upload holds
 	streams       map[string]*fileStream // of the other types, made on their first file

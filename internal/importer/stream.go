@@ -25,10 +25,13 @@ type usersStream struct {
 // whether any of them had a file-level error (then nothing of the type is
 // removed).
 type fileStream struct {
-	seen   *keyset.Set
-	base   *keyset.Base // nil when the type is not diffed
-	files  []string     // the files read so far; a position's file index
-	failed bool
+	seen *keyset.Set
+	base *keyset.Base // nil when the type is not diffed
+	// changed counts the rows of a diffed stream that differ from their
+	// base row: new, changed or failing (docs/import-rules.md#diffing).
+	changed int
+	files   []string // the files read so far; a position's file index
+	failed  bool
 }
 
 // stream returns the import's stream of files of the view's type, adding

@@ -240,12 +240,15 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 func readUsers(ctx context.Context, p *userParse, out chan<- []userItem) error {
 	return readBatches(p.file, p.parse, func(batch []userItem) error {
 		if base := p.stream.base; base != nil {
+			same := 0
 			err := keyset.MarkBase(base, batch, func(it *userItem) (string, uint64) { return it.baseKey, it.digest }, func(it *userItem) {
 				it.diffUnchanged = it.fail == nil
+				same++
 			})
 			if err != nil {
 				return err
 			}
+			p.stream.changed += len(batch) - same
 		}
 		return handOn(ctx, out, batch)
 	})
