@@ -821,3 +821,32 @@ func TestDatesAsCanvasWritesThem(t *testing.T) {
 		t.Errorf("a date in another form: %+v", rs)
 	}
 }
+
+func TestDiffingSectionsAndGroups(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "", "courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\n")
+	const set = "diffing_data_set_identifier=rooms"
+	s.importZip("1", set,
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\nS2,C1,Two,active\nS3,C1,Three,active\n",
+		"groups.csv", "group_id,name,status\nG1,Chess,available\nG2,Choir,available\n",
+		"group_memberships.csv", "group_id,user_id,status\nG1,U1,accepted\nG1,U2,accepted\n")
+	// S2's row now fails (an unknown course): it still lists S2, which
+	// stays. S3 and G2 are gone and are deleted, each a result of its own.
+	imp := s.importZip("1", set,
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\nS2,C9,Two,active\n",
+		"groups.csv", "group_id,name,status\nG1,Chess club,available\n",
+		"group_memberships.csv", "group_id,user_id,status\nG1,U1,accepted\n")
+	sameOutcomes(t, "diffed sections and groups", outcomes(s.results(imp.ID, "")), map[string]string{
+		"sections.csv:2": "unchanged/", "sections.csv:3": "failed/unknown_reference", "section:S3": "deleted/",
+		"groups.csv:2": "updated/", "group:G2": "deleted/",
+		"group_memberships.csv:2": "unchanged/", "group_membership:U2": "deleted/",
+	})
+	var states string
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT string_agg(x, ' ' ORDER BY x) FROM (
+		SELECT sis_section_id || '=' || workflow_state AS x FROM sections UNION ALL SELECT sis_group_id || '=' || workflow_state FROM groups) v`).Scan(&states))
+	if states != "G1=available G2=deleted S1=active S2=active S3=deleted" {
+		t.Errorf("after the diffed import: %s", states)
+	}
+}

@@ -146,6 +146,36 @@ func (at *attempt) diffDrop(ctx context.Context, typ, entity, file, target strin
 	return at.dropObjects(ctx, typ, entity, file, target, baseRows, update, objects)
 }
 
+// A dropRule deletes what a diffed file no longer lists, as Canvas's diff
+// does by a row with status deleted. find reads (id, SIS id, state) of the
+// live SIS-managed objects in the import's scope, given $1 the root account,
+// $2 the import's account, $3 the target state and from $4 one text[] per
+// diffKey column; update writes them (removal.update).
+type dropRule struct {
+	find, update string
+}
+
+// dropGone applies a row-at-a-time file's drops by its type's rule.
+func (at *attempt) dropGone(ctx context.Context, f *typedFile) error {
+	base := f.stream.base
+	if base == nil || f.typ.drop == nil {
+		return nil
+	}
+	gone, err := base.Gone(ctx)
+	if err != nil || len(gone) == 0 || !at.diffUsed(f.stream, f.name, len(gone)) {
+		return err
+	}
+	keys := make([]any, len(f.typ.diffKey))
+	for i := range keys {
+		col := make([]string, len(gone))
+		for j, k := range gone {
+			col[j] = k[i]
+		}
+		keys[i] = col
+	}
+	return at.diffDrop(ctx, f.typ.name, f.typ.entity, f.name, "deleted", base.Rows(), f.typ.drop.find, f.typ.drop.update, keys...)
+}
+
 // dropObjects applies the drops of a diffed file: the objects become
 // target (or each its own, removed.to), each a result with row null,
 // counted against the base's rows.

@@ -25,6 +25,9 @@ type typedFile struct {
 	rd       *csvread.Reader
 	stream   *fileStream
 	digester *keyset.Digester // of this file's rows, when its stream has a diffing base
+	// same: the row being applied a row at a time (eachRow) equals its
+	// diffing base's row, so it is unchanged without a look at the directory.
+	same bool
 }
 
 // readCSV reads a file's header and hands the file to its type, after the
@@ -122,6 +125,17 @@ func (f *typedFile) check(row any, line int, key, what string) *rowFailure {
 		return &rowFailure{code: "duplicate_in_file", message: fmt.Sprintf("%s already appears on %s; the first row wins", what, st.where(first))}
 	}
 	return nil
+}
+
+// markBase lists the row's key (its diffKey cells) in the diffing base,
+// whether or not the row will apply: only what a file leaves out is
+// dropped. It reports whether the row equals its base row.
+func (f *typedFile) markBase(rec csvread.Record) (bool, error) {
+	key := f.typ.keyOf(f.digester.KeyCells(rec.Fields))
+	if key == "" {
+		return false, nil
+	}
+	return f.stream.base.Mark(key, f.digester.Digest(rec.Fields))
 }
 
 // sameAsBase reports whether the row keyed key is as its diffing base has

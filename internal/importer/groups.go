@@ -29,6 +29,11 @@ func init() {
 		applyRank: 90, layout: layoutOf(&groupRow{}), required: []string{"status"}, apply: importGroups,
 		restore: restoring("groups", "sis_group_id", "name", "account_id", "course_id", "group_category_id"),
 		ids:     &idTarget{"groups", "sis_group_id", "", "t.account_id"},
+		diffKey: []string{"group_id"}, drop: &dropRule{find: `SELECT g.id, g.sis_group_id, g.workflow_state FROM groups g
+			JOIN accounts a ON a.id = g.account_id
+			WHERE g.root_account_id = $1 AND $2 = ANY(a.path) AND g.sis_group_id = ANY($4) AND g.origin = 'sis'
+			  AND g.workflow_state NOT IN ($3, 'deleted') ORDER BY g.id`,
+			update: `UPDATE groups SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 	})
 }
 
@@ -51,6 +56,10 @@ func importGroups(ctx context.Context, at *attempt, f *typedFile) error {
 		res.SISID = r.GroupID
 		if fail := f.check(&r, rec.Line, r.GroupID, fmt.Sprintf("group_id %q", r.GroupID)); fail != nil {
 			return fail, nil
+		}
+		if f.same {
+			res.Action = result.Unchanged // as in the diffing base
+			return nil, nil
 		}
 		return at.applyGroup(ctx, &r, res)
 	})

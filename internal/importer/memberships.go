@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
+	"github.com/sisimport/sisimport/internal/keyset"
 	"github.com/sisimport/sisimport/internal/result"
 )
 
@@ -26,7 +27,24 @@ func init() {
 		detect: func(h header) bool { return h.has("group_id") && h.has("user_id") }, detectRank: 70,
 		applyRank: 100, layout: layoutOf(&membershipRow{}), required: []string{"status"}, apply: importMemberships,
 		restore: restoring("group_memberships", ""),
+		diffKey: []string{"group_id", "user_id"}, diffRowKey: membershipKey,
+		drop: &dropRule{find: `SELECT m.id, u.sis_user_id, m.workflow_state FROM unnest($4::text[], $5::text[]) AS k(grp, usr)
+			JOIN groups g ON g.root_account_id = $1 AND g.sis_group_id = k.grp
+			JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr
+			JOIN group_memberships m ON m.group_id = g.id AND m.user_id = u.id
+			JOIN accounts a ON a.id = g.account_id
+			WHERE $2 = ANY(a.path) AND g.origin = 'sis' AND m.workflow_state NOT IN ($3, 'deleted') ORDER BY m.id`,
+			update: `UPDATE group_memberships SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 	})
+}
+
+// membershipKey is what identifies a membership in a file: its group and
+// user; "" when either is missing.
+func membershipKey(cells []string) string {
+	if cells[0] == "" || cells[1] == "" {
+		return ""
+	}
+	return cells[0] + "\x00" + cells[1]
 }
 
 // membershipItem is one row of a batch and what it resolved to.
@@ -36,6 +54,7 @@ type membershipItem struct {
 	group, user int64
 	id          int64 // the stored membership, 0 if none
 	state       string
+	digest      uint64 // of the row, for its diffing base
 }
 
 // importMemberships applies a group memberships file a batch at a time: a
@@ -52,16 +71,38 @@ func importMemberships(ctx context.Context, at *attempt, f *typedFile) error {
 		r := &it.row
 		f.fill(r, rec)
 		it.res.SISID = r.UserID
-		key := ""
-		if r.GroupID != "" && r.UserID != "" {
-			key = r.GroupID + "\x00" + r.UserID
+		key := membershipKey([]string{r.GroupID, r.UserID})
+		if f.stream.base != nil {
+			it.digest = f.digester.Digest(rec.Fields)
 		}
 		if fail := f.check(r, rec.Line, key, fmt.Sprintf("user %q in group %q", r.UserID, r.GroupID)); fail != nil {
 			it.fail(fail)
 		}
 		return it
 	}
-	return readBatches(f, parse, func(batch []membershipItem) error { return at.applyMemberships(ctx, batch) })
+	err := readBatches(f, parse, func(batch []membershipItem) error {
+		if base := f.stream.base; base != nil {
+			// Every row with a key lists it, even one that fails now.
+			same := 0
+			err := keyset.MarkBase(base, batch, func(it *membershipItem) (string, uint64) {
+				return membershipKey([]string{it.row.GroupID, it.row.UserID}), it.digest
+			}, func(it *membershipItem) {
+				if !it.settled {
+					it.settled, it.res.Action = true, result.Unchanged // as in the diffing base
+					same++
+				}
+			})
+			if err != nil {
+				return err
+			}
+			f.stream.changed += len(batch) - same
+		}
+		return at.applyMemberships(ctx, batch)
+	})
+	if err != nil {
+		return err
+	}
+	return at.dropGone(ctx, f)
 }
 
 // applyMemberships resolves, decides and writes a batch, then records its

@@ -42,6 +42,9 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 			res.Row, fail = rec.Line, wrongWidth(len(rec.Fields), width)
 		default:
 			res.Row = rec.Line
+			if f.same, err = at.listInBase(f, rec); err != nil {
+				return err
+			}
 			if fail, err = apply(ctx, rec, &res); err != nil {
 				return err
 			}
@@ -59,7 +62,23 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 		}
 	}
 	at.record(f.typ.name, results)
-	return at.progress(ctx)
+	if err := at.progress(ctx); err != nil {
+		return err
+	}
+	return at.dropGone(ctx, f)
+}
+
+// listInBase marks a row of a diffed file of a type with a drop rule in
+// its diffing base (file.markBase), and counts the rows that differ.
+func (at *attempt) listInBase(f *typedFile, rec csvread.Record) (bool, error) {
+	if f.stream.base == nil || f.typ.drop == nil {
+		return false, nil
+	}
+	same, err := f.markBase(rec)
+	if !same {
+		f.stream.changed++
+	}
+	return same, err
 }
 
 // readBatches reads a file to its end and hands apply its rows a batch at

@@ -31,7 +31,12 @@ func init() {
 		detect: func(h header) bool { return h.has("section_id") && h.has("name") }, detectRank: 100,
 		applyRank: 70, layout: layoutOf(&sectionRow{}), required: []string{"course_id", "status"}, apply: importSections,
 		restore: restoring("sections", "sis_section_id", "course_id", "nonxlist_course_id", "name", "integration_id", "start_at", "end_at"),
-		ids:     &idTarget{"sections", "sis_section_id", "integration_id", "(SELECT c.account_id FROM courses c WHERE c.id = t.course_id)"},
+		diffKey: []string{"section_id"}, drop: &dropRule{find: `SELECT s.id, s.sis_section_id, s.workflow_state FROM sections s
+			JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
+			WHERE s.root_account_id = $1 AND $2 = ANY(a.path) AND s.sis_section_id = ANY($4) AND s.origin = 'sis'
+			  AND s.workflow_state NOT IN ($3, 'deleted') ORDER BY s.id`,
+			update: `UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
+		ids: &idTarget{"sections", "sis_section_id", "integration_id", "(SELECT c.account_id FROM courses c WHERE c.id = t.course_id)"},
 	})
 }
 
@@ -55,6 +60,10 @@ func importSections(ctx context.Context, at *attempt, f *typedFile) error {
 		res.SISID = r.SectionID
 		if fail := f.check(&r, rec.Line, r.SectionID, fmt.Sprintf("section_id %q", r.SectionID)); fail != nil {
 			return fail, nil
+		}
+		if f.same {
+			res.Action = result.Unchanged // as in the diffing base
+			return nil, nil
 		}
 		dates, fail := f.dates(r.StartDate, r.EndDate)
 		if fail != nil {

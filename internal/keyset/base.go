@@ -112,7 +112,7 @@ func (b *Base) each(ctx context.Context, fn func(pos int, key string, keyCells [
 		if b.failed[rec.Line] || len(rec.Fields) != len(head.Fields) {
 			continue
 		}
-		cells := d.keyCells(rec.Fields)
+		cells := d.KeyCells(rec.Fields)
 		if key := b.keyOf(cells); key != "" {
 			if err := fn(pos, key, cells, d.Digest(rec.Fields)); err != nil {
 				return err
@@ -154,8 +154,8 @@ func NewDigester(header []string, seed maphash.Seed, keyColumns []string) *Diges
 	return d
 }
 
-// keyCells are the row's key cells, trimmed.
-func (d *Digester) keyCells(fields []string) []string {
+// KeyCells are the row's key cells, trimmed.
+func (d *Digester) KeyCells(fields []string) []string {
 	out := make([]string, len(d.keyIdx))
 	for i, idx := range d.keyIdx {
 		out[i] = strings.TrimSpace(cellAt(fields, idx))
