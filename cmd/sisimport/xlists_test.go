@@ -188,10 +188,20 @@ func TestXlistsCrossListSections(t *testing.T) {
 	imp = s.importZip("1", "", "sections.csv", sections)
 	sameOutcomes(t, "sections row naming the original course", outcomes(s.results(imp.ID, "")), map[string]string{"sections.csv:2": "unchanged/"})
 	sectionAt(t, s, "S2", ids["C2"], ids["C1"])
+	// An enrollments row may name the cross-listed section with its
+	// original course, as on Canvas: the enrollment is in the section's
+	// course now.
+	imp = s.importZip("1", "", "enrollments.csv", "course_id,section_id,user_id,role,status\nC1,S2,U1,ta,active\n")
+	sameOutcomes(t, "an enrollment naming the original course", outcomes(s.results(imp.ID, "")), map[string]string{"enrollments.csv:2": "created/"})
+	var course int64
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT e.course_id FROM enrollments e JOIN roles r ON r.id = e.role_id WHERE r.name = 'TaEnrollment'`).Scan(&course))
+	if course != ids["C2"] {
+		t.Errorf("the enrollment is in course %d, want the cross-listed section's course %d", course, ids["C2"])
+	}
 	s.importZip("1", "", "courses.csv", "course_id,short_name,long_name,status\nC2,BIO2,Biology 2,deleted\n")
 	imp = s.importZip("1", "", "sections.csv", sections)
 	sameOutcomes(t, "sections row after the course was deleted", outcomes(s.results(imp.ID, "")), map[string]string{
-		"sections.csv:2": "updated/", "enrollment:U3": "updated/"})
+		"sections.csv:2": "updated/", "enrollment:U3": "updated/", "enrollment:U1": "updated/"})
 	sectionAt(t, s, "S2", ids["C1"], 0)
 	// A row naming a third course moves a cross-listed section there.
 	s.importZip("1", "", "xlists.csv", "xlist_course_id,section_id,status\nNEW,S3,active\n")

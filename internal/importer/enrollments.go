@@ -339,8 +339,11 @@ type courseRef struct {
 
 type sectionRef struct {
 	id, courseID int64
-	courseSIS    *string
-	inScope      bool
+	// courseSIS is its course's SIS id; nonxlistSIS, for a cross-listed
+	// section, the SIS id of the course it was made in, which a row may
+	// name too, as on Canvas.
+	courseSIS, nonxlistSIS *string
+	inScope                bool
 }
 
 // applyEnrollments resolves, plans and writes one batch, then records its
@@ -447,15 +450,16 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 	if _, err := pgx.ForEachRow(rows, []any{&sis, &c.id, &c.inScope}, func() error { refs.courses[sis] = c; return nil }); err != nil {
 		return nil, fmt.Errorf("read courses: %w", err)
 	}
-	rows, err = q.Query(ctx, `SELECT s.sis_section_id, s.id, s.course_id, c.sis_course_id, $3 = ANY(a.path)
+	rows, err = q.Query(ctx, `SELECT s.sis_section_id, s.id, s.course_id, c.sis_course_id, n.sis_course_id, $3 = ANY(a.path)
 		FROM (SELECT s.* FROM unnest($2::text[]) AS k(key)
 			CROSS JOIN LATERAL (SELECT * FROM sections s WHERE s.root_account_id = $1 AND s.sis_section_id = k.key OFFSET 0) s OFFSET 0) s
-		JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id`, root, distinct(sections), scope)
+		JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
+		LEFT JOIN courses n ON n.id = s.nonxlist_course_id`, root, distinct(sections), scope)
 	if err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
 	var s sectionRef
-	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&sis, &s.id, &s.courseID, &s.courseSIS, &s.nonxlistSIS, &s.inScope}, func() error { refs.sections[sis] = s; return nil }); err != nil {
 		return nil, fmt.Errorf("read sections: %w", err)
 	}
 	if refs.users, err = at.userIDs(ctx, q, "user_id", users); err != nil {
@@ -479,7 +483,7 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 		if !ok {
 			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column section_id: no section %q exists", r.SectionID)}
 		}
-		if r.CourseID != "" && (s.courseSIS == nil || *s.courseSIS != r.CourseID) {
+		if r.CourseID != "" && (s.courseSIS == nil || *s.courseSIS != r.CourseID) && (s.nonxlistSIS == nil || *s.nonxlistSIS != r.CourseID) {
 			return &rowFailure{code: "invalid_value", message: fmt.Sprintf("column section_id: section %q does not belong to course %q", r.SectionID, r.CourseID)}
 		}
 		k.section, k.course, inScope = s.id, s.courseID, s.inScope
