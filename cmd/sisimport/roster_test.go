@@ -850,3 +850,31 @@ func TestDiffingSectionsAndGroups(t *testing.T) {
 		t.Errorf("after the diffed import: %s", states)
 	}
 }
+
+func TestADeletedSectionTakesItsEnrollments(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\n",
+		"courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"sections.csv", "section_id,course_id,name,status\nS1,C1,One,active\nS2,C1,Two,active\n",
+		"enrollments.csv", "course_id,section_id,user_id,role,status\nC1,S1,U1,student,active\nC1,S2,U2,student,active\nC1,,U2,teacher,active\n")
+	imp := s.importCSV("", "section_id,course_id,name,status\nS1,C1,One,deleted\n")
+	rs := s.results(imp.ID, "entity=enrollment")
+	if len(rs) != 1 || str(rs[0].SISID) != "U1" || rs[0].Action != "deleted" || rs[0].Row != nil || str(rs[0].Message) != "deleted with its section" {
+		t.Fatalf("the deleted section's enrollments: %+v", rs)
+	}
+	var live int
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments WHERE workflow_state = 'active'`).Scan(&live))
+	if live != 2 {
+		t.Errorf("%d active enrollments, want 2 (S2's and the course's)", live)
+	}
+	// A restore puts the section and its enrollment back.
+	if r := s.restore(imp.ID); r.WorkflowState != "restored" {
+		t.Fatalf("restore: %s", r.WorkflowState)
+	}
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM enrollments WHERE workflow_state = 'active'`).Scan(&live))
+	if live != 3 {
+		t.Errorf("after the restore, %d active enrollments, want 3", live)
+	}
+}

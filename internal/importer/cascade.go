@@ -27,7 +27,7 @@ func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err = at.cascade(ctx, file, typeEnrollments, "enrollment", `
+	err = at.cascade(ctx, file, typeEnrollments, "enrollment", "deleted with the user", `
 		SELECT e.id, u.sis_user_id, e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id
 		JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
 		WHERE e.user_id = ANY($1) AND $2 = ANY(a.path) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
@@ -47,7 +47,7 @@ func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
 // removes a deleted user's account roles; admins not made by an import
 // stay, as a deleted row leaves them (docs/import-rules.md#admins).
 func (at *attempt) removeAdmins(ctx context.Context, file string, users []int64) error {
-	return at.cascade(ctx, file, typeAdmins, "admin", `
+	return at.cascade(ctx, file, typeAdmins, "admin", "deleted with the user", `
 		SELECT aa.id, u.sis_user_id, aa.workflow_state FROM account_admins aa JOIN users u ON u.id = aa.user_id
 		JOIN accounts a ON a.id = aa.account_id
 		WHERE aa.user_id = ANY($1) AND $2 = ANY(a.path) AND aa.workflow_state = 'active' AND aa.origin = 'sis' ORDER BY aa.id FOR UPDATE OF aa`, `
@@ -60,7 +60,7 @@ func (at *attempt) removeAdmins(ctx context.Context, file string, users []int64)
 // Memberships of groups created through the API stay: imports never change
 // those groups (docs/import-rules.md#stickiness-and-manual-objects).
 func (at *attempt) removeMemberships(ctx context.Context, file string, users []int64) error {
-	return at.cascade(ctx, file, typeGroupMemberships, "group_membership", `
+	return at.cascade(ctx, file, typeGroupMemberships, "group_membership", "deleted with the user", `
 		SELECT m.id, u.sis_user_id, m.workflow_state FROM group_memberships m JOIN groups g ON g.id = m.group_id
 		JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = g.account_id
 		WHERE m.user_id = ANY($1) AND $2 = ANY(a.path) AND m.workflow_state = 'accepted' AND g.origin = 'sis' ORDER BY m.id FOR UPDATE OF m`, `
@@ -69,15 +69,16 @@ func (at *attempt) removeMemberships(ctx context.Context, file string, users []i
 		`UPDATE group_memberships SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, users)
 }
 
-// cascade deletes what find returns for the users, inside the import's
-// account — (id, user's SIS id, state before) — by update, counted against
-// the eligible objects that count returns.
-func (at *attempt) cascade(ctx context.Context, file, typ, entity, find, count, update string, users []int64) error {
-	rows, err := at.tx.Query(ctx, find, users, at.account.ID)
+// cascade deletes what find returns for the objects ids (users, or
+// sections), inside the import's account — (id, user's SIS id, state
+// before) — by update, counted against the eligible objects that count
+// returns; why says with what, in each result.
+func (at *attempt) cascade(ctx context.Context, file, typ, entity, why, find, count, update string, ids []int64) error {
+	rows, err := at.tx.Query(ctx, find, ids, at.account.ID)
 	if err != nil {
-		return fmt.Errorf("delete %ss of users: %w", entity, err)
+		return fmt.Errorf("delete %ss %s: %w", entity, why, err)
 	}
-	rm := removal{typ: typ, entity: entity, file: file, target: "deleted", why: "deleted with the user", update: update}
+	rm := removal{typ: typ, entity: entity, file: file, target: "deleted", why: why, update: update}
 	if rm.objects, err = scanRemoved(rows, nil); err != nil || len(rm.objects) == 0 {
 		return err
 	}

@@ -54,7 +54,7 @@ type storedSection struct {
 // importSections applies a sections file a row at a time. A section is
 // written under its course, so the course must be inside the import's scope.
 func importSections(ctx context.Context, at *attempt, f *typedFile) error {
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
+	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r sectionRow
 		f.fill(&r, rec)
 		res.SISID = r.SectionID
@@ -71,6 +71,32 @@ func importSections(ctx context.Context, at *attempt, f *typedFile) error {
 		}
 		return at.applySection(ctx, &r, dates, res)
 	})
+	if err != nil {
+		return err
+	}
+	return at.cascadeDeletedSections(ctx, f.name)
+}
+
+// cascadeDeletedSections deletes the live enrollments of the sections this
+// file deleted (by a row, or as diffing drops), as Canvas deletes a deleted
+// section's enrollments; each is a result of its own, with row null.
+func (at *attempt) cascadeDeletedSections(ctx context.Context, file string) error {
+	rows, err := at.tx.Query(ctx, `SELECT id FROM sections WHERE root_account_id = $1 AND last_import_id = $2 AND workflow_state = 'deleted'`,
+		at.account.RootAccountID, at.job.ID)
+	if err != nil {
+		return fmt.Errorf("read deleted sections: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return at.cascade(ctx, file, typeEnrollments, "enrollment", "deleted with its section", `
+		SELECT e.id, u.sis_user_id, e.workflow_state FROM enrollments e JOIN users u ON u.id = e.user_id
+		JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
+		WHERE e.section_id = ANY($1) AND $2 = ANY(a.path) AND e.workflow_state <> 'deleted' ORDER BY e.id FOR UPDATE OF e`, `
+		SELECT count(*) FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id
+		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND e.origin = 'sis' AND e.workflow_state <> 'deleted'`,
+		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
 func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRange, res *result.Result) (*rowFailure, error) {
