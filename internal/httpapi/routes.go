@@ -38,6 +38,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(s.needs(auth.Admin, reach(s.user))).Put("/users/{user_id}", s.updateUser)
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
+		r.Get("/courses/{course_id}", s.getCourse)
 		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {
 			r.Get("/", s.listEnrollments)
 			r.With(s.needs(auth.Admin, reach(s.course))).Put("/{id}/reactivate", s.reactivateEnrollment)
@@ -54,6 +55,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/groups", s.listGroups)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/groups", s.createGroup)
 			r.Get("/roles", s.listRoles)
+			r.Get("/terms", s.listTerms)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/roles", s.createRole)
 			r.Get("/sub_accounts", s.listSubAccounts)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/sub_accounts", s.createSubAccount)
