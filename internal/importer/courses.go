@@ -52,7 +52,7 @@ func init() {
 		diffKey: []string{"course_id"},
 		restore: restoring("courses", "sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at",
 			"course_format", "grade_passback_setting", "homeroom_course", "friendly_name", "blueprint_course_id"),
-		ids:     &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
+		ids: &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
 	})
 }
 
