@@ -332,6 +332,18 @@ func TestCanvasEmptyCellRulesOfAccountsTermsAndCourses(t *testing.T) {
 		t.Errorf("C2: %+v", c2)
 	}
 
+	// change_sis_id finds accounts and terms by integration id too.
+	imp = s.importZip("1", "", "change.csv", "old_id,new_id,old_integration_id,new_integration_id,type\n"+
+		",,IA2,IA2-NEW,account\n"+",,IT9,X,term\n")
+	sameOutcomes(t, "change_sis_id", outcomes(s.results(imp.ID, "")), map[string]string{"change.csv:2": "updated/", "change.csv:3": "skipped/not_found"})
+	var a2 struct {
+		IntegrationID *string `json:"integration_id"`
+	}
+	s.getJSON("/api/v1/accounts/sis_account_id:A2", &a2)
+	if str(a2.IntegrationID) != "IA2-NEW" {
+		t.Errorf("A2's integration id after change_sis_id: %q", str(a2.IntegrationID))
+	}
+
 	// dissociate ends the association; deleted terms list with
 	// workflow_state[].
 	imp = s.importZip("1", "",
