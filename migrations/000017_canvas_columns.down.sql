@@ -4,5 +4,4 @@ ALTER TABLE courses DROP COLUMN blueprint_course_id, DROP COLUMN friendly_name, 
 DROP TABLE term_date_overrides;
 DROP INDEX terms_integration_id;
 ALTER TABLE terms DROP COLUMN integration_id;
-DROP INDEX accounts_integration_id;
 ALTER TABLE accounts DROP COLUMN integration_id;
