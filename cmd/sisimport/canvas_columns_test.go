@@ -344,6 +344,20 @@ func TestCanvasEmptyCellRulesOfAccountsTermsAndCourses(t *testing.T) {
 		t.Errorf("A2's integration id after change_sis_id: %q", str(a2.IntegrationID))
 	}
 
+	// fallback_account_id places a course whose account_id is empty; one
+	// that does not exist is no account, as on Canvas.
+	imp = s.importZip("1", "", "courses.csv", "course_id,short_name,long_name,account_id,fallback_account_id,status\n"+
+		"F1,F1,F1,,A1,active\n"+"F2,F2,F2,,NOPE,active\n"+"F3,F3,F3,A2,A1,active\n")
+	sameOutcomes(t, "fallback_account_id", outcomes(s.results(imp.ID, "")), map[string]string{
+		"courses.csv:2": "created/", "courses.csv:3": "created/", "courses.csv:4": "created/"})
+	var a1ID, a2ID int64
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT (SELECT id FROM accounts WHERE sis_account_id = 'A1'),
+		(SELECT id FROM accounts WHERE sis_account_id = 'A2')`).Scan(&a1ID, &a2ID))
+	if f1, f2, f3 := s.course("sis_course_id:F1"), s.course("sis_course_id:F2"), s.course("sis_course_id:F3"); f1.AccountID != a1ID ||
+		f2.AccountID != 1 || f3.AccountID != a2ID {
+		t.Errorf("fallback accounts: F1 %d, F2 %d, F3 %d", f1.AccountID, f2.AccountID, f3.AccountID)
+	}
+
 	// dissociate ends the association; deleted terms list with
 	// workflow_state[].
 	imp = s.importZip("1", "",

@@ -143,17 +143,17 @@ func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, 
 	}
 	switch {
 	case r.AccountID != "":
-		a, f, err := at.accountInScope(ctx, "account_id", r.AccountID)
-		if f != nil || err != nil {
-			return f, err
+		a, fail, err := at.accountInScope(ctx, "account_id", r.AccountID)
+		if fail != nil || err != nil {
+			return fail, err
 		}
 		accountID, accountPath = a.id, a.path
 	case r.FallbackAccountID != "":
 		// As on Canvas, a fallback account that does not exist is no account.
-		a, f, err := at.accountInScope(ctx, "fallback_account_id", r.FallbackAccountID)
+		a, fail, err := at.accountInScope(ctx, "fallback_account_id", r.FallbackAccountID)
 		switch {
-		case err != nil || (f != nil && f.code != "unknown_reference"):
-			return f, err
+		case err != nil || (fail != nil && fail.code != "unknown_reference"):
+			return fail, err
 		case a != nil:
 			accountID, accountPath = a.id, a.path
 		}
@@ -162,9 +162,9 @@ func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, 
 	switch {
 	case r.TermID == deleteMarker:
 	case r.TermID != "":
-		t, f, err := at.termBySIS(ctx, r.TermID)
-		if f != nil || err != nil {
-			return f, err
+		t, fail, err := at.termBySIS(ctx, r.TermID)
+		if fail != nil || err != nil {
+			return fail, err
 		}
 		termID = &t
 	case old != nil:
