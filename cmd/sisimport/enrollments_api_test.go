@@ -332,15 +332,17 @@ func TestCoursesAndEnrollmentsReports(t *testing.T) {
 		return string(b)
 	}
 	for _, c := range []struct{ account, typ, want string }{
-		{"1", "courses", "course_id,short_name,long_name,account_id,term_id,status,start_date,end_date\n" +
-			"BIO101,BIO 101,\"Biology, Intro\",east,F26,active,2026-08-24T08:00:00Z,2026-12-18T17:30:00Z\n" +
-			"ROOT1,Root,\"Root \"\"course\"\"\",,,completed,,\n" +
-			"GONE,Gone,Gone,east,F26,deleted,,2026-01-01T00:00:00.5Z\n"},
+		{"1", "courses", "course_id,short_name,long_name,account_id,term_id,status,start_date,end_date," +
+			"integration_id,course_format,grade_passback_setting,homeroom_course,friendly_name,blueprint_course_id\n" +
+			"BIO101,BIO 101,\"Biology, Intro\",east,F26,active,2026-08-24T08:00:00Z,2026-12-18T17:30:00Z,,,,false,,\n" +
+			"ROOT1,Root,\"Root \"\"course\"\"\",,,completed,,,,,,false,,\n" +
+			"GONE,Gone,Gone,east,F26,deleted,,2026-01-01T00:00:00.5Z,,,,false,,\n"},
 		// Reported for east itself, east's courses have an empty account_id:
 		// the account the file is imported into.
-		{"sis_account_id:east", "courses", "course_id,short_name,long_name,account_id,term_id,status,start_date,end_date\n" +
-			"BIO101,BIO 101,\"Biology, Intro\",,F26,active,2026-08-24T08:00:00Z,2026-12-18T17:30:00Z\n" +
-			"GONE,Gone,Gone,,F26,deleted,,2026-01-01T00:00:00.5Z\n"},
+		{"sis_account_id:east", "courses", "course_id,short_name,long_name,account_id,term_id,status,start_date,end_date," +
+			"integration_id,course_format,grade_passback_setting,homeroom_course,friendly_name,blueprint_course_id\n" +
+			"BIO101,BIO 101,\"Biology, Intro\",,F26,active,2026-08-24T08:00:00Z,2026-12-18T17:30:00Z,,,,false,,\n" +
+			"GONE,Gone,Gone,,F26,deleted,,2026-01-01T00:00:00.5Z,,,,false,,\n"},
 		{"1", "enrollments", "course_id,user_id,role,section_id,status,start_date,end_date\n" +
 			"BIO101,S1,student,,active,2026-08-24T08:00:00Z,\n" +
 			"BIO101,S2,teacher,BIO101-A,inactive,,\n" +

@@ -26,16 +26,17 @@ type Account struct {
 	ParentAccountID *int64    `json:"parent_account_id"`
 	RootAccountID   int64     `json:"root_account_id"`
 	SISAccountID    *string   `json:"sis_account_id"`
+	IntegrationID   *string   `json:"integration_id"`
 	WorkflowState   string    `json:"workflow_state"`
 	Path            []int64   `json:"-"`
 	CreatedAt       time.Time `json:"-"`
 }
 
-const accountColumns = `id, name, parent_account_id, root_account_id, sis_account_id, workflow_state, path, created_at`
+const accountColumns = `id, name, parent_account_id, root_account_id, sis_account_id, integration_id, workflow_state, path, created_at`
 
 func scanAccount(row pgx.Row) (Account, error) {
 	var a Account
-	err := row.Scan(&a.ID, &a.Name, &a.ParentAccountID, &a.RootAccountID, &a.SISAccountID, &a.WorkflowState, &a.Path, &a.CreatedAt)
+	err := row.Scan(&a.ID, &a.Name, &a.ParentAccountID, &a.RootAccountID, &a.SISAccountID, &a.IntegrationID, &a.WorkflowState, &a.Path, &a.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, errs.ErrNotFound
 	}

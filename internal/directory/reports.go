@@ -14,7 +14,8 @@ const reportPageSize = 5000
 
 // ReportCourseColumns are the columns of the courses provisioning report, a
 // courses.csv.
-var ReportCourseColumns = []string{"course_id", "short_name", "long_name", "account_id", "term_id", "status", "start_date", "end_date"}
+var ReportCourseColumns = []string{"course_id", "short_name", "long_name", "account_id", "term_id", "status", "start_date", "end_date",
+	"integration_id", "course_format", "grade_passback_setting", "homeroom_course", "friendly_name", "blueprint_course_id"}
 
 // ReportEnrollmentColumns are the columns of the enrollments provisioning
 // report, an enrollments.csv.
@@ -24,7 +25,9 @@ var ReportEnrollmentColumns = []string{"course_id", "user_id", "role", "section_
 // a header and rows of a courses.csv that imports back unchanged into acct
 // (docs/api.md#directory, provisioning report), in id order. account_id is the course's
 // account's SIS id, empty for acct itself (an empty cell means the account
-// the import is posted to) or when the account has none.
+// the import is posted to) or when the account has none; blueprint_course_id
+// is the blueprint's SIS id, empty when it has none (an empty cell keeps
+// the association).
 func ReportCourses(ctx context.Context, db *pgxpool.Pool, acct Account, each func(row []string) error) error {
 	if err := each(ReportCourseColumns); err != nil {
 		return err
@@ -32,14 +35,17 @@ func ReportCourses(ctx context.Context, db *pgxpool.Pool, acct Account, each fun
 	err := keysetReport(ctx, db, `SELECT c.id, c.sis_course_id, c.short_name, c.long_name,
 			CASE WHEN c.account_id = $1 THEN '' ELSE COALESCE(a.sis_account_id, '') END, COALESCE(t.sis_term_id, ''),
 			CASE WHEN c.workflow_state IN ('completed', 'deleted') THEN c.workflow_state ELSE 'active' END,
-			c.start_at, c.end_at
+			c.start_at, c.end_at, COALESCE(c.integration_id, ''), COALESCE(c.course_format, ''), COALESCE(c.grade_passback_setting, ''),
+			c.homeroom_course::text, COALESCE(c.friendly_name, ''), COALESCE(bp.sis_course_id, '')
 		FROM courses c JOIN accounts a ON a.id = c.account_id LEFT JOIN terms t ON t.id = c.term_id
+			LEFT JOIN courses bp ON bp.id = c.blueprint_course_id
 		WHERE $1 = ANY(a.path) AND c.sis_course_id IS NOT NULL AND c.id > $2
 		ORDER BY c.id LIMIT $3`, acct.ID, func(rows pgx.Rows) (int64, []string, error) {
 		var id int64
 		var start, end *time.Time
 		row := make([]string, len(ReportCourseColumns))
-		err := rows.Scan(&id, &row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &start, &end)
+		err := rows.Scan(&id, &row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &start, &end,
+			&row[8], &row[9], &row[10], &row[11], &row[12], &row[13])
 		row[6], row[7] = isoCell(start), isoCell(end)
 		return id, row, err
 	}, each)

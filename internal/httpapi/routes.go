@@ -43,6 +43,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/group_categories/{group_category_id}", s.getGroupCategory)
 		r.Get("/sections/{section_id}", s.getSection)
 		r.Get("/courses/{course_id}/sections", s.listSections)
+		r.Get("/courses/{course_id}", s.getCourse)
 		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {
 			r.Get("/", s.listEnrollments)
 			r.With(s.needs(auth.Admin, reach(s.course))).Put("/{id}/reactivate", s.reactivateEnrollment)
@@ -59,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/groups", s.listGroups)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/groups", s.createGroup)
 			r.Get("/roles", s.listRoles)
+			r.Get("/terms", s.listTerms)
 			r.With(s.needs(auth.Admin, reach(s.account))).Post("/roles", s.createRole)
 			r.Get("/group_categories", s.listGroupCategories)
 			r.Get("/admins", s.listAdmins)

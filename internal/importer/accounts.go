@@ -18,6 +18,7 @@ type accountRow struct {
 	ParentAccountID string `csv:"parent_account_id" validate:"max=255"`
 	Name            string `csv:"name" validate:"required,max=255"`
 	Status          string `csv:"status,lower" validate:"required,oneof=active deleted"`
+	IntegrationID   string `csv:"integration_id" validate:"max=255"`
 }
 
 // typeAccounts is the type's name.
@@ -27,18 +28,19 @@ func init() {
 	register(&fileType{name: typeAccounts, batch: "account", entity: "account",
 		detect: func(h header) bool { return h.has("account_id") && h.has("parent_account_id") }, detectRank: 20,
 		applyRank: 20, layout: layoutOf(&accountRow{}), required: []string{"name", "status"}, apply: importAccounts,
-		restore: restoring("accounts", "sis_account_id", "name"),
-		ids:     &idTarget{"accounts", "sis_account_id", "", "t.id"},
+		restore: restoring("accounts", "sis_account_id", "name", "integration_id"),
+		ids:     &idTarget{"accounts", "sis_account_id", "integration_id", "t.id"},
 	})
 }
 
 // storedAccount is an account as an accounts file compares and writes it.
 type storedAccount struct {
-	id       int64
-	parentID *int64
-	name     string
-	state    string
-	path     []int64
+	id            int64
+	parentID      *int64
+	name          string
+	state         string
+	path          []int64
+	integrationID *string
 }
 
 // importAccounts applies an accounts file. Accounts form a tree whose
@@ -52,11 +54,13 @@ func importAccounts(ctx context.Context, at *attempt, f *typedFile) error {
 		if fail := f.check(&r, rec.Line, r.AccountID, fmt.Sprintf("account_id %q", r.AccountID)); fail != nil {
 			return fail, nil
 		}
-		return at.applyAccount(ctx, &r, res)
+		integrationID := assigned(r.IntegrationID, f.has("integration_id"))
+		return at.applyAccount(ctx, &r, integrationID, res)
 	})
 }
 
-func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.Result) (*rowFailure, error) {
+// applyAccount applies a row, whose integration_id cell integrationID is.
+func (at *attempt) applyAccount(ctx context.Context, r *accountRow, integrationID assignment, res *result.Result) (*rowFailure, error) {
 	fail := func(code, msg string) (*rowFailure, error) {
 		return &rowFailure{code: code, message: msg}, nil
 	}
@@ -86,10 +90,14 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.
 		if r.Status == "deleted" {
 			return notFound("account", r.AccountID), nil
 		}
+		integration := integrationID.over(nil)
+		if fail, err := at.integrationTaken(ctx, "account", 0, integration); fail != nil || err != nil {
+			return fail, err
+		}
 		err := at.tx.QueryRow(ctx, `WITH n AS (SELECT nextval('accounts_id_seq') AS id)
-			INSERT INTO accounts (id, parent_account_id, root_account_id, path, name, sis_account_id, last_import_id)
-			SELECT n.id, $1, $2, $3::bigint[] || n.id, $4, $5, $6 FROM n RETURNING id`,
-			parent.id, at.account.RootAccountID, parent.path, r.Name, r.AccountID, at.job.ID).Scan(&res.ObjectID)
+			INSERT INTO accounts (id, parent_account_id, root_account_id, path, name, sis_account_id, integration_id, last_import_id)
+			SELECT n.id, $1, $2, $3::bigint[] || n.id, $4, $5, $6, $7 FROM n RETURNING id`,
+			parent.id, at.account.RootAccountID, parent.path, r.Name, r.AccountID, integration, at.job.ID).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
@@ -97,6 +105,7 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.
 		return nil, nil
 	}
 	res.ObjectID = old.id
+	integration := integrationID.over(old.integrationID)
 	changes := map[string][2]any{}
 	if old.name != r.Name {
 		changes["name"] = [2]any{old.name, r.Name}
@@ -107,6 +116,7 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.
 	if old.state != r.Status {
 		changes["workflow_state"] = [2]any{old.state, r.Status}
 	}
+	diffPtr(changes, "integration_id", old.integrationID, integration)
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -115,9 +125,14 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.
 	if f := at.skipDelete("account", old.state, r.Status); f != nil {
 		return f, nil
 	}
+	if _, ok := changes["integration_id"]; ok {
+		if fail, err := at.integrationTaken(ctx, "account", old.id, integration); fail != nil || err != nil {
+			return fail, err
+		}
+	}
 	res.Changes = changes
-	if _, err := at.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, updated_at = now(),
-		last_import_id = $5 WHERE id = $1`, old.id, r.Name, parent.id, r.Status, at.job.ID); err != nil {
+	if _, err := at.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, integration_id = $5,
+		updated_at = now(), last_import_id = $6 WHERE id = $1`, old.id, r.Name, parent.id, r.Status, integration, at.job.ID); err != nil {
 		return nil, fmt.Errorf("update account: %w", err)
 	}
 	if _, moved := changes["parent_account_id"]; moved {
@@ -130,12 +145,35 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, res *result.
 	return nil, nil
 }
 
+// integrationTables are the tables of the entities whose integration ids
+// integrationTaken checks.
+var integrationTables = map[string]string{"account": "accounts", "term": "terms", "course": "courses"}
+
+// integrationTaken fails a row that would give an object of the entity
+// (id, 0 for a new one) an integration id another object of the root
+// account holds, deleted ones included: they are unique per root account
+// and type.
+func (at *attempt) integrationTaken(ctx context.Context, entity string, id int64, integrationID *string) (*rowFailure, error) {
+	if integrationID == nil {
+		return nil, nil
+	}
+	var taken bool
+	if err := at.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+integrationTables[entity]+` WHERE root_account_id = $1 AND integration_id = $2 AND id <> $3)`,
+		at.account.RootAccountID, *integrationID, id).Scan(&taken); err != nil {
+		return nil, fmt.Errorf("read %s integration ids: %w", entity, err)
+	}
+	if taken {
+		return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another %s", *integrationID, entity)}, nil
+	}
+	return nil, nil
+}
+
 // accountBySIS reads an account of the root account by SIS id, in the
 // import's transaction (so accounts made earlier in the file are found).
 func (at *attempt) accountBySIS(ctx context.Context, sis string) (*storedAccount, error) {
 	a := &storedAccount{}
-	err := at.tx.QueryRow(ctx, `SELECT id, parent_account_id, name, workflow_state, path FROM accounts
-		WHERE root_account_id = $1 AND sis_account_id = $2`, at.account.RootAccountID, sis).Scan(&a.id, &a.parentID, &a.name, &a.state, &a.path)
+	err := at.tx.QueryRow(ctx, `SELECT id, parent_account_id, name, workflow_state, path, integration_id FROM accounts
+		WHERE root_account_id = $1 AND sis_account_id = $2`, at.account.RootAccountID, sis).Scan(&a.id, &a.parentID, &a.name, &a.state, &a.path, &a.integrationID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -21,11 +21,26 @@ type courseRow struct {
 	LongName      string `csv:"long_name" validate:"required,max=255"`
 	AccountID     string `csv:"account_id" validate:"max=255"`
 	TermID        string `csv:"term_id" validate:"max=255"`
-	Status        string `csv:"status,lower" validate:"required,oneof=active completed deleted"`
+	Status        string `csv:"status,lower" validate:"required,oneof=active unpublished published completed deleted"`
 	StartDate     string `csv:"start_date" validate:"max=64"`
 	EndDate       string `csv:"end_date" validate:"max=64"`
 	IntegrationID string `csv:"integration_id" validate:"max=255"`
+	// FallbackAccountID is the account of a course whose account_id is
+	// empty, when it exists (Canvas's).
+	FallbackAccountID string `csv:"fallback_account_id" validate:"max=255"`
+	CourseFormat      string `csv:"course_format,lower" validate:"omitempty,oneof=on_campus online blended not_set"`
+	GradePassback     string `csv:"grade_passback_setting,lower" validate:"omitempty,oneof=nightly_sync disabled not_set"`
+	Homeroom          string `csv:"homeroom_course,lower" validate:"omitempty,oneof=true t 1 yes y on false f 0 no n off"`
+	FriendlyName      string `csv:"friendly_name" validate:"max=255"`
+	// BlueprintCourseID is the SIS id of the blueprint course the course
+	// is associated with, or dissociate.
+	BlueprintCourseID string `csv:"blueprint_course_id" validate:"max=255"`
 }
+
+// courseStates are what a courses file's statuses store: sisimport keeps
+// no unpublished courses, so Canvas's unpublished and published are active
+// (docs/import-rules.md#courses).
+var courseStates = map[string]string{"active": "active", "unpublished": "active", "published": "active", "completed": "completed", "deleted": "deleted"}
 
 // typeCourses is the type's name.
 const typeCourses = "courses"
@@ -35,8 +50,9 @@ func init() {
 		detect: func(h header) bool { return h.has("course_id") && h.has("short_name") }, detectRank: 90,
 		applyRank: 60, layout: layoutOf(&courseRow{}), required: []string{"long_name", "status"}, apply: importCourses,
 		diffKey: []string{"course_id"},
-		restore: restoring("courses", "sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at"),
-		ids:     &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
+		restore: restoring("courses", "sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at",
+			"course_format", "grade_passback_setting", "homeroom_course", "friendly_name", "blueprint_course_id"),
+		ids: &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
 	})
 }
 
@@ -52,6 +68,16 @@ type storedCourse struct {
 	inScope       bool
 	accountPath   []int64
 	origin        string
+	settings      courseSettings
+	// isBlueprint: a course that is not deleted has it as its blueprint.
+	isBlueprint bool
+}
+
+// courseSettings are a course's fields from Canvas's newer columns.
+type courseSettings struct {
+	format, passback, friendlyName *string
+	homeroom                       bool
+	blueprintID                    *int64
 }
 
 // importCourses applies a courses file a row at a time: courses files hold
@@ -60,13 +86,11 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r courseRow
 		f.fill(&r, rec)
-		if r.Status == "published" {
-			r.Status = "active" // Canvas's "published" is an active course
-		}
 		res.SISID = r.CourseID
 		if fail := f.check(&r, rec.Line, r.CourseID, fmt.Sprintf("course_id %q", r.CourseID)); fail != nil {
 			return fail, nil
 		}
+		r.Status = courseStates[r.Status]
 		same, err := f.sameAsBase(r.CourseID, rec)
 		if err != nil {
 			return nil, err
@@ -82,7 +106,7 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 		if fail != nil {
 			return fail, nil
 		}
-		return at.applyCourse(ctx, &r, dates, res)
+		return at.applyCourse(ctx, f, &r, dates, res)
 	})
 	if err != nil || f.stream.base == nil {
 		return err
@@ -108,7 +132,7 @@ func (at *attempt) dropCourses(ctx context.Context, base *keyset.Base, file stri
 		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
 }
 
-func (at *attempt) applyCourse(ctx context.Context, r *courseRow, dates dateRange, res *result.Result) (*rowFailure, error) {
+func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, dates dateRange, res *result.Result) (*rowFailure, error) {
 	old, err := at.courseBySIS(ctx, r.CourseID)
 	if err != nil {
 		return nil, err
@@ -116,41 +140,63 @@ func (at *attempt) applyCourse(ctx context.Context, r *courseRow, dates dateRang
 	if old != nil && !old.inScope {
 		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("course %q belongs to an account outside the one this import was posted to", r.CourseID)}, nil
 	}
-	accountID := at.account.ID
+	accountID, accountPath := at.account.ID, at.account.Path
+	if old != nil {
+		accountID, accountPath = old.accountID, old.accountPath
+	}
 	switch {
 	case r.AccountID != "":
-		a, f, err := at.accountInScope(ctx, "account_id", r.AccountID)
-		if f != nil || err != nil {
-			return f, err
+		a, fail, err := at.accountInScope(ctx, "account_id", r.AccountID)
+		if fail != nil || err != nil {
+			return fail, err
 		}
-		accountID = a.id
-	case old != nil:
-		accountID = old.accountID
+		accountID, accountPath = a.id, a.path
+	case r.FallbackAccountID != "":
+		// As on Canvas, a fallback account that does not exist is no account.
+		a, fail, err := at.accountInScope(ctx, "fallback_account_id", r.FallbackAccountID)
+		switch {
+		case err != nil || (fail != nil && fail.code != "unknown_reference"):
+			return fail, err
+		case a != nil:
+			accountID, accountPath = a.id, a.path
+		}
 	}
 	var termID *int64
 	switch {
 	case r.TermID == deleteMarker:
 	case r.TermID != "":
-		t, f, err := at.termBySIS(ctx, r.TermID)
-		if f != nil || err != nil {
-			return f, err
+		t, fail, err := at.termBySIS(ctx, r.TermID)
+		if fail != nil || err != nil {
+			return fail, err
 		}
 		termID = &t
 	case old != nil:
 		termID = old.termID
 	}
-	integrationID := optional(r.IntegrationID, old, func(c *storedCourse) *string { return c.integrationID })
+	var oldIntegration *string
+	var oldID int64
+	if old != nil {
+		oldIntegration, oldID = old.integrationID, old.id
+	}
+	integrationID := assigned(r.IntegrationID, f.has("integration_id")).over(oldIntegration)
+	set, fail, err := at.courseSettingsOf(ctx, f, r, old, accountPath)
+	if fail != nil || err != nil {
+		return fail, err
+	}
+	if old == nil && r.Status == "deleted" {
+		return notFound("course", r.CourseID), nil
+	}
+	if old == nil || !samePtr(old.integrationID, integrationID) {
+		if fail, err := at.integrationTaken(ctx, "course", oldID, integrationID); fail != nil || err != nil {
+			return fail, err
+		}
+	}
 	if old == nil {
-		if r.Status == "deleted" {
-			return notFound("course", r.CourseID), nil
-		}
 		err := at.tx.QueryRow(ctx, `INSERT INTO courses (root_account_id, account_id, term_id, sis_course_id, integration_id, short_name, long_name,
-			start_at, end_at, workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			ON CONFLICT DO NOTHING RETURNING id`,
-			at.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID).Scan(&res.ObjectID)
-		if errors.Is(err, pgx.ErrNoRows) && integrationID != nil {
-			return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
-		}
+			start_at, end_at, workflow_state, last_import_id, course_format, grade_passback_setting, homeroom_course, friendly_name, blueprint_course_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			at.account.RootAccountID, accountID, termID, r.CourseID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID,
+			set.format, set.passback, set.homeroom, set.friendlyName, set.blueprintID).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create course: %w", err)
 		}
@@ -166,6 +212,11 @@ func (at *attempt) applyCourse(ctx context.Context, r *courseRow, dates dateRang
 	diffPtr(changes, "term_id", old.termID, termID)
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
+	diffPtr(changes, "course_format", old.settings.format, set.format)
+	diffPtr(changes, "grade_passback_setting", old.settings.passback, set.passback)
+	diff(changes, "homeroom_course", old.settings.homeroom, set.homeroom)
+	diffPtr(changes, "friendly_name", old.settings.friendlyName, set.friendlyName)
+	diffPtr(changes, "blueprint_course_id", old.settings.blueprintID, set.blueprintID)
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -173,30 +224,109 @@ func (at *attempt) applyCourse(ctx context.Context, r *courseRow, dates dateRang
 	if f := at.skipDelete("course", old.state, r.Status); f != nil {
 		return f, nil
 	}
-	tag, err := at.tx.Exec(ctx, `UPDATE courses SET account_id = $2, term_id = $3, integration_id = $4, short_name = $5, long_name = $6,
-		start_at = $7, end_at = $8, workflow_state = $9, last_import_id = $10, updated_at = now()
-		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM courses c WHERE c.root_account_id = $11 AND c.integration_id = $4 AND c.id <> $1)`,
-		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID, at.account.RootAccountID)
-	if err != nil {
+	if _, err := at.tx.Exec(ctx, `UPDATE courses SET account_id = $2, term_id = $3, integration_id = $4, short_name = $5, long_name = $6,
+		start_at = $7, end_at = $8, workflow_state = $9, last_import_id = $10, course_format = $11, grade_passback_setting = $12,
+		homeroom_course = $13, friendly_name = $14, blueprint_course_id = $15, updated_at = now() WHERE id = $1`,
+		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID,
+		set.format, set.passback, set.homeroom, set.friendlyName, set.blueprintID); err != nil {
 		return nil, fmt.Errorf("update course: %w", err)
-	}
-	if tag.RowsAffected() == 0 && integrationID != nil {
-		return &rowFailure{code: "exists", message: fmt.Sprintf("column integration_id: %q belongs to another course", *integrationID)}, nil
 	}
 	res.Changes = changes
 	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
 }
 
+// courseSettingsOf reads the row's newer Canvas columns over the stored
+// course (nil for a new one), whose account will have the path
+// accountPath (docs/import-rules.md#courses):
+//   - course_format: an empty cell or not_set clears it, when the file has
+//     the column;
+//   - grade_passback_setting: not_set clears it, an empty cell keeps it;
+//   - homeroom_course, friendly_name: an empty cell keeps them (<delete>
+//     clears a friendly name);
+//   - blueprint_course_id: the SIS id of the course's blueprint, or
+//     dissociate; an empty cell keeps it, and so does a row that leaves the
+//     course deleted, as on Canvas.
+func (at *attempt) courseSettingsOf(ctx context.Context, f *typedFile, r *courseRow, old *storedCourse, accountPath []int64) (courseSettings, *rowFailure, error) {
+	var set courseSettings
+	if old != nil {
+		set = old.settings
+	}
+	format := r.CourseFormat
+	if format == "not_set" {
+		format = ""
+	}
+	set.format = assigned(format, f.has("course_format")).over(set.format)
+	switch r.GradePassback {
+	case "":
+	case "not_set":
+		set.passback = nil
+	default:
+		v := r.GradePassback
+		set.passback = &v
+	}
+	if r.Homeroom != "" {
+		set.homeroom = slices.Contains([]string{"true", "t", "1", "yes", "y", "on"}, r.Homeroom)
+	}
+	set.friendlyName = optional(r.FriendlyName, old, func(c *storedCourse) *string { return c.settings.friendlyName })
+	switch {
+	case r.BlueprintCourseID == "" || r.Status == "deleted":
+	case r.BlueprintCourseID == "dissociate":
+		set.blueprintID = nil
+	default:
+		id, fail, err := at.blueprintOf(ctx, r, old, accountPath)
+		if fail != nil || err != nil {
+			return set, fail, err
+		}
+		set.blueprintID = &id
+	}
+	return set, nil, nil
+}
+
+// blueprintOf resolves the row's blueprint_course_id, with Canvas's rules:
+// a blueprint course is not associated with one itself, a course that is a
+// blueprint is not associated with another, a course associated with one
+// blueprint must be dissociated before another, and the course's account
+// must be the blueprint's or below it. The blueprint may be any course of
+// the root account, since it is only named.
+func (at *attempt) blueprintOf(ctx context.Context, r *courseRow, old *storedCourse, accountPath []int64) (int64, *rowFailure, error) {
+	fail := func(code, format string, args ...any) (int64, *rowFailure, error) {
+		return 0, &rowFailure{code: code, message: "column blueprint_course_id: " + fmt.Sprintf(format, args...)}, nil
+	}
+	if r.BlueprintCourseID == r.CourseID {
+		return fail("invalid_value", "a course cannot be its own blueprint")
+	}
+	bp, err := at.courseBySIS(ctx, r.BlueprintCourseID)
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case bp == nil:
+		return fail("unknown_reference", "no course %q exists or comes earlier in the file", r.BlueprintCourseID)
+	case bp.settings.blueprintID != nil:
+		return fail("invalid_value", "course %q is associated with a blueprint course itself, so it cannot be one", r.BlueprintCourseID)
+	case old != nil && old.isBlueprint:
+		return fail("invalid_value", "course %q is a blueprint course, which cannot be associated with another", r.CourseID)
+	case old != nil && old.settings.blueprintID != nil && *old.settings.blueprintID != bp.id:
+		return fail("invalid_value", "course %q is associated with another blueprint course; dissociate it first", r.CourseID)
+	case !slices.Contains(accountPath, bp.accountID):
+		return fail("invalid_value", "course %q is not in the blueprint course's account or below it", r.CourseID)
+	}
+	return bp.id, nil, nil
+}
+
 // courseBySIS reads a course of the root account by SIS id, in the
 // import's transaction.
 func (at *attempt) courseBySIS(ctx context.Context, sis string) (*storedCourse, error) {
 	c := &storedCourse{}
+	s := &c.settings
 	err := at.tx.QueryRow(ctx, `SELECT c.id, c.account_id, c.term_id, c.short_name, c.long_name, c.integration_id, c.start_at, c.end_at,
-			c.workflow_state, $3 = ANY(a.path), a.path, c.origin
+			c.workflow_state, $3 = ANY(a.path), a.path, c.origin, c.course_format, c.grade_passback_setting, c.homeroom_course,
+			c.friendly_name, c.blueprint_course_id,
+			EXISTS (SELECT 1 FROM courses ch WHERE ch.blueprint_course_id = c.id AND ch.workflow_state <> 'deleted')
 		FROM courses c JOIN accounts a ON a.id = c.account_id WHERE c.root_account_id = $1 AND c.sis_course_id = $2`,
 		at.account.RootAccountID, sis, at.account.ID).Scan(&c.id, &c.accountID, &c.termID, &c.shortName, &c.longName, &c.integrationID,
-		&c.start, &c.end, &c.state, &c.inScope, &c.accountPath, &c.origin)
+		&c.start, &c.end, &c.state, &c.inScope, &c.accountPath, &c.origin, &s.format, &s.passback, &s.homeroom,
+		&s.friendlyName, &s.blueprintID, &c.isBlueprint)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

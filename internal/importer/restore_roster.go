@@ -18,6 +18,58 @@ import (
 type rosterTable struct {
 	table   string
 	columns map[string]string
+	// part, when set, puts back the fields named with its prefix, which
+	// live in a table of their own (a term's date overrides); a result that
+	// changed one of them changed nothing else.
+	part *rosterPart
+}
+
+// rosterPart restores the fields of an object named with prefix: restore
+// sets them back to their values before import target, and reports false
+// when it left them alone, changed since.
+type rosterPart struct {
+	prefix  string
+	restore func(ctx context.Context, at *attempt, target, id int64, changes map[string][2]any) (bool, error)
+}
+
+// restoringWith is rt with a part: the fields named with prefix, which
+// restore puts back.
+func restoringWith(rt *rosterTable, prefix string, restore func(ctx context.Context, at *attempt, target, id int64, changes map[string][2]any) (bool, error)) *rosterTable {
+	rt.part = &rosterPart{prefix: prefix, restore: restore}
+	return rt
+}
+
+// restoreParts puts back the results of batch that changed the fields of
+// t's part, records them, and returns the other results.
+func (at *attempt) restoreParts(ctx context.Context, t *fileType, target int64, batch []restoreItem) ([]restoreItem, error) {
+	p := t.restore.part
+	var rest []restoreItem
+	var results []result.Result
+	for _, it := range batch {
+		ours := false
+		for field := range it.changes {
+			ours = ours || strings.HasPrefix(field, p.prefix)
+		}
+		if !ours {
+			rest = append(rest, it)
+			continue
+		}
+		res := result.Result{File: it.file, Entity: t.entity, SISID: it.sisID, ObjectID: it.userID, Action: result.Updated, Changes: map[string][2]any{}}
+		done, err := p.restore(ctx, at, target, it.userID, it.changes)
+		if err != nil {
+			return nil, err
+		}
+		for field, ch := range it.changes {
+			res.Changes[field] = [2]any{ch[1], ch[0]}
+		}
+		if !done {
+			res.Action, res.Code, res.Changes = result.Skipped, "changed_since", nil
+			res.Message = "changed since the import (by a later import or through the API): left as it is"
+		}
+		results = append(results, res)
+	}
+	at.record(t.name, results)
+	return rest, nil
 }
 
 // restoring is a type's rosterTable: its SIS id column, and the fields an
@@ -92,6 +144,12 @@ func (at *attempt) restoreRoster(ctx context.Context, target int64, attempt int)
 }
 
 func (at *attempt) restoreRosterBatch(ctx context.Context, t *fileType, target int64, batch []restoreItem) error {
+	if t.restore.part != nil {
+		var err error
+		if batch, err = at.restoreParts(ctx, t, target, batch); err != nil || len(batch) == 0 {
+			return err
+		}
+	}
 	results := make([]result.Result, len(batch))
 	// An object that two results changed (a change_sis_id row, then its own
 	// file) is written once, with the oldest value of each field: results
