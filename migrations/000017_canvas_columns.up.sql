@@ -3,13 +3,9 @@
 -- docs/import-rules.md#courses).
 
 -- Integration ids of accounts and terms: unique in a root account, as
--- courses' and sections' are. Imports check accounts' (an account's
--- integration id another account holds fails the row); there is no index
--- on accounts for it, because building one records accounts' statistics
--- as the one default account, and on those the users lookups
--- (internal/importer/users_match.go) join every account to every key
--- (TestLookupsStayProbesWhenAVacuumRunsMidImport).
+-- courses' and sections' are.
 ALTER TABLE accounts ADD COLUMN integration_id text;
+CREATE UNIQUE INDEX accounts_integration_id ON accounts (root_account_id, integration_id) WHERE integration_id IS NOT NULL;
 ALTER TABLE terms ADD COLUMN integration_id text;
 CREATE UNIQUE INDEX terms_integration_id ON terms (root_account_id, integration_id) WHERE integration_id IS NOT NULL;
 

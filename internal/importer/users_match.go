@@ -167,10 +167,12 @@ func (a *userApplier) matchUsers(ctx context.Context, q querier, b *userBatch) e
 // statistics were missing (right after a big import), and a parallel scan
 // of them when they were fresh. At 300,000 users that took 55-122 ms a
 // batch against 18-23 ms this way (EXPLAIN ANALYZE). The OFFSET 0 fences
-// keep the planner from flattening the LATERAL subquery into a join, and
-// from joining accounts once per key.
+// keep the planner from flattening the LATERAL subquery into a join; the
+// user's scope is a subquery, not a join, so that no statistics of
+// accounts (one row, right after an index was built on it) make the
+// planner probe every key once per account.
 func userSelect(cond string) string {
-	return userSelectFrom + usersByKey("$3", cond) + ` JOIN accounts a ON a.id = u.account_id`
+	return userSelectFrom + usersByKey("$3", cond)
 }
 
 // usersByKey is the users of root account $1 that cond, a condition on
@@ -184,14 +186,13 @@ func usersByKey(keys, cond string) string {
 // userSelectUnindexed is userSelect for a key no index serves, %[1]s (a
 // user property): one scan of the root account's users for the batch.
 const userSelectUnindexed = userSelectFrom + `(SELECT u.*, %[1]s AS key FROM users u
-	WHERE u.root_account_id = $1 AND %[1]s = ANY($3)) u
-	JOIN accounts a ON a.id = u.account_id`
+	WHERE u.root_account_id = $1 AND %[1]s = ANY($3)) u`
 
 // userSelectFrom is the columns of a storedUser and the key, up to FROM.
 const userSelectFrom = `SELECT u.id, u.account_id, COALESCE(u.sis_user_id, ''), COALESCE(u.integration_id, ''), u.login_id, u.name,
 	u.first_name, u.last_name, u.sortable_name, u.short_name, u.email, u.pronouns, u.declared_user_type, u.authentication_provider_id,
 	u.workflow_state, u.password_hash IS NOT NULL,
-	$2 = ANY(a.path), u.sticky_fields, u.updated_at, NULLIF(u.properties, '{}'), u.key
+	(SELECT $2 = ANY(a.path) FROM accounts a WHERE a.id = u.account_id), u.sticky_fields, u.updated_at, NULLIF(u.properties, '{}'), u.key
 	FROM `
 
 // fetchBy reads the stored users whose column on equals the key of a row.
