@@ -878,3 +878,24 @@ func TestADeletedSectionTakesItsEnrollments(t *testing.T) {
 		t.Errorf("after the restore, %d active enrollments, want 3", live)
 	}
 }
+
+func TestDiffingAccountsTermsAndCourses(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	const set = "diffing_data_set_identifier=tree"
+	s.importZip("1", set,
+		"accounts.csv", "account_id,parent_account_id,name,status\nA1,,One,active\nA2,,Two,active\n",
+		"terms.csv", "term_id,name,status,date_override_enrollment_type,start_date\nT1,Fall,active,,\nT2,Spring,active,,\nT1,,active,StudentEnrollment,2026-09-01\n",
+		"courses.csv", "course_id,short_name,long_name,status,account_id\nC1,A,A,active,A1\nC2,B,B,active,A1\n")
+	imp := s.importZip("1", set,
+		"accounts.csv", "account_id,parent_account_id,name,status\nA1,,One,active\n",
+		"terms.csv", "term_id,name,status\nT1,Fall,active\n",
+		"courses.csv", "course_id,short_name,long_name,status,account_id\nC1,A,A,active,A9\n")
+	// T1's override row is gone too, but only terms are dropped; C1's row
+	// fails (no account A9) yet keeps C1.
+	sameOutcomes(t, "diffed accounts, terms and courses", outcomes(s.results(imp.ID, "")), map[string]string{
+		"accounts.csv:2": "unchanged/", "account:A2": "deleted/",
+		"terms.csv:2": "unchanged/", "term:T2": "deleted/",
+		"courses.csv:2": "failed/unknown_reference", "course:C2": "deleted/",
+	})
+}

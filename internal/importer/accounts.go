@@ -30,6 +30,10 @@ func init() {
 		applyRank: 20, layout: layoutOf(&accountRow{}), required: []string{"name", "status"}, apply: importAccounts,
 		restore: restoring("accounts", "sis_account_id", "name", "integration_id"),
 		ids:     &idTarget{"accounts", "sis_account_id", "integration_id", "t.id"},
+		diffKey: []string{"account_id"}, drop: &dropRule{find: `SELECT x.id, x.sis_account_id, x.workflow_state FROM accounts x
+			WHERE x.root_account_id = $1 AND $2 = ANY(x.path) AND x.id <> $2 AND x.sis_account_id = ANY($4)
+			  AND x.workflow_state NOT IN ($3, 'deleted') ORDER BY x.id`,
+			update: `UPDATE accounts SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 	})
 }
 
@@ -53,6 +57,10 @@ func importAccounts(ctx context.Context, at *attempt, f *typedFile) error {
 		res.SISID = r.AccountID
 		if fail := f.check(&r, rec.Line, r.AccountID, fmt.Sprintf("account_id %q", r.AccountID)); fail != nil {
 			return fail, nil
+		}
+		if f.same {
+			res.Action = result.Unchanged // as in the diffing base
+			return nil, nil
 		}
 		integrationID := assigned(r.IntegrationID, f.has("integration_id"))
 		return at.applyAccount(ctx, &r, integrationID, res)

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sisimport/sisimport/internal/csvread"
-	"github.com/sisimport/sisimport/internal/keyset"
 	"github.com/sisimport/sisimport/internal/result"
 )
 
@@ -49,7 +48,11 @@ func init() {
 	register(&fileType{name: typeCourses, batch: "course", entity: "course",
 		detect: func(h header) bool { return h.has("course_id") && h.has("short_name") }, detectRank: 90,
 		applyRank: 60, layout: layoutOf(&courseRow{}), required: []string{"long_name", "status"}, apply: importCourses,
-		diffKey: []string{"course_id"},
+		diffKey: []string{"course_id"}, drop: &dropRule{find: `SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c
+			JOIN accounts a ON a.id = c.account_id
+			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
+			  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,
+			update: `UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 		restore: restoring("courses", "sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at",
 			"course_format", "grade_passback_setting", "homeroom_course", "friendly_name", "blueprint_course_id"),
 		ids: &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
@@ -91,14 +94,7 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 			return fail, nil
 		}
 		r.Status = courseStates[r.Status]
-		same, err := f.sameAsBase(r.CourseID, rec)
-		if err != nil {
-			return nil, err
-		}
-		if !same && f.stream.base != nil {
-			f.stream.changed++
-		}
-		if same {
+		if f.same {
 			res.Action = result.Unchanged // as in the diffing base
 			return nil, nil
 		}
@@ -108,28 +104,7 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 		}
 		return at.applyCourse(ctx, f, &r, dates, res)
 	})
-	if err != nil || f.stream.base == nil {
-		return err
-	}
-	return at.dropCourses(ctx, f.stream.base, f.name)
-}
-
-// dropCourses deletes the courses of the diffing base that the file no
-// longer lists, each a result with row null.
-func (at *attempt) dropCourses(ctx context.Context, base *keyset.Base, file string) error {
-	gone, err := base.Gone(ctx)
-	if err != nil || len(gone) == 0 || !at.diffUsed(at.streams[typeCourses], file, len(gone)) {
-		return err
-	}
-	ids := make([]string, len(gone))
-	for i, k := range gone {
-		ids[i] = k[0]
-	}
-	return at.diffDrop(ctx, typeCourses, "course", file, "deleted", base.Rows(), `
-		SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c JOIN accounts a ON a.id = c.account_id
-		WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
-		  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,
-		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, ids)
+	return err
 }
 
 func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, dates dateRange, res *result.Result) (*rowFailure, error) {

@@ -137,14 +137,3 @@ func (f *typedFile) markBase(rec csvread.Record) (bool, error) {
 	}
 	return f.stream.base.Mark(key, f.digester.Digest(rec.Fields))
 }
-
-// sameAsBase reports whether the row keyed key is as its diffing base has
-// it, so that it is unchanged without a look at the directory; false
-// without a base.
-func (f *typedFile) sameAsBase(key string, rec csvread.Record) (bool, error) {
-	base := f.stream.base
-	if base == nil || key == "" {
-		return false, nil
-	}
-	return base.Mark(key, f.digester.Digest(rec.Fields))
-}

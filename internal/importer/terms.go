@@ -37,7 +37,23 @@ func init() {
 		applyRank: 30, layout: layoutOf(&termRow{}), required: []string{"status"}, apply: importTerms,
 		restore: restoringWith(restoring("terms", "sis_term_id", "name", "start_at", "end_at", "integration_id"), overridesPrefix, restoreTermOverride),
 		ids:     &idTarget{"terms", "sis_term_id", "integration_id", ""},
+		// A term's date overrides are keyed with it; only terms are
+		// dropped, by an import posted to the root account.
+		diffKey: []string{"term_id", "date_override_enrollment_type"}, diffRowKey: termKey,
+		drop: &dropRule{find: `SELECT t.id, t.sis_term_id, t.workflow_state FROM unnest($4::text[], $5::text[]) AS k(term, type)
+			JOIN terms t ON t.root_account_id = $1 AND t.sis_term_id = k.term
+			WHERE k.type = '' AND t.root_account_id = $2 AND t.workflow_state NOT IN ($3, 'deleted') ORDER BY t.id`,
+			update: `UPDATE terms SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 	})
+}
+
+// termKey is what identifies a terms row in its file: the term, or the
+// term and the enrollment type of a date override; "" without a term.
+func termKey(cells []string) string {
+	if cells[0] == "" || cells[1] == "" {
+		return cells[0]
+	}
+	return cells[0] + "\x00" + cells[1]
 }
 
 // overridesPrefix begins the fields of a term's date overrides, as results
@@ -53,13 +69,17 @@ func importTerms(ctx context.Context, at *attempt, f *typedFile) error {
 		var r termRow
 		f.fill(&r, rec)
 		res.SISID = r.TermID
-		key, what := r.TermID, fmt.Sprintf("term_id %q", r.TermID)
+		// A term and its overrides share a term_id: each is a key.
+		key, what := termKey([]string{r.TermID, r.OverrideType}), fmt.Sprintf("term_id %q", r.TermID)
 		if r.OverrideType != "" {
-			// A term and its overrides share a term_id: each is a key.
-			key, what = r.TermID+"\x00"+r.OverrideType, fmt.Sprintf("term_id %q with date_override_enrollment_type %s", r.TermID, r.OverrideType)
+			what = fmt.Sprintf("term_id %q with date_override_enrollment_type %s", r.TermID, r.OverrideType)
 		}
 		if fail := f.check(&r, rec.Line, key, what); fail != nil {
 			return fail, nil
+		}
+		if f.same {
+			res.Action = result.Unchanged // as in the diffing base
+			return nil, nil
 		}
 		dates, fail := f.dates(r.StartDate, r.EndDate)
 		if fail != nil {
