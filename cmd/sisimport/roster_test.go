@@ -899,3 +899,14 @@ func TestDiffingAccountsTermsAndCourses(t *testing.T) {
 		"courses.csv:2": "failed/unknown_reference", "course:C2": "deleted/",
 	})
 }
+
+func TestAGroupRowWithAnAccountAndACourseFails(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importZip("1", "", "courses.csv", "course_id,short_name,long_name,status\nC1,A,A,active\n",
+		"groups.csv", "group_id,account_id,course_id,name,status\nG1,,C1,Chess,available\nG2,1,C1,Choir,available\n")
+	rs := s.results(imp.ID, "file=groups.csv")
+	if got := summary(rs); got != "2:created 3:failed/invalid_value" || !strings.Contains(str(rs[1].Message), "not both") {
+		t.Errorf("groups: %s %v", got, rs)
+	}
+}

@@ -66,6 +66,9 @@ func importGroups(ctx context.Context, at *attempt, f *typedFile) error {
 }
 
 func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Result) (*rowFailure, error) {
+	if r.AccountID != "" && r.CourseID != "" {
+		return &rowFailure{code: "invalid_value", message: fmt.Sprintf("columns account_id and course_id: group %q may belong to an account or to a course, not both (as on Canvas)", r.GroupID)}, nil
+	}
 	old, err := at.groupBySIS(ctx, r.GroupID)
 	switch {
 	case err != nil:
