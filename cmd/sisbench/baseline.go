@@ -85,10 +85,10 @@ func measureBaseline(ctx context.Context, conn *pgx.Conn, n int) (baseline, erro
 	}
 	// The same columns the importer writes for a new enrollment; user i in
 	// course i mod 1000, as the enrollments file has it.
-	enrollmentCols := []string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "start_at", "end_at",
-		"workflow_state", "last_import_id"}
+	enrollmentCols := []string{"id", "root_account_id", "course_id", "section_id", "user_id", "role", "role_id", "associated_user_id",
+		"limit_privileges_to_course_section", "start_at", "end_at", "workflow_state", "last_import_id"}
 	if b.enrollments, err = timedCopy(ctx, conn, "bench_enrollments", enrollmentCols, n, func(i int) []any {
-		return []any{int64(i), int64(1), int64(i%benchCourses + 1), int64(0), int64(i), "student", nil, nil, "active", int64(1)}
+		return []any{int64(i), int64(1), int64(i%benchCourses + 1), int64(0), int64(i), "student", int64(1), int64(0), false, nil, nil, "active", int64(1)}
 	}); err != nil {
 		return b, err
 	}
