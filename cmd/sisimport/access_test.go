@@ -191,6 +191,7 @@ var apiRoutes = []apiRoute{
 	{method: "GET", pattern: "/api/v1/progress/{id}"},
 	{method: "GET", pattern: "/api/v1/users/{user_id}"},
 	{method: "PUT", pattern: "/api/v1/users/{user_id}", need: needAdmin, body: `{"user":{"name":"Changed"}}`},
+	{method: "GET", pattern: "/api/v1/users/{user_id}/logins"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}/users"},
 	{method: "GET", pattern: "/api/v1/courses/{course_id}/enrollments"},

@@ -36,6 +36,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/progress/{id}", s.getProgress)
 		r.Get("/users/{user_id}", s.getUser)
 		r.With(s.needs(auth.Admin, reach(s.user))).Put("/users/{user_id}", s.updateUser)
+		r.Get("/users/{user_id}/logins", s.listLogins)
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
 		r.Route("/courses/{course_id}/enrollments", func(r chi.Router) {

@@ -8,9 +8,6 @@ func init() {
 		name   string
 		detect func(h header) bool
 	}{
-		{"logins", func(h header) bool {
-			return h.has("existing_user_id") || h.has("existing_integration_id") || h.has("existing_canvas_user_id")
-		}},
 		{"xlists", func(h header) bool { return h.has("xlist_course_id") }},
 		{"user_observers", func(h header) bool { return h.has("observer_id") }},
 		{"admins", func(h header) bool {

@@ -24,7 +24,7 @@ type applyRow func(ctx context.Context, rec csvread.Record, res *result.Result) 
 // refer to rows earlier in the same file.
 func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) error {
 	var results []result.Result
-	width := f.width
+	width, secret := f.width, f.secretColumns()
 	for {
 		rec, err := f.rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -47,7 +47,7 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 			}
 		}
 		if fail != nil {
-			failResult(&res, fail, rec.Fields, nil, width)
+			failResult(&res, fail, rec.Fields, secret, width)
 		}
 		results = append(results, res)
 		if len(results) == batchSize {
