@@ -246,3 +246,26 @@ func TestLoginsAddLoginsToUsers(t *testing.T) {
 		t.Errorf("U2's logins after the restore: %s", got)
 	}
 }
+
+// TestLoginsDiffed diffs logins files as Canvas does: rows as in the base
+// are unchanged without a look at the directory, and a login the file no
+// longer lists stays (Canvas's drop rows come back active).
+func TestLoginsDiffed(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "user_id,login_id,status\nU1,ann,active\nU2,ben,active\n")
+	const params = "diffing_data_set_identifier=logins"
+	first := s.importCSV(params, "user_id,login_id,existing_user_id\nL1,ann.sso,U1\nL2,ben.sso,U2\n")
+	if got := summary(s.results(first.ID, "")); got != "2:created 3:created" {
+		t.Fatalf("first logins file: %s", got)
+	}
+	second := s.importCSV(params, "user_id,login_id,existing_user_id\nL1,ann.sso,U1\n")
+	if got := summary(s.results(second.ID, "")); got != "2:unchanged" {
+		t.Errorf("diffed logins file: %s", got)
+	}
+	var list []apiLogin
+	s.getJSON("/api/v1/users/sis_user_id:U2/logins", &list)
+	if got := loginList(list); got != "ben/U2/active, ben.sso/L2/active" {
+		t.Errorf("U2's logins after a diff without L2: %s", got)
+	}
+}
