@@ -207,6 +207,14 @@ func TestLoginsAddLoginsToUsers(t *testing.T) {
 	if got := summary(s.results(users.ID, "")); got != "2:failed/login_taken 3:failed/sis_id_taken 4:failed/integration_id_taken 5:failed/login_taken 6:created" {
 		t.Errorf("users taking extra logins' ids: %s", got)
 	}
+	// With append_counter, a new user whose login an extra login holds
+	// takes the next free one.
+	counted := s.importCSV("duplicate_login_id_handling=append_counter", "user_id,login_id,status\nU7,asmith.sso,active\n")
+	var login7 string
+	pgtest.Must(t, s.db.QueryRow(ctx, `SELECT login_id FROM users WHERE sis_user_id = 'U7'`).Scan(&login7))
+	if got := summary(s.results(counted.ID, "")); got != "2:created" || login7 != "asmith.sso2" {
+		t.Errorf("append_counter past an extra login: %s, login %q", got, login7)
+	}
 	// A manual write cannot either.
 	code, b, _ := s.do("POST", "/api/v1/accounts/1/users", strings.NewReader(`{"pseudonym":{"unique_id":"asmith.sso"}}`),
 		map[string]string{"Content-Type": "application/json"})
