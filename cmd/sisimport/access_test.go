@@ -204,6 +204,7 @@ var apiRoutes = []apiRoute{
 	{method: "PUT", pattern: "/api/v1/users/{user_id}", need: needAdmin, body: `{"user":{"name":"Changed"}}`},
 	{method: "GET", pattern: "/api/v1/users/{user_id}/observees"},
 	{method: "GET", pattern: "/api/v1/users/{user_id}/observers"},
+	{method: "GET", pattern: "/api/v1/users/{user_id}/logins"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}/users"},
 	{method: "GET", pattern: "/api/v1/group_categories/{group_category_id}"},

@@ -93,11 +93,13 @@ func ListUsers(ctx context.Context, db *pgxpool.Pool, f UserFilter) ([]User, err
 	return out, nil
 }
 
-// GetUser finds the user a path names — an id or "sis_user_id:X" — among
-// the users of the subtree of reach.
+// GetUser finds the user a path names — an id or "sis_user_id:X", the SIS
+// id of the user's own login or of an extra one — among the users of the
+// subtree of reach.
 func GetUser(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (User, error) {
 	var row pgx.Row
-	if sis, ok := strings.CutPrefix(ref, "sis_user_id:"); ok {
+	sis, bySIS := strings.CutPrefix(ref, "sis_user_id:")
+	if bySIS {
 		row = db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN accounts a ON a.id = u.account_id
 			WHERE u.root_account_id = $1 AND u.sis_user_id = $2 AND $3 = ANY(a.path)`, root, sis, reach)
 	} else {
@@ -105,14 +107,26 @@ func GetUser(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int6
 		if err != nil {
 			return User{}, errs.ErrNotFound
 		}
-		row = db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN accounts a ON a.id = u.account_id
-			WHERE u.id = $1 AND $2 = ANY(a.path)`, id, reach)
+		row = getUserByID(ctx, db, id, reach)
 	}
 	u, err := scanUser(row)
+	if bySIS && errs.KindOf(err) == errs.NotFound {
+		var id int64
+		if id, err = userOfLogin(ctx, db, root, sis); err == nil && id != 0 {
+			u, err = scanUser(getUserByID(ctx, db, id, reach))
+		} else if err == nil {
+			err = errs.ErrNotFound
+		}
+	}
 	if err != nil && errs.KindOf(err) != errs.NotFound {
 		return u, fmt.Errorf("get user: %w", err)
 	}
 	return u, err
+}
+
+func getUserByID(ctx context.Context, db *pgxpool.Pool, id, reach int64) pgx.Row {
+	return db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN accounts a ON a.id = u.account_id
+		WHERE u.id = $1 AND $2 = ANY(a.path)`, id, reach)
 }
 
 // UserInput is a manual create or edit; nil fields are left alone.
@@ -215,6 +229,9 @@ func CreateUser(ctx context.Context, db *pgxpool.Pool, acct Account, in UserInpu
 	if err != nil {
 		return User{}, err
 	}
+	if err := heldByLogin(ctx, db, acct.RootAccountID, in.LoginID, in.SISUserID, in.IntegrationID); err != nil {
+		return User{}, err
+	}
 	if props == nil {
 		props = map[string]any{}
 	}
@@ -236,6 +253,9 @@ func UpdateUser(ctx context.Context, db *pgxpool.Pool, root int64, u User, in Us
 	}
 	props, err := in.propertyValues(ctx, db, root)
 	if err != nil {
+		return User{}, err
+	}
+	if err := heldByLogin(ctx, db, root, in.LoginID, in.SISUserID, in.IntegrationID); err != nil {
 		return User{}, err
 	}
 	// last_import_id goes: the user is no longer as an import left it, so

@@ -38,6 +38,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(s.needs(auth.Admin, reach(s.user))).Put("/users/{user_id}", s.updateUser)
 		r.Get("/users/{user_id}/observees", s.listObservees)
 		r.Get("/users/{user_id}/observers", s.listObservers)
+		r.Get("/users/{user_id}/logins", s.listLogins)
 		r.Get("/groups/{group_id}", s.getGroup)
 		r.Get("/groups/{group_id}/users", s.listGroupUsers)
 		r.Get("/group_categories/{group_category_id}", s.getGroupCategory)

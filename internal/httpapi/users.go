@@ -63,6 +63,27 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, u)
 }
 
+// listLogins answers the user's logins, Canvas's List user logins: a bare
+// JSON array, the user's own login first (docs/api.md#logins).
+func (s *Server) listLogins(w http.ResponseWriter, r *http.Request) {
+	u, err := s.user(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	logins, err := directory.ListLogins(r.Context(), s.db, u.ID, p.PerPage+1, p.offset())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, onePage(w, r, p, logins))
+}
+
 // userInput reads Canvas's nested user parameters.
 func userInput(p map[string]string) directory.UserInput {
 	props := map[string]string{}

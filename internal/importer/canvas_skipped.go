@@ -8,9 +8,6 @@ func init() {
 		name   string
 		detect func(h header) bool
 	}{
-		{"logins", func(h header) bool {
-			return h.has("existing_user_id") || h.has("existing_integration_id") || h.has("existing_canvas_user_id")
-		}},
 		{"abstract_courses", func(h header) bool { return h.has("abstract_course_id") && !h.has("course_id") }},
 		{"grade_publishing_results", func(h header) bool { return h.has("grade_publishing_status") }},
 	} {

@@ -12,6 +12,8 @@ import (
 // remove_from_groups removes the user's memberships, inside the import's
 // account; each is a result of its own, with row null,
 // counted in its type's threshold (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#bulk-deactivation).
+// A deleted user's extra logins go too, results of their own but with no
+// threshold (docs/import-rules.md#logins-files).
 
 // cascadeDeletedUsers follows the users this import deleted.
 func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
@@ -40,7 +42,10 @@ func (at *attempt) cascadeDeletedUsers(ctx context.Context, file string) error {
 	if err := at.removeMemberships(ctx, file, ids); err != nil {
 		return err
 	}
-	return at.removeAdmins(ctx, file, ids)
+	if err := at.removeAdmins(ctx, file, ids); err != nil {
+		return err
+	}
+	return at.deleteLogins(ctx, file, ids)
 }
 
 // removeAdmins deletes the SIS-managed account admins of users, as Canvas
@@ -54,6 +59,24 @@ func (at *attempt) removeAdmins(ctx context.Context, file string, users []int64)
 		SELECT count(*) FROM account_admins aa JOIN accounts a ON a.id = aa.account_id
 		WHERE aa.root_account_id = $1 AND $2 = ANY(a.path) AND aa.origin = 'sis' AND aa.workflow_state = 'active'`,
 		`UPDATE account_admins SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, users)
+}
+
+// deleteLogins deletes the extra logins of deleted users, as Canvas
+// deletes every login of a user it deletes. A login is part of its user,
+// not an object the feed lists: no threshold counts them.
+func (at *attempt) deleteLogins(ctx context.Context, file string, users []int64) error {
+	rows, err := at.tx.Query(ctx, `SELECT id, sis_user_id, workflow_state FROM logins
+		WHERE user_id = ANY($1) AND workflow_state <> 'deleted' ORDER BY id FOR UPDATE`, users)
+	if err != nil {
+		return fmt.Errorf("delete logins of users: %w", err)
+	}
+	rm := removal{typ: typeLogins, entity: "login", file: file, target: "deleted", why: "deleted with the user",
+		update: `UPDATE logins SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
+	if rm.objects, err = scanRemoved(rows, nil); err != nil {
+		return fmt.Errorf("delete logins of users: %w", err)
+	}
+	_, err = at.apply(ctx, rm)
+	return err
 }
 
 // removeMemberships deletes the accepted group memberships of users.

@@ -153,9 +153,14 @@ func (at *attempt) changeID(ctx context.Context, t idTarget, column, field, typ,
 	if old == new {
 		return nil, nil
 	}
+	holders := `SELECT 1 FROM ` + t.table + ` WHERE root_account_id = $1 AND ` + column + ` = $2`
+	if t.table == "users" {
+		// A user's ids are unique across every login, the extra ones too
+		// (docs/import-rules.md#logins-files); their columns have the same names.
+		holders += ` UNION ALL SELECT 1 FROM logins WHERE root_account_id = $1 AND ` + column + ` = $2`
+	}
 	var taken bool
-	if err := at.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.table+` WHERE root_account_id = $1 AND `+column+` = $2)`,
-		at.account.RootAccountID, new).Scan(&taken); err != nil {
+	if err := at.tx.QueryRow(ctx, `SELECT EXISTS (`+holders+`)`, at.account.RootAccountID, new).Scan(&taken); err != nil {
 		return nil, fmt.Errorf("read %s: %w", typ, err)
 	}
 	if taken {

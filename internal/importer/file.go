@@ -92,6 +92,18 @@ func (f *typedFile) has(c string) bool {
 	return ok
 }
 
+// secretColumns are the places of the file's password columns, whose
+// cells results and errors blank.
+func (f *typedFile) secretColumns() []int {
+	var secret []int
+	for _, c := range secretColumns {
+		if i, ok := f.cols[f.view.column(c)]; ok {
+			secret = append(secret, i)
+		}
+	}
+	return secret
+}
+
 // fill copies a record's cells into the row struct row points to.
 func (f *typedFile) fill(row any, rec csvread.Record) {
 	f.typ.layout.fill(row, rec, f.idx)

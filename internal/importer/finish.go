@@ -123,9 +123,10 @@ func (at *attempt) data(applied bool) map[string]any {
 }
 
 // statisticClasses are Canvas's names, in data.statistics, of the objects
-// each entity's results are about.
+// each entity's results are about; users and their extra logins are both
+// Canvas's pseudonyms.
 var statisticClasses = map[string]string{"accounts": "Account", "terms": "EnrollmentTerm", "courses": "Course",
-	"sections": "CourseSection", "users": "Pseudonym", "enrollments": "Enrollment", "groups": "Group",
+	"sections": "CourseSection", "users": "Pseudonym", "logins": "Pseudonym", "enrollments": "Enrollment", "groups": "Group",
 	"group_memberships": "GroupMembership", "group_categories": "GroupCategory", "user_observers": "UserObserver",
 	"admins": "AccountUser"}
 
@@ -136,12 +137,16 @@ func statistics(actions map[string]map[string]int) map[string]any {
 	total := 0
 	for entity, class := range statisticClasses {
 		a := actions[entity]
-		st := map[string]int{"created": a[result.Created], "restored": a[result.Reactivated], "deleted": a[result.Deleted],
-			"deactivated": a[result.Deactivated]}
-		for _, n := range st {
-			total += n
+		st, _ := out[class].(map[string]int)
+		if st == nil {
+			st = map[string]int{}
+			out[class] = st
 		}
-		out[class] = st
+		for name, action := range map[string]string{"created": result.Created, "restored": result.Reactivated,
+			"deleted": result.Deleted, "deactivated": result.Deactivated} {
+			st[name] += a[action]
+			total += a[action]
+		}
 	}
 	out["total_state_changes"] = total
 	return out

@@ -51,9 +51,9 @@ type fileType struct {
 	// themselves; nil: the one cell.
 	diffKey    []string
 	diffRowKey func(cells []string) string
-	// drop, for a type applied a row at a time, says how the objects of
-	// the base's rows a diffed file no longer lists are deleted
-	// (diffing.go); the row's apply then treats f.same rows as unchanged.
+	// drop, for a type applied a row at a time (whose apply treats f.same
+	// rows as unchanged), says how the objects of the base's rows a diffed
+	// file no longer lists are deleted (diffing.go); nil: none are.
 	drop *dropRule
 	// restore says how a restore puts the type's objects back
 	// (restore_roster.go); nil: the type restores otherwise or not at all.

@@ -154,7 +154,7 @@ func (a *userApplier) restoreBatch(ctx context.Context, target int64, batch []re
 }
 
 // takenByOthers finds the users whose restored login, integration or SIS
-// id belongs to another user now, with why.
+// id belongs to another user or an extra login now, with why.
 func (a *userApplier) takenByOthers(ctx context.Context, users []*storedUser) (map[int64]string, error) {
 	if len(users) == 0 {
 		return nil, nil
@@ -164,10 +164,18 @@ func (a *userApplier) takenByOthers(ctx context.Context, users []*storedUser) (m
 	for i, u := range users {
 		ids[i], logins[i], integs[i], sis[i] = u.ID, strings.ToLower(u.LoginID), u.IntegrationID, u.SISUserID
 	}
-	rows, err := a.at.tx.Query(ctx, `SELECT w.id, CASE WHEN lower(o.login_id) = w.login THEN 'login id' WHEN o.integration_id = w.integ THEN 'integration id' ELSE 'SIS id' END
+	// Extra logins (logins.csv) hold ids too, whoever's they are.
+	rows, err := a.at.tx.Query(ctx, `SELECT w.id, CASE WHEN lower(o.login_id) = w.login THEN 'login id' WHEN o.integration_id = w.integ THEN 'integration id' ELSE 'SIS id' END,
+			'another user'
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS w(id, login, integ, sis)
 		JOIN users o ON o.root_account_id = $1 AND o.id <> w.id
-		  AND (lower(o.login_id) = w.login OR (w.integ <> '' AND o.integration_id = w.integ) OR (w.sis <> '' AND o.sis_user_id = w.sis))`,
+		  AND (lower(o.login_id) = w.login OR (w.integ <> '' AND o.integration_id = w.integ) OR (w.sis <> '' AND o.sis_user_id = w.sis))
+		UNION ALL
+		SELECT w.id, CASE WHEN lower(l.unique_id) = w.login THEN 'login id' WHEN l.integration_id = w.integ THEN 'integration id' ELSE 'SIS id' END,
+			'an extra login'
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS w(id, login, integ, sis)
+		JOIN logins l ON l.root_account_id = $1
+		  AND (lower(l.unique_id) = w.login OR (w.integ <> '' AND l.integration_id = w.integ) OR (w.sis <> '' AND l.sis_user_id = w.sis))`,
 		a.at.account.RootAccountID, ids, logins, integs, sis)
 	if err != nil {
 		return nil, fmt.Errorf("check restored ids: %w", err)
@@ -176,11 +184,11 @@ func (a *userApplier) takenByOthers(ctx context.Context, users []*storedUser) (m
 	out := map[int64]string{}
 	for rows.Next() {
 		var id int64
-		var what string
-		if err := rows.Scan(&id, &what); err != nil {
+		var what, holder string
+		if err := rows.Scan(&id, &what, &holder); err != nil {
 			return nil, fmt.Errorf("check restored ids: %w", err)
 		}
-		out[id] = "its earlier " + what + " belongs to another user now: left as it is"
+		out[id] = "its earlier " + what + " belongs to " + holder + " now: left as it is"
 	}
 	return out, rows.Err()
 }

@@ -24,7 +24,7 @@ type applyRow func(ctx context.Context, rec csvread.Record, res *result.Result) 
 // refer to rows earlier in the same file.
 func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) error {
 	var results []result.Result
-	width := f.width
+	width, secret := f.width, f.secretColumns()
 	for {
 		rec, err := f.rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -50,7 +50,7 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 			}
 		}
 		if fail != nil {
-			failResult(&res, fail, rec.Fields, nil, width)
+			failResult(&res, fail, rec.Fields, secret, width)
 		}
 		results = append(results, res)
 		if len(results) == batchSize {
@@ -68,10 +68,10 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 	return at.dropGone(ctx, f)
 }
 
-// listInBase marks a row of a diffed file of a type with a drop rule in
-// its diffing base (file.markBase), and counts the rows that differ.
+// listInBase marks a row of a diffed file in its diffing base
+// (file.markBase), and counts the rows that differ.
 func (at *attempt) listInBase(f *typedFile, rec csvread.Record) (bool, error) {
-	if f.stream.base == nil || f.typ.drop == nil {
+	if f.stream.base == nil {
 		return false, nil
 	}
 	same, err := f.markBase(rec)

@@ -18,6 +18,11 @@ type usersStream struct {
 	matched           map[int64]bool
 	empty             bool
 	homes             map[string]home // the root account's accounts by SIS id and id, read for the first file with account_id
+
+	// extraLogins: the root account had extra logins (logins.csv) as the
+	// first file began, whose ids a users row may not take; without any,
+	// no batch looks.
+	extraLogins bool
 }
 
 // fileStream is what the files of one type in an upload share: the keys
@@ -68,6 +73,14 @@ func (at *attempt) usersStream(ctx context.Context, f *typedFile) (*usersStream,
 			at.account.RootAccountID).Scan(&st.empty)
 		if err != nil {
 			return nil, fmt.Errorf("count users: %w", err)
+		}
+		if !st.empty { // every extra login belongs to a user
+			// unique_id IS NOT NULL: logins_login_id's predicate (plans.go).
+			err := at.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM logins WHERE root_account_id = $1 AND unique_id IS NOT NULL)`,
+				at.account.RootAccountID).Scan(&st.extraLogins)
+			if err != nil {
+				return nil, fmt.Errorf("look for extra logins: %w", err)
+			}
 		}
 		at.users = st
 	}

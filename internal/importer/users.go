@@ -121,12 +121,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 			return &fileError{Code: "invalid_value", Message: fmt.Sprintf("user_match_on: %s is a multiple_choice property, which cannot identify a user", at.opts.UserMatchOn)}
 		}
 	}
-	var secret []int // the columns results and errors blank
-	for _, c := range secretColumns {
-		if i, ok := f.cols[f.view.column(c)]; ok {
-			secret = append(secret, i)
-		}
-	}
+	secret := f.secretColumns() // the columns results and errors blank
 
 	// Four stages overlap: reading and validating; matching against the
 	// directory on a connection of its own, so that PostgreSQL looks up the

@@ -70,6 +70,7 @@ type userBatch struct {
 	old    []*storedUser    // the matched user of each item, nil for none
 	fails  []*rowFailure    // why an item cannot be matched (ambiguous_match, identity_mismatch)
 	owners map[string]int64 // "l:"+lower(login), "i:"+integration id, "e:"+lower(email) → user id
+	extra  map[string]int64 // "l:"+lower(login), "i:"+integration id, "s:"+SIS id → the user whose extra login holds it
 	taken  map[string]bool  // logins of the form <login><n> that append_counter must avoid
 	homes  map[string]home  // the accounts the account_id cells name
 	ids    []int64          // fresh user ids, one for each row that may create a user
@@ -491,14 +492,25 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 	if old != nil {
 		self = old.ID
 	}
+	// An extra login's ids are unique across every login, the user's own
+	// included: one of this user's extra logins holds them as much as
+	// another user's does.
 	takenBy := func(key string) (owner string, taken bool) {
 		if id, ok := b.owners[key]; ok && id != self {
 			return "another user", true
+		}
+		if id, ok := b.extra[key]; ok {
+			return extraHolder(id, self), true
 		}
 		if first, ok := a.claimed.Lookup(key); ok {
 			return "the user on " + a.stream.where(first), true
 		}
 		return "", false
+	}
+	if u.SISUserID != "" && (old == nil || old.SISUserID != u.SISUserID) {
+		if id, ok := b.extra["s:"+u.SISUserID]; ok {
+			return "", &rowFailure{code: "sis_id_taken", message: fmt.Sprintf("column user_id: %q belongs to %s", u.SISUserID, extraHolder(id, self))}
+		}
 	}
 	o := a.at.opts
 	var claims []string
@@ -538,6 +550,15 @@ func (a *userApplier) checkUnique(u, old *storedUser, b *userBatch, line int) (n
 		a.claimed.Add(k, a.stream.pos(line))
 	}
 	return note, nil
+}
+
+// extraHolder names the holder of an id an extra login holds, as a
+// message says it; self is the row's user (-1 for a new one).
+func extraHolder(user, self int64) string {
+	if user == self {
+		return "this user (an extra login, logins.csv)"
+	}
+	return "another user (an extra login, logins.csv)"
 }
 
 // insert writes new users with COPY; their ids were allocated beforehand.

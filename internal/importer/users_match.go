@@ -289,33 +289,59 @@ func (c textColumn) ScanBytes(v []byte) error {
 
 // fetchOwners finds who holds the login ids, integration ids and (with
 // prevent_email_duplicates) emails that rows would give to a new user or
-// change to, and with append_counter the numbered logins already taken.
+// change to, and with append_counter the numbered logins already taken;
+// when the root account has extra logins, who holds those ids and the SIS
+// ids rows would give through one (docs/import-rules.md#logins-files).
 func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) error {
+	k := a.ownerKeys(b)
+	b.owners = map[string]int64{}
+	if len(k.logins)+len(k.integs)+len(k.emails) > 0 {
+		if err := a.fetchUserOwners(ctx, q, b, k); err != nil {
+			return err
+		}
+	}
+	if a.stream.extraLogins && len(k.logins)+len(k.integs)+len(k.sis) > 0 {
+		return a.fetchLoginHolders(ctx, q, b, k)
+	}
+	return nil
+}
+
+// ownerKeys are the ids a batch's rows would take, each list distinct.
+type ownerKeys struct {
+	logins, integs, emails, sis, prefixes []string
+}
+
+func (a *userApplier) ownerKeys(b *userBatch) ownerKeys {
 	o := a.at.opts
 	counters := o.DuplicateLoginIDs == "append_counter" || o.UserUploadType == "create_all_rename"
-	var logins, integs, emails, prefixes []string
+	var k ownerKeys
 	for i := range b.items {
 		it, old := &b.items[i], b.old[i]
 		if it.settled() || b.fails[i] != nil {
 			continue
 		}
 		if l := it.row.LoginID; l != "" && l != deleteMarker && (old == nil || !strings.EqualFold(old.LoginID, l)) {
-			logins = append(logins, strings.ToLower(l))
+			k.logins = append(k.logins, strings.ToLower(l))
 			if counters && old == nil {
-				prefixes = append(prefixes, likePrefix(strings.ToLower(l)))
+				k.prefixes = append(k.prefixes, likePrefix(strings.ToLower(l)))
 			}
 		}
 		if v := it.row.IntegrationID; v != "" && v != deleteMarker && (old == nil || old.IntegrationID != v) {
-			integs = append(integs, v)
+			k.integs = append(k.integs, v)
 		}
 		if v := it.row.Email; o.PreventEmailDups && v != "" && v != deleteMarker && (old == nil || !strings.EqualFold(old.Email, v)) {
-			emails = append(emails, strings.ToLower(v))
+			k.emails = append(k.emails, strings.ToLower(v))
+		}
+		if v := it.row.UserID; a.stream.extraLogins && v != "" && (old == nil || old.SISUserID == "") {
+			k.sis = append(k.sis, v)
 		}
 	}
-	b.owners = map[string]int64{}
-	if len(logins)+len(integs)+len(emails) == 0 {
-		return nil
-	}
+	k.logins, k.integs, k.emails, k.sis = distinct(k.logins), distinct(k.integs), distinct(k.emails), distinct(k.sis)
+	return k
+}
+
+// fetchUserOwners finds the users that hold the keys.
+func (a *userApplier) fetchUserOwners(ctx context.Context, q querier, b *userBatch, k ownerKeys) error {
 	// A key at a time, as userSelect explains. The numbered logins are
 	// asked for only when a row needs them: LIKE cannot probe the index,
 	// and read every login of the root account for each batch (the cost of
@@ -325,23 +351,52 @@ func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) 
 		SELECT 'i:' || u.key, u.id FROM ` + usersByKey("$3", keyColumns["integration_id"]) + `
 		UNION ALL
 		SELECT 'e:' || u.key, u.id FROM ` + usersByKey("$4", keyColumns["email"])
-	args := []any{a.at.account.RootAccountID, distinct(logins), distinct(integs), distinct(emails)}
-	if len(prefixes) > 0 {
+	args := []any{a.at.account.RootAccountID, k.logins, k.integs, k.emails}
+	if len(k.prefixes) > 0 {
 		query += `
 		UNION ALL
 		SELECT 'n:' || lower(login_id), id FROM users WHERE root_account_id = $1 AND lower(login_id) LIKE ANY($5)`
-		args = append(args, prefixes)
+		args = append(args, k.prefixes)
 	}
+	return scanHolders(ctx, q, b, b.owners, "fetch id owners", query, args...)
+}
+
+// fetchLoginHolders finds the extra logins that hold the keys, one query
+// a batch against the logins table alone, each key an index probe.
+func (a *userApplier) fetchLoginHolders(ctx context.Context, q querier, b *userBatch, k ownerKeys) error {
+	probe := func(keys, cond string) string {
+		return `unnest(` + keys + `::text[]) AS k(key) CROSS JOIN LATERAL (SELECT l.user_id FROM logins l
+			WHERE l.root_account_id = $1 AND ` + cond + ` OFFSET 0) l`
+	}
+	query := `SELECT 'l:' || k.key, l.user_id FROM ` + probe("$2", "lower(l.unique_id) = k.key") + `
+		UNION ALL
+		SELECT 'i:' || k.key, l.user_id FROM ` + probe("$3", "l.integration_id = k.key") + `
+		UNION ALL
+		SELECT 's:' || k.key, l.user_id FROM ` + probe("$4", "l.sis_user_id = k.key")
+	args := []any{a.at.account.RootAccountID, k.logins, k.integs, k.sis}
+	if len(k.prefixes) > 0 {
+		query += `
+		UNION ALL
+		SELECT 'n:' || lower(unique_id), user_id FROM logins WHERE root_account_id = $1 AND lower(unique_id) LIKE ANY($5)`
+		args = append(args, k.prefixes)
+	}
+	b.extra = map[string]int64{}
+	return scanHolders(ctx, q, b, b.extra, "fetch extra logins", query, args...)
+}
+
+// scanHolders reads (key, user id) rows into into, and the numbered
+// logins ("n:" keys) into b.taken.
+func scanHolders(ctx context.Context, q querier, b *userBatch, into map[string]int64, what, query string, args ...any) error {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("fetch id owners: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
 		var id int64
 		if err := rows.Scan(&k, &id); err != nil {
-			return fmt.Errorf("fetch id owners: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if n, ok := strings.CutPrefix(k, "n:"); ok {
 			if b.taken == nil {
@@ -350,9 +405,12 @@ func (a *userApplier) fetchOwners(ctx context.Context, q querier, b *userBatch) 
 			b.taken[n] = true
 			continue
 		}
-		b.owners[k] = id
+		into[k] = id
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // likePrefix is a LIKE pattern for login ids that start with login.
