@@ -910,3 +910,24 @@ func TestAGroupRowWithAnAccountAndACourseFails(t *testing.T) {
 		t.Errorf("groups: %s %v", got, rs)
 	}
 }
+
+func TestCanvasTypesNotImportedAreSkippedWithAWarning(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importZip("1", "",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\n",
+		"differentiation_tags.csv", "tag_id,tag_set_id,course_id,name,status\nT1,S1,C1,Reading,available\n",
+		"institutional_tags.csv", "institutional_tag_id,category_id,name,status\nI1,K1,Honors,active\n",
+		"abstract_courses.csv", "abstract_course_id,short_name,long_name,account_id,term_id,status\nA1,A,A,,,active\n")
+	if imp.WorkflowState != "imported_with_messages" || len(imp.ProcessingErrors) != 0 {
+		t.Fatalf("%s, errors %v", imp.WorkflowState, imp.ProcessingErrors)
+	}
+	for _, f := range []string{"differentiation_tags.csv", "institutional_tags.csv", "abstract_courses.csv"} {
+		if !strings.Contains(fmt.Sprint(imp.ProcessingWarnings), f) {
+			t.Errorf("no warning about %s: %v", f, imp.ProcessingWarnings)
+		}
+	}
+	if got := summary(s.results(imp.ID, "")); got != "2:created" {
+		t.Errorf("results: %s", got)
+	}
+}
