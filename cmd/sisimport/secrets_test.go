@@ -19,12 +19,15 @@ func (s *service) scrubbed(id int64) {
 	s.t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var pending bool
-		pgtest.Must(s.t, s.db.QueryRow(s.t.Context(), `SELECT file_secrets FROM sis_imports WHERE id = $1`, id).Scan(&pending))
+		var state string
+		var attempt int
+		pgtest.Must(s.t, s.db.QueryRow(s.t.Context(), `SELECT file_secrets, workflow_state, attempt FROM sis_imports WHERE id = $1`,
+			id).Scan(&pending, &state, &attempt))
 		if !pending {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("import %d still holds secrets after 10 s", id)
+			s.t.Fatalf("import %d (%s, attempt %d) still holds secrets after 10 s", id, state, attempt)
 		}
 	}
 }

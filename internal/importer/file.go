@@ -43,9 +43,12 @@ func (at *attempt) readCSV(ctx context.Context, r reading) error {
 	defer rd.close()
 	if hasSecretColumn(cols) && !at.secrets {
 		// Marked at once, outside the import's transaction, so that the
-		// scrubber finds the upload however the import ends.
+		// scrubber finds the upload however the import ends; only by the
+		// attempt that holds the import, so that an attempt which lost it
+		// cannot mark an upload another attempt has already scrubbed.
 		at.secrets = true
-		if _, err := at.DB.Exec(ctx, `UPDATE sis_imports SET file_secrets = true WHERE id = $1`, at.job.ID); err != nil {
+		if _, err := at.DB.Exec(ctx, `UPDATE sis_imports SET file_secrets = true
+			WHERE id = $1 AND attempt = $2 AND workflow_state = 'importing'`, at.job.ID, at.job.Attempt); err != nil {
 			return fmt.Errorf("mark secrets: %w", err)
 		}
 	}
