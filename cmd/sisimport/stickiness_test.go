@@ -500,9 +500,11 @@ func TestRestoreLeavesEditedObjectsAlone(t *testing.T) {
 	t.Parallel()
 	s := startService(t, nil)
 	roster := func(suffix string) []string {
+		overrideStart := map[string]string{"": "2026-08-01", " 2": "2026-08-02"}[suffix]
 		return []string{
 			"accounts.csv", "account_id,parent_account_id,name,status\nA1,,Arts" + suffix + ",active\nA2,,Music" + suffix + ",active\n",
-			"terms.csv", "term_id,name,status\nT1,Fall" + suffix + ",active\nT2,Spring" + suffix + ",active\n",
+			"terms.csv", "term_id,name,status,start_date,date_override_enrollment_type\nT1,Fall" + suffix + ",active,,\nT2,Spring" + suffix + ",active,,\n" +
+				"T2,,active," + overrideStart + ",StudentEnrollment\n",
 			"courses.csv", "course_id,short_name,long_name,status\nC1,C1,One" + suffix + ",active\nC2,C2,Two" + suffix + ",active\n",
 			"sections.csv", "section_id,course_id,name,status\nS1,C1,Lab" + suffix + ",active\nS2,C1,Lecture" + suffix + ",active\n",
 			"groups.csv", "group_id,name,status\nG1,Chess" + suffix + ",available\nG2,Go" + suffix + ",available\n",
@@ -562,7 +564,7 @@ func TestRestoreLeavesEditedObjectsAlone(t *testing.T) {
 	var page struct {
 		Terms []stTerm `json:"enrollment_terms"`
 	}
-	s.getJSON("/api/v1/accounts/1/terms?per_page=100", &page)
+	s.getJSON("/api/v1/accounts/1/terms?per_page=100&include[]=overrides", &page)
 	for _, tm := range page.Terms {
 		switch tm.ID {
 		case terms["T1"].ID:
@@ -580,5 +582,9 @@ func TestRestoreLeavesEditedObjectsAlone(t *testing.T) {
 		a2.StickyFields, term2.StickyFields, c2.StickyFields, s2.StickyFields, g2.StickyFields)
 	if stuck != "[name] [name] [name] [name] [name]|[] [] [] [] []" {
 		t.Errorf("sticky fields after restore: %s", stuck)
+	}
+	// T2's date override has its date back, and is no longer stuck.
+	if o := term2.Overrides["StudentEnrollment"]; !sameDay(o.StartAt, "2026-08-01T00:00:00Z") || len(o.StickyFields) != 0 {
+		t.Errorf("T2's override after restore: %+v", o)
 	}
 }
