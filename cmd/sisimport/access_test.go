@@ -88,6 +88,7 @@ type tenant struct {
 	enrollmentID, groupID  int64
 	groupCategoryID        int64
 	sectionID              int64
+	termID                 int64  // a term of the account's root, T-<tag>
 	property               string // the property of the account's root
 }
 
@@ -147,6 +148,8 @@ func seedTenant(t *testing.T, s *service, acct directory.Account, tag string) *t
 	var sec directory.Section
 	as.getJSON("/api/v1/sections/sis_section_id:S-"+tag, &sec)
 	tn.sectionID = sec.ID
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `INSERT INTO terms (root_account_id, sis_term_id, name) VALUES ($1, $2, $3) RETURNING id`,
+		acct.RootAccountID, "T-"+tag, "Term"+tag).Scan(&tn.termID))
 
 	code, b, _ = as.do("POST", "/api/v1/accounts/"+a+"/groups", strings.NewReader(fmt.Sprintf(`{"name":"Group%[1]s","sis_group_id":"G-%[1]s"}`, tag)),
 		map[string]string{"Content-Type": "application/json"})
@@ -206,15 +209,19 @@ var apiRoutes = []apiRoute{
 	{method: "GET", pattern: "/api/v1/users/{user_id}/observers"},
 	{method: "GET", pattern: "/api/v1/users/{user_id}/logins"},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}"},
+	{method: "PUT", pattern: "/api/v1/groups/{group_id}", need: needAdmin, body: `{"name":"Edited group"}`},
 	{method: "GET", pattern: "/api/v1/groups/{group_id}/users"},
 	{method: "GET", pattern: "/api/v1/group_categories/{group_category_id}"},
 	{method: "GET", pattern: "/api/v1/sections/{section_id}"},
+	{method: "PUT", pattern: "/api/v1/sections/{section_id}", need: needAdmin, body: `{"course_section":{"name":"Edited section"}}`},
 	{method: "GET", pattern: "/api/v1/courses/{course_id}/sections"},
 	{method: "GET", pattern: "/api/v1/courses/{course_id}"},
+	{method: "PUT", pattern: "/api/v1/courses/{course_id}", need: needAdmin, body: `{"course":{"name":"Edited course"}}`},
 	{method: "GET", pattern: "/api/v1/courses/{course_id}/enrollments"},
 	{method: "PUT", pattern: "/api/v1/courses/{course_id}/enrollments/{id}/reactivate", need: needAdmin},
 	{method: "DELETE", pattern: "/api/v1/courses/{course_id}/enrollments/{id}", need: needAdmin, query: "task=inactivate"},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}"},
+	{method: "PUT", pattern: "/api/v1/accounts/{account_id}", need: needAdmin, body: `{"account":{"integration_id":"edited-account"}}`},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/users"},
 	{method: "POST", pattern: "/api/v1/accounts/{account_id}/users", need: needAdmin, body: `{"user":{"name":"New"},"pseudonym":{"unique_id":"new-user"}}`},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/reports/provisioning", query: "type=users"},
@@ -225,6 +232,7 @@ var apiRoutes = []apiRoute{
 	{method: "POST", pattern: "/api/v1/accounts/{account_id}/groups", need: needAdmin, body: `{"name":"Added group"}`},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/roles"},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/terms"},
+	{method: "PUT", pattern: "/api/v1/accounts/{account_id}/terms/{id}", need: needAdmin, body: `{"enrollment_term":{"name":"Edited term"}}`},
 	{method: "POST", pattern: "/api/v1/accounts/{account_id}/roles", need: needAdmin, body: `{"label":"Added role","base_role_type":"TaEnrollment"}`},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/group_categories"},
 	{method: "GET", pattern: "/api/v1/accounts/{account_id}/admins"},
@@ -288,6 +296,8 @@ func (rt apiRoute) path(tn *tenant, bySIS bool) string {
 		id = tn.progressID
 	case strings.Contains(rt.pattern, "/enrollments/"):
 		id = tn.enrollmentID
+	case strings.Contains(rt.pattern, "/terms/"):
+		id = tn.termID
 	}
 	acct, user, course := strconv.FormatInt(tn.account.ID, 10), strconv.FormatInt(tn.userID, 10), strconv.FormatInt(tn.courseID, 10)
 	group, enrollment := strconv.FormatInt(tn.groupID, 10), strconv.FormatInt(id, 10)
@@ -298,6 +308,9 @@ func (rt apiRoute) path(tn *tenant, bySIS bool) string {
 		category = "sis_group_category_id:GC-" + tn.tag
 		if strings.Contains(rt.pattern, "/enrollments/") {
 			enrollment = "sis_user_id:U-" + tn.tag
+		}
+		if strings.Contains(rt.pattern, "/terms/") {
+			enrollment = "sis_term_id:T-" + tn.tag
 		}
 	}
 	p := strings.NewReplacer("{account_id}", acct, "{user_id}", user, "{course_id}", course, "{group_id}", group,

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,22 +22,26 @@ import (
 
 // Account is a node of the account tree.
 type Account struct {
-	ID              int64     `json:"id"`
-	Name            string    `json:"name"`
-	ParentAccountID *int64    `json:"parent_account_id"`
-	RootAccountID   int64     `json:"root_account_id"`
-	SISAccountID    *string   `json:"sis_account_id"`
-	IntegrationID   *string   `json:"integration_id"`
-	WorkflowState   string    `json:"workflow_state"`
-	Path            []int64   `json:"-"`
-	CreatedAt       time.Time `json:"-"`
+	ID              int64   `json:"id"`
+	Name            string  `json:"name"`
+	ParentAccountID *int64  `json:"parent_account_id"`
+	RootAccountID   int64   `json:"root_account_id"`
+	SISAccountID    *string `json:"sis_account_id"`
+	IntegrationID   *string `json:"integration_id"`
+	WorkflowState   string  `json:"workflow_state"`
+	// StickyFields are the fields edited through the API, which imports
+	// leave alone (docs/import-rules.md#stickiness-and-manual-objects).
+	StickyFields []string  `json:"sticky_fields"`
+	Path         []int64   `json:"-"`
+	CreatedAt    time.Time `json:"-"`
 }
 
-const accountColumns = `id, name, parent_account_id, root_account_id, sis_account_id, integration_id, workflow_state, path, created_at`
+const accountColumns = `id, name, parent_account_id, root_account_id, sis_account_id, integration_id, workflow_state, sticky_fields, path, created_at`
 
 func scanAccount(row pgx.Row) (Account, error) {
 	var a Account
-	err := row.Scan(&a.ID, &a.Name, &a.ParentAccountID, &a.RootAccountID, &a.SISAccountID, &a.IntegrationID, &a.WorkflowState, &a.Path, &a.CreatedAt)
+	err := row.Scan(&a.ID, &a.Name, &a.ParentAccountID, &a.RootAccountID, &a.SISAccountID, &a.IntegrationID, &a.WorkflowState, &a.StickyFields,
+		&a.Path, &a.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, errs.ErrNotFound
 	}
@@ -114,4 +119,88 @@ func AccountMatch(ref string, reach, root int64, first int) (string, []any, erro
 		return "", nil, errs.ErrNotFound
 	}
 	return fmt.Sprintf("a.id = $%d AND $%d = ANY(a.path)", first, first+1), []any{id, reach}, nil
+}
+
+// AccountEdit is a manual edit of an account; nil fields are left alone.
+type AccountEdit struct {
+	Name, SISAccountID, IntegrationID *string
+	// ParentAccountID names the new parent: an id or sis_account_id:X.
+	ParentAccountID *string
+}
+
+// UpdateAccount edits account a, for a token of account reach: its name and
+// parent stick (docs/import-rules.md#stickiness-and-manual-objects). A new
+// parent is an account of the subtree of reach that is not deleted and not
+// inside a's own subtree; the account's subtree moves with it.
+func UpdateAccount(ctx context.Context, db *pgxpool.Pool, a Account, reach int64, in AccountEdit) (Account, error) {
+	for param, v := range map[string]*string{"account[name]": in.Name, "account[sis_account_id]": in.SISAccountID,
+		"account[integration_id]": in.IntegrationID} {
+		if err := text(param, v, param == "account[name]"); err != nil {
+			return Account{}, err
+		}
+	}
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
+		var e edit
+		if in.Name != nil {
+			e.col("name", strings.TrimSpace(*in.Name), "name")
+		}
+		if in.SISAccountID != nil {
+			e.col("sis_account_id", orNull(in.SISAccountID), "")
+		}
+		if in.IntegrationID != nil {
+			e.col("integration_id", orNull(in.IntegrationID), "")
+		}
+		var parent *Account
+		if in.ParentAccountID != nil {
+			p, err := newParent(ctx, tx, a, reach, *in.ParentAccountID)
+			if err != nil {
+				return err
+			}
+			parent = &p
+			e.col("parent_account_id", p.ID, "parent_account_id")
+		}
+		if err := e.apply(ctx, tx, "accounts", a.ID); err != nil {
+			return err
+		}
+		if parent == nil || parent.ID == *a.ParentAccountID {
+			return nil
+		}
+		// The account and its subtree hang below the new parent now.
+		_, err := tx.Exec(ctx, `UPDATE accounts SET path = $2::bigint[] || path[array_position(path, $1::bigint):] WHERE $1 = ANY(path)`,
+			a.ID, parent.Path)
+		return err
+	})
+	if err := editError("update account", err, map[string]string{
+		"accounts_sis_id":         "account[sis_account_id]: already used by another account of this root account",
+		"accounts_integration_id": "account[integration_id]: already used by another account of this root account",
+	}); err != nil {
+		return Account{}, err
+	}
+	return GetAccount(ctx, db, a.ID)
+}
+
+// newParent resolves account[parent_account_id] for account a.
+func newParent(ctx context.Context, tx pgx.Tx, a Account, reach int64, ref string) (Account, error) {
+	bad := func(format string, args ...any) (Account, error) {
+		return Account{}, errs.New(errs.Invalid, "invalid_value", "account[parent_account_id]: "+format, args...)
+	}
+	if a.ParentAccountID == nil {
+		return bad("account %d is a root account, which has no parent", a.ID)
+	}
+	cond, args, err := AccountMatch(strings.TrimSpace(ref), reach, a.RootAccountID, 1)
+	if err != nil {
+		return bad("%q is not an account id or sis_account_id:X", ref)
+	}
+	p, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE `+cond+` FOR SHARE`, args...))
+	switch {
+	case errs.KindOf(err) == errs.NotFound:
+		return bad("no account %q within reach of the token", ref)
+	case err != nil:
+		return Account{}, err
+	case p.WorkflowState == "deleted":
+		return bad("account %q is deleted", ref)
+	case slices.Contains(p.Path, a.ID):
+		return bad("account %q is inside account %d, which cannot become its own ancestor", ref, a.ID)
+	}
+	return p, nil
 }

@@ -25,16 +25,19 @@ type Group struct {
 	GroupCategoryID *int64  `json:"group_category_id"`
 	WorkflowState   string  `json:"workflow_state"`
 	Origin          string  `json:"origin"`
+	// StickyFields are the fields edited through the API, which imports
+	// leave alone (docs/import-rules.md#stickiness-and-manual-objects).
+	StickyFields []string `json:"sticky_fields"`
 }
 
 // GroupStates are the states a group may be in.
 var GroupStates = []string{"available", "deleted"}
 
-const groupColumns = `g.id, g.name, g.sis_group_id, g.account_id, g.course_id, g.group_category_id, g.workflow_state, g.origin`
+const groupColumns = `g.id, g.name, g.sis_group_id, g.account_id, g.course_id, g.group_category_id, g.workflow_state, g.origin, g.sticky_fields`
 
 func scanGroup(row pgx.Row) (Group, error) {
 	var g Group
-	err := row.Scan(&g.ID, &g.Name, &g.SISGroupID, &g.AccountID, &g.CourseID, &g.GroupCategoryID, &g.WorkflowState, &g.Origin)
+	err := row.Scan(&g.ID, &g.Name, &g.SISGroupID, &g.AccountID, &g.CourseID, &g.GroupCategoryID, &g.WorkflowState, &g.Origin, &g.StickyFields)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, errs.ErrNotFound
 	}
@@ -111,6 +114,25 @@ func CreateGroup(ctx context.Context, db *pgxpool.Pool, acct Account, name, sisI
 		return g, fmt.Errorf("create group: %w", err)
 	}
 	return g, nil
+}
+
+// UpdateGroup renames group g, of root account root; the name sticks
+// (docs/import-rules.md#stickiness-and-manual-objects).
+func UpdateGroup(ctx context.Context, db *pgxpool.Pool, root int64, g Group, name *string) (Group, error) {
+	if err := text("name", name, true); err != nil {
+		return Group{}, err
+	}
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
+		var e edit
+		if name != nil {
+			e.col("name", strings.TrimSpace(*name), "name")
+		}
+		return e.apply(ctx, tx, "groups", g.ID)
+	})
+	if err := editError("update group", err, nil); err != nil {
+		return Group{}, err
+	}
+	return GetGroup(ctx, db, strconv.FormatInt(g.ID, 10), root, root)
 }
 
 // ListGroupUsers lists the users with an accepted membership of the group,

@@ -109,3 +109,28 @@ func (s *Server) listGroupUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, onePage(w, r, p, users))
 }
+
+// updateGroup is Canvas's Edit a group: its name (name, or group[name]),
+// which sticks (docs/api.md#directory).
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) {
+	g, err := s.group(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := nestedParams(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	name := optional(p, "name")
+	if name == nil {
+		name = optional(p, "group[name]")
+	}
+	g, err = directory.UpdateGroup(r.Context(), s.db, tokenOf(r).RootAccountID, g, name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/errs"
+	"github.com/sisimport/sisimport/internal/importer"
 )
 
 // maxFormBytes bounds the body of a non-upload request.
@@ -81,4 +83,41 @@ func truthy(s string) bool {
 		return true
 	}
 	return false
+}
+
+// dateParam reads an optional date parameter of an edit: ISO 8601, as
+// files take dates (docs/import-rules.md#files); an empty value clears the
+// date. nil: not given.
+func dateParam(p map[string]string, name string) (*directory.DateEdit, error) {
+	v, ok := p[name]
+	switch {
+	case !ok:
+		return nil, nil
+	case strings.TrimSpace(v) == "":
+		return &directory.DateEdit{}, nil
+	}
+	t, ok := importer.ParseDate(strings.TrimSpace(v))
+	if !ok {
+		return nil, errs.New(errs.Invalid, "invalid_value", "parameter %s: %q is not an ISO 8601 date (2026-08-24 or 2026-08-24T08:00:00Z)", name, v)
+	}
+	return &directory.DateEdit{At: &t}, nil
+}
+
+// boolParam reads an optional boolean parameter of an edit, as Canvas
+// reads them: true, t, 1, yes, y or on; false, f, 0, no, n or off; in any
+// case. nil: not given.
+func boolParam(p map[string]string, name string) (*bool, error) {
+	v, ok := p[name]
+	if !ok {
+		return nil, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "t", "1", "yes", "y", "on":
+		b := true
+		return &b, nil
+	case "false", "f", "0", "no", "n", "off":
+		b := false
+		return &b, nil
+	}
+	return nil, errs.New(errs.Invalid, "invalid_value", "parameter %s: %q is not true or false", name, v)
 }

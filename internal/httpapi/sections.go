@@ -44,3 +44,35 @@ func (s *Server) listSections(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, onePage(w, r, p, list))
 }
+
+// updateSection is Canvas's Edit a section: a manual edit whose name,
+// dates and restrict_enrollments_to_section_dates stick (docs/api.md#directory).
+func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
+	sec, err := s.section(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := nestedParams(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := directory.SectionEdit{Name: optional(p, "course_section[name]"), SISSectionID: optional(p, "course_section[sis_section_id]"),
+		IntegrationID: optional(p, "course_section[integration_id]")}
+	if in.StartAt, err = dateParam(p, "course_section[start_at]"); err == nil {
+		if in.EndAt, err = dateParam(p, "course_section[end_at]"); err == nil {
+			in.RestrictEnrollmentsToSectionDates, err = boolParam(p, "course_section[restrict_enrollments_to_section_dates]")
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sec, err = directory.UpdateSection(r.Context(), s.db, tokenOf(r).RootAccountID, sec, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sec)
+}

@@ -28,7 +28,7 @@ func init() {
 	register(&fileType{name: typeAccounts, batch: "account", entity: "account",
 		detect: func(h header) bool { return h.has("account_id") && h.has("parent_account_id") }, detectRank: 20,
 		applyRank: 20, layout: layoutOf(&accountRow{}), required: []string{"name", "status"}, apply: importAccounts,
-		restore: restoring("accounts", "sis_account_id", "name", "integration_id"),
+		restore: restoring("accounts", "sis_account_id", "name", "integration_id", "sticky_fields"),
 		ids:     &idTarget{"accounts", "sis_account_id", "integration_id", "t.id"},
 		diffKey: []string{"account_id"}, drop: &dropRule{find: `SELECT x.id, x.sis_account_id, x.workflow_state FROM accounts x
 			WHERE x.root_account_id = $1 AND $2 = ANY(x.path) AND x.id <> $2 AND x.sis_account_id = ANY($4)
@@ -45,6 +45,7 @@ type storedAccount struct {
 	state         string
 	path          []int64
 	integrationID *string
+	sticky        []string
 }
 
 // importAccounts applies an accounts file. Accounts form a tree whose
@@ -72,7 +73,7 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, integrationI
 	fail := func(code, msg string) (*rowFailure, error) {
 		return &rowFailure{code: code, message: msg}, nil
 	}
-	old, err := at.accountBySIS(ctx, r.AccountID)
+	old, err := at.readAccount(ctx, r.AccountID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -115,16 +116,26 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, integrationI
 	res.ObjectID = old.id
 	integration := integrationID.over(old.integrationID)
 	changes := map[string][2]any{}
-	if old.name != r.Name {
-		changes["name"] = [2]any{old.name, r.Name}
+	name, parentID := r.Name, parent.id
+	if old.name != name {
+		changes["name"] = [2]any{old.name, name}
 	}
-	if old.parentID == nil || *old.parentID != parent.id {
-		changes["parent_account_id"] = [2]any{old.parentID, parent.id}
+	if old.parentID == nil || *old.parentID != parentID {
+		changes["parent_account_id"] = [2]any{old.parentID, parentID}
 	}
 	if old.state != r.Status {
 		changes["workflow_state"] = [2]any{old.state, r.Status}
 	}
 	diffPtr(changes, "integration_id", old.integrationID, integration)
+	st := at.stickiness(old.sticky)
+	oldParent := parentID
+	if old.parentID != nil {
+		oldParent = *old.parentID
+	}
+	st.hold(changes, sticks("name", &name, old.name), sticks("parent_account_id", &parentID, oldParent))
+	if fail := st.settle(changes); fail != nil {
+		return fail, nil
+	}
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -140,7 +151,8 @@ func (at *attempt) applyAccount(ctx context.Context, r *accountRow, integrationI
 	}
 	res.Changes = changes
 	if _, err := at.tx.Exec(ctx, `UPDATE accounts SET name = $2, parent_account_id = $3, workflow_state = $4, integration_id = $5,
-		updated_at = now(), last_import_id = $6 WHERE id = $1`, old.id, r.Name, parent.id, r.Status, integration, at.job.ID); err != nil {
+		updated_at = now(), last_import_id = $6, sticky_fields = $7 WHERE id = $1`,
+		old.id, name, parentID, r.Status, integration, at.job.ID, nonNil(st.after)); err != nil {
 		return nil, fmt.Errorf("update account: %w", err)
 	}
 	if _, moved := changes["parent_account_id"]; moved {
@@ -179,9 +191,16 @@ func (at *attempt) integrationTaken(ctx context.Context, entity string, id int64
 // accountBySIS reads an account of the root account by SIS id, in the
 // import's transaction (so accounts made earlier in the file are found).
 func (at *attempt) accountBySIS(ctx context.Context, sis string) (*storedAccount, error) {
+	return at.readAccount(ctx, sis, false)
+}
+
+// readAccount is accountBySIS, locking the account when lock says so
+// (forUpdate).
+func (at *attempt) readAccount(ctx context.Context, sis string, lock bool) (*storedAccount, error) {
 	a := &storedAccount{}
-	err := at.tx.QueryRow(ctx, `SELECT id, parent_account_id, name, workflow_state, path, integration_id FROM accounts
-		WHERE root_account_id = $1 AND sis_account_id = $2`, at.account.RootAccountID, sis).Scan(&a.id, &a.parentID, &a.name, &a.state, &a.path, &a.integrationID)
+	err := at.tx.QueryRow(ctx, `SELECT id, parent_account_id, name, workflow_state, path, integration_id, sticky_fields FROM accounts
+		WHERE root_account_id = $1 AND sis_account_id = $2`+forUpdate(lock, ""), at.account.RootAccountID, sis).Scan(&a.id, &a.parentID, &a.name, &a.state, &a.path,
+		&a.integrationID, &a.sticky)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

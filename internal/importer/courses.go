@@ -51,10 +51,10 @@ func init() {
 		diffKey: []string{"course_id"}, drop: &dropRule{find: `SELECT c.id, c.sis_course_id, c.workflow_state FROM courses c
 			JOIN accounts a ON a.id = c.account_id
 			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.sis_course_id = ANY($4) AND c.origin = 'sis'
-			  AND c.workflow_state NOT IN ($3, 'deleted') ORDER BY c.id`,
-			update: `UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
+			  AND c.workflow_state NOT IN ($3, 'deleted') AND ($5 OR NOT 'workflow_state' = ANY(c.sticky_fields)) ORDER BY c.id`,
+			override: true, update: `UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 		restore: restoring("courses", "sis_course_id", "short_name", "long_name", "account_id", "term_id", "integration_id", "start_at", "end_at",
-			"course_format", "grade_passback_setting", "homeroom_course", "friendly_name", "blueprint_course_id"),
+			"course_format", "grade_passback_setting", "homeroom_course", "friendly_name", "blueprint_course_id", "sticky_fields"),
 		ids: &idTarget{"courses", "sis_course_id", "integration_id", "t.account_id"},
 	})
 }
@@ -74,6 +74,7 @@ type storedCourse struct {
 	settings      courseSettings
 	// isBlueprint: a course that is not deleted has it as its blueprint.
 	isBlueprint bool
+	sticky      []string
 }
 
 // courseSettings are a course's fields from Canvas's newer columns.
@@ -108,7 +109,7 @@ func importCourses(ctx context.Context, at *attempt, f *typedFile) error {
 }
 
 func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, dates dateRange, res *result.Result) (*rowFailure, error) {
-	old, err := at.courseBySIS(ctx, r.CourseID)
+	old, err := at.readCourse(ctx, r.CourseID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +193,11 @@ func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, 
 	diff(changes, "homeroom_course", old.settings.homeroom, set.homeroom)
 	diffPtr(changes, "friendly_name", old.settings.friendlyName, set.friendlyName)
 	diffPtr(changes, "blueprint_course_id", old.settings.blueprintID, set.blueprintID)
+	st := at.stickiness(old.sticky)
+	st.hold(changes, courseSticks(old, &r.ShortName, &r.LongName, &accountID, &termID, &r.Status, &dates, &set)...)
+	if fail := st.settle(changes); fail != nil {
+		return fail, nil
+	}
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -201,14 +207,27 @@ func (at *attempt) applyCourse(ctx context.Context, f *typedFile, r *courseRow, 
 	}
 	if _, err := at.tx.Exec(ctx, `UPDATE courses SET account_id = $2, term_id = $3, integration_id = $4, short_name = $5, long_name = $6,
 		start_at = $7, end_at = $8, workflow_state = $9, last_import_id = $10, course_format = $11, grade_passback_setting = $12,
-		homeroom_course = $13, friendly_name = $14, blueprint_course_id = $15, updated_at = now() WHERE id = $1`,
+		homeroom_course = $13, friendly_name = $14, blueprint_course_id = $15, sticky_fields = $16, updated_at = now() WHERE id = $1`,
 		old.id, accountID, termID, integrationID, r.ShortName, r.LongName, dates.start, dates.end, r.Status, at.job.ID,
-		set.format, set.passback, set.homeroom, set.friendlyName, set.blueprintID); err != nil {
+		set.format, set.passback, set.homeroom, set.friendlyName, set.blueprintID, nonNil(st.after)); err != nil {
 		return nil, fmt.Errorf("update course: %w", err)
 	}
 	res.Changes = changes
 	res.Action = result.Transition(old.state, r.Status, true)
 	return nil, nil
+}
+
+// courseSticks are the sticky fields of a course as Canvas's
+// (docs/import-rules.md#stickiness-and-manual-objects), over the row's
+// values: a stuck name or course code over a blank one is written anyway,
+// as on Canvas.
+func courseSticks(old *storedCourse, shortName, longName *string, accountID *int64, termID **int64, state *string,
+	dates *dateRange, set *courseSettings) []stickyField {
+	code, name := sticks("course_code", shortName, old.shortName, "short_name"), sticks("name", longName, old.longName, "long_name")
+	code.loose, name.loose = old.shortName == "", old.longName == ""
+	return append(datesStick(&dates.start, old.start, &dates.end, old.end), code, name,
+		sticks("account_id", accountID, old.accountID), sticks("enrollment_term_id", termID, old.termID, "term_id"),
+		sticks("workflow_state", state, old.state), sticks("grade_passback_setting", &set.passback, old.settings.passback))
 }
 
 // courseSettingsOf reads the row's newer Canvas columns over the stored
@@ -292,16 +311,22 @@ func (at *attempt) blueprintOf(ctx context.Context, r *courseRow, old *storedCou
 // courseBySIS reads a course of the root account by SIS id, in the
 // import's transaction.
 func (at *attempt) courseBySIS(ctx context.Context, sis string) (*storedCourse, error) {
+	return at.readCourse(ctx, sis, false)
+}
+
+// readCourse is courseBySIS, locking the course when lock says so
+// (forUpdate).
+func (at *attempt) readCourse(ctx context.Context, sis string, lock bool) (*storedCourse, error) {
 	c := &storedCourse{}
 	s := &c.settings
 	err := at.tx.QueryRow(ctx, `SELECT c.id, c.account_id, c.term_id, c.short_name, c.long_name, c.integration_id, c.start_at, c.end_at,
 			c.workflow_state, $3 = ANY(a.path), a.path, c.origin, c.course_format, c.grade_passback_setting, c.homeroom_course,
 			c.friendly_name, c.blueprint_course_id,
-			EXISTS (SELECT 1 FROM courses ch WHERE ch.blueprint_course_id = c.id AND ch.workflow_state <> 'deleted')
-		FROM courses c JOIN accounts a ON a.id = c.account_id WHERE c.root_account_id = $1 AND c.sis_course_id = $2`,
+			EXISTS (SELECT 1 FROM courses ch WHERE ch.blueprint_course_id = c.id AND ch.workflow_state <> 'deleted'), c.sticky_fields
+		FROM courses c JOIN accounts a ON a.id = c.account_id WHERE c.root_account_id = $1 AND c.sis_course_id = $2`+forUpdate(lock, "c"),
 		at.account.RootAccountID, sis, at.account.ID).Scan(&c.id, &c.accountID, &c.termID, &c.shortName, &c.longName, &c.integrationID,
 		&c.start, &c.end, &c.state, &c.inScope, &c.accountPath, &c.origin, &s.format, &s.passback, &s.homeroom,
-		&s.friendlyName, &s.blueprintID, &c.isBlueprint)
+		&s.friendlyName, &s.blueprintID, &c.isBlueprint, &c.sticky)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

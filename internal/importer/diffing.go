@@ -153,6 +153,11 @@ func (at *attempt) diffDrop(ctx context.Context, typ, entity, file, target strin
 // diffKey column; update writes them (removal.update).
 type dropRule struct {
 	find, update string
+	// override: find reads override_sis_stickiness after the keys, for a
+	// type whose state can stick: a course whose state stuck is not
+	// dropped, as Canvas's diff, a row with status deleted, would leave it
+	// (docs/import-rules.md#stickiness-and-manual-objects).
+	override bool
 }
 
 // dropGone applies a row-at-a-time file's drops by its type's rule.
@@ -172,6 +177,9 @@ func (at *attempt) dropGone(ctx context.Context, f *typedFile) error {
 			col[j] = k[i]
 		}
 		keys[i] = col
+	}
+	if f.typ.drop.override {
+		keys = append(keys, at.opts.OverrideSISStickiness)
 	}
 	return at.diffDrop(ctx, f.typ.name, f.typ.entity, f.name, "deleted", base.Rows(), f.typ.drop.find, f.typ.drop.update, keys...)
 }

@@ -27,7 +27,7 @@ func init() {
 	register(&fileType{name: typeGroups, batch: "group", entity: "group",
 		detect: func(h header) bool { return h.has("group_id") && h.has("name") }, detectRank: 110,
 		applyRank: 90, layout: layoutOf(&groupRow{}), required: []string{"status"}, apply: importGroups,
-		restore: restoring("groups", "sis_group_id", "name", "account_id", "course_id", "group_category_id"),
+		restore: restoring("groups", "sis_group_id", "name", "account_id", "course_id", "group_category_id", "sticky_fields"),
 		ids:     &idTarget{"groups", "sis_group_id", "", "t.account_id"},
 		diffKey: []string{"group_id"}, drop: &dropRule{find: `SELECT g.id, g.sis_group_id, g.workflow_state FROM groups g
 			JOIN accounts a ON a.id = g.account_id
@@ -44,6 +44,7 @@ type storedGroup struct {
 	name, state   string
 	origin        string
 	inScope       bool
+	sticky        []string // read by lockGroup
 }
 
 // importGroups applies a groups file a row at a time. A group created
@@ -120,12 +121,20 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Resu
 		return nil, nil
 	}
 	res.ObjectID = old.id
+	if err := at.lockGroup(ctx, old); err != nil {
+		return nil, err
+	}
 	changes := map[string][2]any{}
 	diff(changes, "name", old.name, r.Name)
 	diff(changes, "account_id", old.accountID, accountID)
 	diffPtr(changes, "course_id", old.courseID, courseID)
 	diffPtr(changes, "group_category_id", old.categoryID, categoryID)
 	diff(changes, "workflow_state", old.state, r.Status)
+	st := at.stickiness(old.sticky)
+	st.hold(changes, sticks("name", &r.Name, old.name))
+	if fail := st.settle(changes); fail != nil {
+		return fail, nil
+	}
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -134,7 +143,8 @@ func (at *attempt) applyGroup(ctx context.Context, r *groupRow, res *result.Resu
 		return f, nil
 	}
 	if _, err := at.tx.Exec(ctx, `UPDATE groups SET account_id = $2, course_id = $3, group_category_id = $4, name = $5, workflow_state = $6,
-		last_import_id = $7, updated_at = now() WHERE id = $1`, old.id, accountID, courseID, categoryID, r.Name, r.Status, at.job.ID); err != nil {
+		last_import_id = $7, sticky_fields = $8, updated_at = now() WHERE id = $1`,
+		old.id, accountID, courseID, categoryID, r.Name, r.Status, at.job.ID, nonNil(st.after)); err != nil {
 		return nil, fmt.Errorf("update group: %w", err)
 	}
 	res.Changes = changes
@@ -175,6 +185,15 @@ func (at *attempt) groupCategoryOf(ctx context.Context, r *groupRow, old *stored
 	}
 	*accountID, *courseID = cat.ctxAccountID, cat.courseID
 	return &cat.id, nil, nil
+}
+
+// lockGroup locks a group the row writes (forUpdate) and reads again what
+// an edit through the API changes: its name and sticky fields.
+func (at *attempt) lockGroup(ctx context.Context, g *storedGroup) error {
+	if err := at.tx.QueryRow(ctx, `SELECT name, sticky_fields FROM groups WHERE id = $1`+forUpdate(true, ""), g.id).Scan(&g.name, &g.sticky); err != nil {
+		return fmt.Errorf("lock group: %w", err)
+	}
+	return nil
 }
 
 // groupBySIS is the root account's group with the SIS id, or nil.

@@ -30,7 +30,8 @@ func init() {
 	register(&fileType{name: typeSections, batch: "section", entity: "section", emptyDateClears: true,
 		detect: func(h header) bool { return h.has("section_id") && h.has("name") }, detectRank: 100,
 		applyRank: 70, layout: layoutOf(&sectionRow{}), required: []string{"course_id", "status"}, apply: importSections,
-		restore: restoring("sections", "sis_section_id", "course_id", "nonxlist_course_id", "name", "integration_id", "start_at", "end_at"),
+		restore: restoring("sections", "sis_section_id", "course_id", "nonxlist_course_id", "name", "integration_id", "start_at", "end_at",
+			"restrict_enrollments_to_section_dates", "sticky_fields"),
 		diffKey: []string{"section_id"}, drop: &dropRule{find: `SELECT s.id, s.sis_section_id, s.workflow_state FROM sections s
 			JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
 			WHERE s.root_account_id = $1 AND $2 = ANY(a.path) AND s.sis_section_id = ANY($4) AND s.origin = 'sis'
@@ -47,8 +48,10 @@ type storedSection struct {
 	name          string
 	integrationID *string
 	start, end    *time.Time
+	restricted    bool // restrict_enrollments_to_section_dates
 	state         string
 	inScope       bool
+	sticky        []string
 }
 
 // importSections applies a sections file a row at a time. A section is
@@ -100,7 +103,7 @@ func (at *attempt) cascadeDeletedSections(ctx context.Context, file string) erro
 }
 
 func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRange, res *result.Result) (*rowFailure, error) {
-	old, err := at.sectionBySIS(ctx, r.SectionID)
+	old, err := at.readSection(ctx, r.SectionID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +125,9 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRa
 			return notFound("section", r.SectionID), nil
 		}
 		err := at.tx.QueryRow(ctx, `INSERT INTO sections (root_account_id, course_id, sis_section_id, integration_id, name, start_at, end_at,
-			workflow_state, last_import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			at.account.RootAccountID, course.id, r.SectionID, integrationID, r.Name, dates.start, dates.end, r.Status, at.job.ID).Scan(&res.ObjectID)
+			workflow_state, last_import_id, restrict_enrollments_to_section_dates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			at.account.RootAccountID, course.id, r.SectionID, integrationID, r.Name, dates.start, dates.end, r.Status, at.job.ID,
+			dates.start != nil || dates.end != nil).Scan(&res.ObjectID)
 		if err != nil {
 			return nil, fmt.Errorf("create section: %w", err)
 		}
@@ -139,6 +143,21 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRa
 	diff(changes, "name", old.name, r.Name)
 	diffPtr(changes, "integration_id", old.integrationID, integrationID)
 	diff(changes, "workflow_state", old.state, r.Status)
+	st := at.stickiness(old.sticky)
+	// As on Canvas, a stuck course_id keeps the section where it is, unless
+	// it is cross-listed into a deleted course and the row is active.
+	moved := stickyField{name: "course_id", changes: []string{"course_id", "nonxlist_course_id"},
+		keep:  func() { courseID, nonxlist = old.courseID, old.nonxlist },
+		loose: old.nonxlist != nil && old.courseState == "deleted" && r.Status == "active"}
+	st.hold(changes, append(datesStick(&dates.start, old.start, &dates.end, old.end), moved, sticks("name", &r.Name, old.name))...)
+	// Whether enrollments keep to the section's dates follows its dates,
+	// as they are after the row, unless that stuck on its own.
+	restricted := dates.start != nil || dates.end != nil
+	diff(changes, "restrict_enrollments_to_section_dates", old.restricted, restricted)
+	st.hold(changes, sticks("restrict_enrollments_to_section_dates", &restricted, old.restricted))
+	if fail := st.settle(changes); fail != nil {
+		return fail, nil
+	}
 	if len(changes) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -147,8 +166,9 @@ func (at *attempt) applySection(ctx context.Context, r *sectionRow, dates dateRa
 		return f, nil
 	}
 	if _, err := at.tx.Exec(ctx, `UPDATE sections SET course_id = $2, nonxlist_course_id = $3, integration_id = $4, name = $5, start_at = $6,
-		end_at = $7, workflow_state = $8, last_import_id = $9, updated_at = now() WHERE id = $1`,
-		old.id, courseID, nonxlist, integrationID, r.Name, dates.start, dates.end, r.Status, at.job.ID); err != nil {
+		end_at = $7, workflow_state = $8, last_import_id = $9, restrict_enrollments_to_section_dates = $10, sticky_fields = $11,
+		updated_at = now() WHERE id = $1`,
+		old.id, courseID, nonxlist, integrationID, r.Name, dates.start, dates.end, r.Status, at.job.ID, restricted, nonNil(st.after)); err != nil {
 		return nil, fmt.Errorf("update section: %w", err)
 	}
 	if err := at.moveEnrollments(ctx, res.File, old.id, old.courseID, courseID); err != nil {
@@ -209,14 +229,16 @@ func (at *attempt) moveEnrollments(ctx context.Context, file string, section, fr
 	return nil
 }
 
-func (at *attempt) sectionBySIS(ctx context.Context, sis string) (*storedSection, error) {
+// readSection reads a section of the root account by SIS id, in the
+// import's transaction, locking it when lock says so (forUpdate).
+func (at *attempt) readSection(ctx context.Context, sis string, lock bool) (*storedSection, error) {
 	s := &storedSection{}
 	err := at.tx.QueryRow(ctx, `SELECT s.id, s.course_id, s.nonxlist_course_id, c.workflow_state, s.name, s.integration_id, s.start_at, s.end_at,
-			s.workflow_state, $3 = ANY(a.path)
+			s.restrict_enrollments_to_section_dates, s.workflow_state, $3 = ANY(a.path), s.sticky_fields
 		FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
-		WHERE s.root_account_id = $1 AND s.sis_section_id = $2`,
+		WHERE s.root_account_id = $1 AND s.sis_section_id = $2`+forUpdate(lock, "s"),
 		at.account.RootAccountID, sis, at.account.ID).Scan(&s.id, &s.courseID, &s.nonxlist, &s.courseState, &s.name, &s.integrationID,
-		&s.start, &s.end, &s.state, &s.inScope)
+		&s.start, &s.end, &s.restricted, &s.state, &s.inScope, &s.sticky)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -35,7 +35,7 @@ func init() {
 	register(&fileType{name: typeTerms, batch: "term", entity: "term", emptyDateClears: true,
 		detect: func(h header) bool { return h.has("term_id") && h.has("name") }, detectRank: 30,
 		applyRank: 30, layout: layoutOf(&termRow{}), required: []string{"status"}, apply: importTerms,
-		restore: restoringWith(restoring("terms", "sis_term_id", "name", "start_at", "end_at", "integration_id"), overridesPrefix, restoreTermOverride),
+		restore: restoringWith(restoring("terms", "sis_term_id", "name", "start_at", "end_at", "integration_id", "sticky_fields"), overridesPrefix, restoreTermOverride),
 		ids:     &idTarget{"terms", "sis_term_id", "integration_id", ""},
 		// A term's date overrides are keyed with it; only terms are
 		// dropped, by an import posted to the root account.
@@ -110,8 +110,10 @@ func (at *attempt) applyTerm(ctx context.Context, r *termRow, dates dateRange, i
 	var name, state string
 	var oldStart, oldEnd *time.Time
 	var oldIntegration *string
-	err := at.tx.QueryRow(ctx, `SELECT id, name, workflow_state, start_at, end_at, integration_id FROM terms WHERE root_account_id = $1 AND sis_term_id = $2`,
-		at.account.RootAccountID, r.TermID).Scan(&id, &name, &state, &oldStart, &oldEnd, &oldIntegration)
+	var sticky []string
+	err := at.tx.QueryRow(ctx, `SELECT id, name, workflow_state, start_at, end_at, integration_id, sticky_fields FROM terms
+		WHERE root_account_id = $1 AND sis_term_id = $2 FOR UPDATE`,
+		at.account.RootAccountID, r.TermID).Scan(&id, &name, &state, &oldStart, &oldEnd, &oldIntegration, &sticky)
 	exists := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("read term: %w", err)
@@ -119,10 +121,17 @@ func (at *attempt) applyTerm(ctx context.Context, r *termRow, dates dateRange, i
 	integration := integrationID.over(oldIntegration)
 	changes := map[string][2]any{}
 	dates.over(oldStart, oldEnd, changes)
+	newName := r.Name
+	st := at.stickiness(sticky)
 	if exists {
 		diff(changes, "name", name, r.Name)
 		diff(changes, "workflow_state", state, r.Status)
 		diffPtr(changes, "integration_id", oldIntegration, integration)
+		st.hold(changes, append(datesStick(&dates.start, oldStart, &dates.end, oldEnd), sticks("name", &newName, name))...)
+		if fail := st.settle(changes); fail != nil {
+			res.ObjectID = id
+			return fail, nil
+		}
 	}
 	inRoot := at.account.ID == at.account.RootAccountID
 	switch {
@@ -152,7 +161,8 @@ func (at *attempt) applyTerm(ctx context.Context, r *termRow, dates dateRange, i
 		return f, nil
 	}
 	if _, err := at.tx.Exec(ctx, `UPDATE terms SET name = $2, workflow_state = $3, start_at = $4, end_at = $5, integration_id = $6,
-		updated_at = now(), last_import_id = $7 WHERE id = $1`, id, r.Name, r.Status, dates.start, dates.end, integration, at.job.ID); err != nil {
+		updated_at = now(), last_import_id = $7, sticky_fields = $8 WHERE id = $1`,
+		id, newName, r.Status, dates.start, dates.end, integration, at.job.ID, nonNil(st.after)); err != nil {
 		return nil, fmt.Errorf("update term: %w", err)
 	}
 	res.ObjectID, res.Changes = id, changes
@@ -175,8 +185,9 @@ func (at *attempt) applyTermOverride(ctx context.Context, r *termRow, dates date
 	}
 	res.ObjectID = termID
 	var oldStart, oldEnd *time.Time
-	err = at.tx.QueryRow(ctx, `SELECT start_at, end_at FROM term_date_overrides WHERE term_id = $1 AND enrollment_type = $2`,
-		termID, r.OverrideType).Scan(&oldStart, &oldEnd)
+	var sticky []string
+	err = at.tx.QueryRow(ctx, `SELECT start_at, end_at, sticky_fields FROM term_date_overrides WHERE term_id = $1 AND enrollment_type = $2 FOR UPDATE`,
+		termID, r.OverrideType).Scan(&oldStart, &oldEnd, &sticky)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("read term date override: %w", err)
 	}
@@ -185,6 +196,11 @@ func (at *attempt) applyTermOverride(ctx context.Context, r *termRow, dates date
 	}
 	dated := map[string][2]any{}
 	dates.over(oldStart, oldEnd, dated)
+	st := at.stickiness(sticky)
+	st.hold(dated, datesStick(&dates.start, oldStart, &dates.end, oldEnd)...)
+	if fail := st.settle(dated); fail != nil {
+		return fail, nil
+	}
 	if len(dated) == 0 {
 		res.Action = result.Unchanged
 		return nil, nil
@@ -197,10 +213,11 @@ func (at *attempt) applyTermOverride(ctx context.Context, r *termRow, dates date
 			return f, nil
 		}
 	}
-	if _, err := at.tx.Exec(ctx, `INSERT INTO term_date_overrides (term_id, enrollment_type, start_at, end_at, last_import_id)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (term_id, enrollment_type) DO UPDATE
-		SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at, last_import_id = EXCLUDED.last_import_id, updated_at = now()`,
-		termID, r.OverrideType, dates.start, dates.end, at.job.ID); err != nil {
+	if _, err := at.tx.Exec(ctx, `INSERT INTO term_date_overrides (term_id, enrollment_type, start_at, end_at, last_import_id, sticky_fields)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (term_id, enrollment_type) DO UPDATE
+		SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at, last_import_id = EXCLUDED.last_import_id,
+			sticky_fields = EXCLUDED.sticky_fields, updated_at = now()`,
+		termID, r.OverrideType, dates.start, dates.end, at.job.ID, nonNil(st.after)); err != nil {
 		return nil, fmt.Errorf("write term date override: %w", err)
 	}
 	res.Changes = map[string][2]any{}
@@ -218,9 +235,18 @@ func (at *attempt) applyTermOverride(ctx context.Context, r *termRow, dates date
 func restoreTermOverride(ctx context.Context, at *attempt, target, termID int64, changes map[string][2]any) (bool, error) {
 	var typ string
 	before := map[string]*string{}
+	var sticky []string
 	for field, ch := range changes {
 		var col string
 		typ, col, _ = strings.Cut(strings.TrimPrefix(field, overridesPrefix), ".")
+		if col == "sticky_fields" {
+			sticky = []string{}
+			list, _ := ch[0].([]any)
+			for _, f := range list {
+				sticky = append(sticky, fmt.Sprint(f))
+			}
+			continue
+		}
 		var v *string
 		if s, ok := ch[0].(string); ok {
 			v = &s
@@ -230,9 +256,10 @@ func restoreTermOverride(ctx context.Context, at *attempt, target, termID int64,
 	start, setStart := before["start_at"]
 	end, setEnd := before["end_at"]
 	tag, err := at.tx.Exec(ctx, `UPDATE term_date_overrides SET start_at = CASE WHEN $3 THEN $5::timestamptz ELSE start_at END,
-			end_at = CASE WHEN $4 THEN $6::timestamptz ELSE end_at END, last_import_id = $7, updated_at = now()
+			end_at = CASE WHEN $4 THEN $6::timestamptz ELSE end_at END, sticky_fields = COALESCE($9, sticky_fields),
+			last_import_id = $7, updated_at = now()
 		WHERE term_id = $1 AND enrollment_type = $2 AND last_import_id IN ($7, $8)`,
-		termID, typ, setStart, setEnd, start, end, at.job.ID, target)
+		termID, typ, setStart, setEnd, start, end, at.job.ID, target, sticky)
 	if err != nil {
 		return false, fmt.Errorf("restore term date override: %w", err)
 	}

@@ -53,7 +53,7 @@ func importXlists(ctx context.Context, at *attempt, f *typedFile) error {
 }
 
 func (at *attempt) applyXlist(ctx context.Context, r *xlistRow, res *result.Result) (*rowFailure, error) {
-	sec, err := at.sectionBySIS(ctx, r.SectionID)
+	sec, err := at.readSection(ctx, r.SectionID, true)
 	switch {
 	case err != nil:
 		return nil, err
@@ -63,6 +63,12 @@ func (at *attempt) applyXlist(ctx context.Context, r *xlistRow, res *result.Resu
 		return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column section_id: section %q belongs to a course outside the account this import was posted to", r.SectionID)}, nil
 	}
 	res.ObjectID = sec.id
+	// As on Canvas, a section whose course_id stuck stays where it is: the
+	// row does nothing (docs/import-rules.md#stickiness-and-manual-objects).
+	st := at.stickiness(sec.sticky)
+	if st.holds("course_id") {
+		return stuckRow([]string{"course_id"}), nil
+	}
 	xc, err := at.courseBySIS(ctx, r.XlistCourseID)
 	switch {
 	case err != nil:
@@ -79,7 +85,7 @@ func (at *attempt) applyXlist(ctx context.Context, r *xlistRow, res *result.Resu
 		if err := at.reopenCourse(ctx, res.File, *sec.nonxlist, r.SectionID); err != nil {
 			return nil, err
 		}
-		return nil, at.crosslist(ctx, sec, *sec.nonxlist, nil, res)
+		return nil, at.crosslist(ctx, sec, *sec.nonxlist, nil, st, res)
 	}
 	var to int64
 	switch {
@@ -108,21 +114,24 @@ func (at *attempt) applyXlist(ctx context.Context, r *xlistRow, res *result.Resu
 	if *nonxlist == to {
 		nonxlist = nil
 	}
-	return nil, at.crosslist(ctx, sec, to, nonxlist, res)
+	return nil, at.crosslist(ctx, sec, to, nonxlist, st, res)
 }
 
 // crosslist moves a section, and its enrollments, into course to,
-// remembering nonxlist as the course it came from.
-func (at *attempt) crosslist(ctx context.Context, sec *storedSection, to int64, nonxlist *int64, res *result.Result) error {
-	if _, err := at.tx.Exec(ctx, `UPDATE sections SET course_id = $2, nonxlist_course_id = $3, last_import_id = $4, updated_at = now() WHERE id = $1`,
-		sec.id, to, nonxlist, at.job.ID); err != nil {
+// remembering nonxlist as the course it came from; st, its stickiness,
+// marks or clears its course_id with add_ or clear_sis_stickiness.
+func (at *attempt) crosslist(ctx context.Context, sec *storedSection, to int64, nonxlist *int64, st *stickiness, res *result.Result) error {
+	res.Changes = map[string][2]any{"course_id": {sec.courseID, to}}
+	diffPtr(res.Changes, "nonxlist_course_id", sec.nonxlist, nonxlist)
+	st.hold(res.Changes, stickyField{name: "course_id", changes: []string{"course_id"}, keep: func() {}})
+	_ = st.settle(res.Changes) // course_id changes: never only stuck fields
+	if _, err := at.tx.Exec(ctx, `UPDATE sections SET course_id = $2, nonxlist_course_id = $3, last_import_id = $4, sticky_fields = $5,
+		updated_at = now() WHERE id = $1`, sec.id, to, nonxlist, at.job.ID, nonNil(st.after)); err != nil {
 		return fmt.Errorf("cross-list section: %w", err)
 	}
 	if err := at.moveEnrollments(ctx, res.File, sec.id, sec.courseID, to); err != nil {
 		return err
 	}
-	res.Changes = map[string][2]any{"course_id": {sec.courseID, to}}
-	diffPtr(res.Changes, "nonxlist_course_id", sec.nonxlist, nonxlist)
 	res.Action = result.Updated
 	return nil
 }
