@@ -154,9 +154,9 @@ func TestEveryCanvasColumnOfAccountsTermsAndCourses(t *testing.T) {
 	// Canvas's own examples: nothing in them is an ignored column.
 	var examples []string
 	for _, name := range []string{"accounts.csv", "terms.csv", "courses.csv"} {
-		b, err := os.ReadFile(filepath.Join("../../../shared/testdata/external/canvas-docs", name))
+		b, err := os.ReadFile(filepath.Join("testdata/external/canvas-docs", name))
 		if err != nil {
-			t.Skipf("the Canvas examples are not here: %v", err)
+			t.Fatal(err)
 		}
 		examples = append(examples, "examples/"+name, string(b))
 	}
