@@ -19,9 +19,10 @@ type typedFile struct {
 	columnOf map[string]string // each field of the row struct's column, as the file names it
 	name     string            // the file's name, as its results name it
 	head     csvread.Record
-	cols     map[string]int // the header's columns by name
-	width    int            // fields in the header
-	idx      []int          // where each column of the layout is, -1 when absent
+	cols     map[string]int                 // the header's columns by name
+	width    int                            // fields in the header
+	idx      []int                          // where each column of the layout is, -1 when absent
+	derive   []func(fields []string) string // each column of the layout the view derives, nil for the others
 	rd       *csvread.Reader
 	stream   *fileStream
 	digester *keyset.Digester // of this file's rows, when its stream has a diffing base
@@ -86,11 +87,38 @@ func newTypedFile(name string, head csvread.Record, cols map[string]int, v view,
 	for field, c := range t.layout.columnOf {
 		f.columnOf[field] = v.column(c)
 	}
+	if len(v.derived) > 0 {
+		f.derive = make([]func([]string) string, len(t.layout.columns))
+		for i, c := range t.layout.columns {
+			d, ok := v.derived[c]
+			if !ok {
+				continue
+			}
+			at := make([]int, len(d.from))
+			for j, from := range d.from {
+				at[j] = -1
+				if p, ok := cols[from]; ok {
+					at[j] = p
+				}
+			}
+			f.derive[i] = func(fields []string) string {
+				cells := make([]string, len(at))
+				for j, p := range at {
+					cells[j] = cell(fields, p)
+				}
+				return d.value(cells)
+			}
+		}
+	}
 	return f
 }
 
-// has says whether the file has the type's column c.
+// has says whether the file has the type's column c: for a derived one,
+// any of the columns it reads.
 func (f *typedFile) has(c string) bool {
+	if d, ok := f.view.derived[c]; ok {
+		return slices.ContainsFunc(d.from, func(from string) bool { _, ok := f.cols[from]; return ok })
+	}
 	_, ok := f.cols[f.view.column(c)]
 	return ok
 }
@@ -109,7 +137,7 @@ func (f *typedFile) secretColumns() []int {
 
 // fill copies a record's cells into the row struct row points to.
 func (f *typedFile) fill(row any, rec csvread.Record) {
-	f.typ.layout.fill(row, rec, f.idx)
+	f.typ.layout.fill(row, rec, f.idx, f.derive)
 }
 
 // validate checks a row struct against its validate tags and explains the

@@ -104,7 +104,7 @@ func (at *attempt) data(applied bool) map[string]any {
 		supplied = append(supplied, t.batch)
 	}
 	return map[string]any{
-		"import_type":                "instructure_csv",
+		"import_type":                at.opts.ImportType,
 		"supplied_batches":           supplied,
 		"counts":                     counts,
 		"actions":                    t.actions,

@@ -54,12 +54,18 @@ func (l *layout) positions(cols map[string]int, v view) []int {
 }
 
 // fill copies a record's cells into the row struct row points to, each
-// column's from its place idx; a column the file lacks is empty. Cells
-// come trimmed from the reader (csvread), the one trimming rule.
-func (l *layout) fill(row any, rec csvread.Record, idx []int) {
+// column's from its place idx, or made by derive when a view derives it
+// (nil: none does); a column the file lacks is empty. Cells come trimmed
+// from the reader (csvread), the one trimming rule.
+func (l *layout) fill(row any, rec csvread.Record, idx []int, derive []func([]string) string) {
 	v := reflect.ValueOf(row).Elem()
 	for i, field := range l.fields {
-		c := cell(rec.Fields, idx[i])
+		var c string
+		if derive != nil && derive[i] != nil {
+			c = derive[i](rec.Fields)
+		} else {
+			c = cell(rec.Fields, idx[i])
+		}
 		if l.lower[i] {
 			c = strings.ToLower(c)
 		}

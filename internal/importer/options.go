@@ -110,7 +110,7 @@ func (o *Options) params() map[string]func(string) error {
 		"diffing_user_remove_status":        choice(&o.DiffingUserRemoveStatus, "deleted", "suspended"),
 		"diffing_drop_status":               choice(&o.DiffingDropStatus, "deleted", "completed", "inactive", "deleted_last_completed"),
 		"batch_mode_enrollment_drop_status": choice(&o.BatchModeEnrollmentDropStatus, "deleted", "completed", "inactive"),
-		"import_type":                       choice(&o.ImportType, "instructure_csv"),
+		"import_type":                       choice(&o.ImportType, formatNames()...),
 
 		"diffing_data_set_identifier": text(&o.DiffingDataSet),
 		"batch_mode_term_id":          text(&o.BatchModeTermID),

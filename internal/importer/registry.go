@@ -85,16 +85,31 @@ func (t *fileType) keyOf(cells []string) string {
 // A view is how a file is read as one of the types: the type, and where
 // each column of the type's layout is in the file's own header. Canvas's
 // files are read as their type under their own column names; a format of
-// another system names the columns otherwise. The type's rules apply
-// unchanged, and every result still names the file and line the
-// administrator sent.
+// another system names the columns otherwise, or says the same thing in
+// other words (derived). The type's rules apply unchanged, and every
+// result still names the file and line the administrator sent.
 type view struct {
 	typ     *fileType
-	columns map[string]string // a layout column → the file's column of it; absent: the same name
+	columns map[string]string  // a layout column → the file's column of it; absent: the same name
+	derived map[string]derived // a layout column the file says in other words
 }
 
-// column is the file's name of the type's column c.
+// A derived column is one of the type's columns made from the file's own
+// cells: Moodle's suspended=1 is status suspended, OneRoster's
+// enabledUser=false too. A format's meanings live in its views this way,
+// and the type's rules read them as if the file had said them in Canvas's
+// words.
+type derived struct {
+	from  []string                    // the file's columns it reads
+	value func(cells []string) string // the type's cell from the cells of from, in order ("" for a column the file lacks)
+}
+
+// column is the file's name of the type's column c: for a derived one,
+// the first of the file's columns it reads.
 func (v view) column(c string) string {
+	if d, ok := v.derived[c]; ok && len(d.from) > 0 {
+		return d.from[0]
+	}
 	if name, ok := v.columns[c]; ok {
 		return name
 	}
@@ -110,22 +125,66 @@ func (v view) columnsOf(cs []string) []string {
 	return out
 }
 
-// A format is a family of files an upload may hold: Canvas's own
-// (import_type instructure_csv), or another system's read through views of
+// A format is a family of files an upload may hold, named by import_type:
+// Canvas's own (instructure_csv), or another system's read through views of
 // the file types. views says how a file with a header is read: none when
-// the format does not recognise it.
+// the format does not recognise it. detect, when set, says whether a
+// header is the format's beyond doubt, so that an upload of the default
+// import_type whose file is no Canvas type is read as that format.
 type format struct {
-	name  string
-	views func(h header) []view
+	name   string
+	views  func(file string, h header) []view
+	detect func(h header) bool
 }
 
 // canvas is Canvas's format: a file is the type its header shows.
-var canvas = &format{name: "instructure_csv", views: func(h header) []view {
+var canvas = registerFormat(&format{name: "instructure_csv", views: func(_ string, h header) []view {
 	if t := detectType(h.cols, h.defaults); t != nil {
 		return []view{{typ: t}}
 	}
 	return nil
-}}
+}})
+
+// formats are the registered formats, by import_type.
+var formats = map[string]*format{}
+
+// registerFormat adds a format; each format's file calls it once.
+func registerFormat(f *format) *format {
+	if formats[f.name] != nil {
+		panic("importer: format " + f.name + " registered twice")
+	}
+	formats[f.name] = f
+	return f
+}
+
+// formatNames are the import_type values, sorted.
+func formatNames() []string {
+	names := make([]string, 0, len(formats))
+	for name := range formats {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// viewsOf says how an import reads a file: by the format its import_type
+// names; for the default, Canvas's, as the Canvas type its header shows or
+// else as the one other format that recognises the header.
+func (at *attempt) viewsOf(file string, h header) []view {
+	f := formats[at.opts.ImportType]
+	if f == nil {
+		f = canvas
+	}
+	if vs := f.views(file, h); len(vs) > 0 || f != canvas {
+		return vs
+	}
+	for _, name := range formatNames() {
+		if other := formats[name]; other.detect != nil && other.detect(h) {
+			return other.views(file, h)
+		}
+	}
+	return nil
+}
 
 // header is what detection sees of a file's first line: its columns, and
 // the default[<column>] parameters that stand in for missing ones.
@@ -204,6 +263,9 @@ func (at *attempt) checkColumns(f *typedFile) error {
 	read := map[string]bool{}
 	for _, c := range t.layout.columns {
 		read[f.view.column(c)] = true
+		for _, from := range f.view.derived[c].from {
+			read[from] = true
+		}
 	}
 	var ignored []string
 	for name := range f.cols {

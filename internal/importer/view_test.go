@@ -70,3 +70,43 @@ func TestAViewReadsAnotherSystemsColumns(t *testing.T) {
 		t.Errorf("a missing column is named as the file names it: %v", err)
 	}
 }
+
+// TestADerivedColumnSaysTheSameInOtherWords reads a column the type needs
+// from cells of the file's own: the way a format carries another system's
+// meanings (Moodle's suspended and deleted flags are a users status).
+func TestADerivedColumnSaysTheSameInOtherWords(t *testing.T) {
+	status := derived{from: []string{"suspended", "deleted"}, value: func(c []string) string {
+		switch {
+		case c[1] == "1":
+			return "deleted"
+		case c[0] == "1":
+			return "Suspended" // the layout's lower option still applies
+		}
+		return "active"
+	}}
+	v := view{typ: byName[typeUsers], columns: map[string]string{"login_id": "username", "user_id": "idnumber"},
+		derived: map[string]derived{"status": status}}
+	head := csvread.Record{Line: 1, Fields: []string{"username", "idnumber", "suspended"}}
+	cols, _ := csvread.Columns(head.Fields)
+	f := newTypedFile("moodle.csv", head, cols, v, nil)
+	if !f.has("status") || f.has("email") {
+		t.Errorf("has(status) %v, has(email) %v: a derived column is there when a column it reads is", f.has("status"), f.has("email"))
+	}
+	at := &attempt{file: newTally(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := at.checkColumns(f); err != nil || len(at.file.warnings) != 0 {
+		t.Errorf("the columns a derivation reads are read: %v %v", err, at.file.warnings)
+	}
+	for _, c := range []struct {
+		fields []string
+		want   string
+	}{{[]string{"ann", "S1", "0"}, "active"}, {[]string{"ben", "S2", "1"}, "suspended"}, {[]string{"cy", "S3"}, "active"}} {
+		var r userRow
+		f.fill(&r, csvread.Record{Line: 2, Fields: c.fields})
+		if r.Status != c.want || r.LoginID != c.fields[0] || r.UserID != c.fields[1] {
+			t.Errorf("%v read as %+v, want status %s", c.fields, r, c.want)
+		}
+	}
+	if got := f.view.column("status"); got != "suspended" {
+		t.Errorf("a derived column is named by the first column it reads, got %q", got)
+	}
+}
