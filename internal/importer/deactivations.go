@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sisimport/sisimport/internal/csvread"
@@ -16,6 +17,7 @@ type deactivationRow struct {
 	Email            string `csv:"email" validate:"required,max=255,sis_email"`
 	RemoveFromGroups string `csv:"remove_from_groups" validate:"omitempty,oneof=y Y"`
 	UserID           string `csv:"user_id" validate:"max=255"`
+	CanvasUserID     string `csv:"canvas_user_id" validate:"omitempty,numeric,max=19"`
 	LoginID          string `csv:"login_id" validate:"max=255"`
 	IntegrationID    string `csv:"integration_id" validate:"max=255"`
 	AccountID        string `csv:"account_id" validate:"max=255"`
@@ -51,7 +53,7 @@ func importDeactivations(ctx context.Context, at *attempt, f *typedFile) error {
 		it.fail = f.check(&it.row, rec.Line, strings.ToLower(it.row.Email), fmt.Sprintf("email %q", it.row.Email))
 		return it
 	}
-	return readBatches(f, parse, func(batch []deactivationItem) error { return at.applyDeactivations(ctx, f.name, batch) })
+	return readBatches(f, parse, func(batch []deactivationItem) error { return at.applyDeactivations(ctx, f, batch) })
 }
 
 type deactivationTarget struct {
@@ -59,7 +61,7 @@ type deactivationTarget struct {
 	sis, login, integration, account, state string
 }
 
-func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []deactivationItem) error {
+func (at *attempt) applyDeactivations(ctx context.Context, file *typedFile, batch []deactivationItem) error {
 	emails := make([]string, 0, len(batch))
 	for _, it := range batch {
 		if it.fail == nil {
@@ -93,7 +95,7 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 	for i := range batch {
 		it := &batch[i]
 		res := &results[i]
-		*res = result.Result{File: file, Row: it.line, Entity: "user"}
+		*res = result.Result{File: file.name, Row: it.line, Entity: "user"}
 		f := it.fail
 		var t deactivationTarget
 		if f == nil {
@@ -105,7 +107,7 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 				f = &rowFailure{code: "ambiguous_match", message: fmt.Sprintf("%d users have the email %q", len(found), it.row.Email)}
 			default:
 				t = found[0]
-				f = identityCheck(&it.row, t)
+				f = identityCheck(&it.row, t, file.view.column)
 			}
 		}
 		if f != nil {
@@ -132,7 +134,7 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 	}
 	at.record(typeUserDeactivation, results)
 	if len(ungroup) > 0 {
-		if err := at.removeMemberships(ctx, file, ungroup); err != nil {
+		if err := at.removeMemberships(ctx, file.name, ungroup); err != nil {
 			return err
 		}
 	}
@@ -140,22 +142,26 @@ func (at *attempt) applyDeactivations(ctx context.Context, file string, batch []
 }
 
 // identityCheck fails a row whose filled columns disagree with the user its
-// email found (identity_mismatch): the user is then left as is.
-func identityCheck(r *deactivationRow, t deactivationTarget) *rowFailure {
+// email found (identity_mismatch): the user is then left as is. column
+// names a column as the file names it.
+func identityCheck(r *deactivationRow, t deactivationTarget, column func(string) string) *rowFailure {
 	sisAccount, idAccount, _ := strings.Cut(t.account, "\x00")
+	mismatch := func(col, got, want string) *rowFailure {
+		return &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("column %s: %q, but the user with email %q has %q", column(col), got, r.Email, want)}
+	}
 	checks := []struct{ col, got, want string }{
-		{"user_id", r.UserID, t.sis}, {"integration_id", r.IntegrationID, t.integration},
+		{"user_id", r.UserID, t.sis}, {"integration_id", r.IntegrationID, t.integration}, {"canvas_user_id", r.CanvasUserID, strconv.FormatInt(t.id, 10)},
 	}
 	for _, c := range checks {
 		if c.got != "" && c.got != c.want {
-			return &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("column %s: %q, but the user with email %q has %q", c.col, c.got, r.Email, c.want)}
+			return mismatch(c.col, c.got, c.want)
 		}
 	}
 	if r.LoginID != "" && !strings.EqualFold(r.LoginID, t.login) {
-		return &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("column login_id: %q, but the user with email %q has %q", r.LoginID, r.Email, t.login)}
+		return mismatch("login_id", r.LoginID, t.login)
 	}
 	if r.AccountID != "" && r.AccountID != sisAccount && r.AccountID != idAccount {
-		return &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("column account_id: %q, but the user with email %q belongs to account %q", r.AccountID, r.Email, sisAccount)}
+		return &rowFailure{code: "identity_mismatch", message: fmt.Sprintf("column %s: %q, but the user with email %q belongs to account %q", column("account_id"), r.AccountID, r.Email, sisAccount)}
 	}
 	return nil
 }
