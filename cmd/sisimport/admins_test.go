@@ -167,3 +167,25 @@ func TestAFileWithCourseIDIsAnEnrollmentsFile(t *testing.T) {
 	users := s.importCSV("", "user_id,login_id,account_id,status\nU2,u2,,active\n")
 	sameOutcomes(t, "a file with login_id", outcomes(s.results(users.ID, "")), map[string]string{"users.csv:2": "created/"})
 }
+
+// TestDiffedAdminsFiles diffs admins files by Canvas's key, a user on an
+// account: equal rows are unchanged without a look, and a user the file no
+// longer lists on an account loses the SIS-made roles there.
+func TestDiffedAdminsFiles(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "", "accounts.csv", "account_id,parent_account_id,name,status\nA1,,Faculty,active\n",
+		"users.csv", "user_id,login_id,status\nU1,u1,active\nU2,u2,active\nU3,u3,active\n")
+	const set = "diffing_data_set_identifier=staff"
+	header := "user_id,account_id,role,status\n"
+	base := header + "U1,,AccountAdmin,active\nU2,A1,AccountAdmin,active\nU3,A1,AccountAdmin,active\n"
+	first := s.importZip("1", set, "admins.csv", base)
+	sameOutcomes(t, "the base", outcomes(s.results(first.ID, "")), map[string]string{
+		"admins.csv:2": "created/", "admins.csv:3": "created/", "admins.csv:4": "created/"})
+	next := s.importZip("1", set, "admins.csv", header+"U1,,AccountAdmin,active\nU3,A1,AccountAdmin,active\n")
+	sameOutcomes(t, "the diffed file", outcomes(s.results(next.ID, "")), map[string]string{
+		"admins.csv:2": "unchanged/", "admins.csv:3": "unchanged/", "admin:U2": "deleted/"})
+	if got, want := s.admins("/api/v1/accounts/sis_account_id:A1/admins"), "U3/AccountAdmin/6"; got != want {
+		t.Errorf("admins of A1 after the diff: %s, want %s", got, want)
+	}
+}

@@ -36,7 +36,25 @@ func init() {
 		// Canvas. Batch mode does not touch admins, as on Canvas.
 		applyRank: 82, layout: layoutOf(&adminRow{}), required: []string{"status"}, apply: importAdmins,
 		restore: restoring("account_admins", ""),
+		// Canvas's diff key: a user on an account, whatever the roles; a
+		// key the file no longer lists drops the user's SIS-made admin
+		// roles on that account (an empty account_id is the import's).
+		diffKey: []string{"user_id", "account_id"}, diffRowKey: adminKey,
+		drop: &dropRule{find: `SELECT aa.id, u.sis_user_id, aa.workflow_state FROM unnest($4::text[], $5::text[]) AS k(usr, acc)
+			JOIN users u ON u.root_account_id = $1 AND u.sis_user_id = k.usr
+			JOIN account_admins aa ON aa.user_id = u.id
+			JOIN accounts a ON a.id = aa.account_id AND (CASE WHEN k.acc = '' THEN a.id = $2 ELSE a.sis_account_id = k.acc END)
+			WHERE aa.root_account_id = $1 AND $2 = ANY(a.path) AND aa.origin = 'sis' AND aa.workflow_state NOT IN ($3, 'deleted') ORDER BY aa.id`,
+			update: `UPDATE account_admins SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
 	})
+}
+
+// adminKey is a diffed admins row's key: its user and account.
+func adminKey(cells []string) string {
+	if cells[0] == "" {
+		return ""
+	}
+	return cells[0] + "\x00" + cells[1]
 }
 
 // detectAdmins is Canvas's test, user_id and account_id, tried after
@@ -94,6 +112,10 @@ func importAdmins(ctx context.Context, at *attempt, f *typedFile) error {
 		}
 		if fail := f.check(&r, rec.Line, key, "the admin "+r.describe()); fail != nil {
 			return fail, nil
+		}
+		if f.same {
+			res.Action = result.Unchanged // as in the diffing base
+			return nil, nil
 		}
 		if r.RootAccount != "" {
 			return &rowFailure{code: "other_root_account", skip: true,
