@@ -17,7 +17,7 @@ type deactivationRow struct {
 	Email            string `csv:"email" validate:"required,max=255,sis_email"`
 	RemoveFromGroups string `csv:"remove_from_groups" validate:"omitempty,oneof=y Y"`
 	UserID           string `csv:"user_id" validate:"max=255"`
-	CanvasUserID     string `csv:"canvas_user_id" validate:"omitempty,numeric,max=19"`
+	CanvasUserID     string `csv:"canvas_user_id" validate:"max=255"`
 	LoginID          string `csv:"login_id" validate:"max=255"`
 	IntegrationID    string `csv:"integration_id" validate:"max=255"`
 	AccountID        string `csv:"account_id" validate:"max=255"`
