@@ -129,3 +129,104 @@ func TestOneRosterFixtures(t *testing.T) {
 		}
 	}
 }
+
+// withFile is files with the named file's content replaced (dropped when
+// content is "").
+func withFile(files []string, name, content string) []string {
+	var out []string
+	for i := 0; i < len(files); i += 2 {
+		switch {
+		case files[i] != name:
+			out = append(out, files[i], files[i+1])
+		case content != "":
+			out = append(out, name, content)
+		}
+	}
+	return out
+}
+
+// TestOneRosterBulkDeltaAbsent: a bulk file is the whole set of its type in
+// the import's account, so what it no longer lists is removed; a delta
+// file's tobedeleted rows are removed and the rest upserted; an absent
+// file's type is untouched.
+func TestOneRosterBulkDeltaAbsent(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	if imp := s.importZip("1", "", oneRoster11...); len(imp.ProcessingErrors) != 0 {
+		t.Fatalf("file errors: %v", imp.ProcessingErrors)
+	}
+	bulk := withFile(oneRoster11, "users.csv", strings.Join(strings.SplitAfter(oneRoster11[11], "\n")[:6], ""))
+	bulk = withFile(bulk, "classes.csv", strings.Join(strings.SplitAfter(oneRoster11[9], "\n")[:2], ""))
+	bulk = withFile(bulk, "enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n"+
+		"enr-1,,,class-bio-1,school-1,stu-1,student,false,2026-08-20,2026-12-20\n"+
+		"enr-2,,,class-bio-1,school-1,tea-1,teacher,true,,\n")
+	imp := s.importZip("1", "", bulk...)
+	sameOutcomes(t, "a bulk package removes what it no longer lists", orOutcomes(s.results(imp.ID, "")), map[string]string{
+		"orgs.csv:2 account": "unchanged/", "orgs.csv:3 account": "unchanged/",
+		"academicSessions.csv:2 term": "unchanged/", "academicSessions.csv:3 term": "unchanged/",
+		"classes.csv:2 course": "unchanged/", "classes.csv:2 section": "unchanged/",
+		"users.csv:2 user": "unchanged/", "users.csv:3 user": "unchanged/", "users.csv:4 user": "unchanged/",
+		"users.csv:5 user": "unchanged/", "users.csv:6 user": "unchanged/",
+		"users.csv:2 user_observer par-1": "unchanged/", "users.csv:2 user_observer par-2": "unchanged/",
+		"enrollments.csv:2 enrollment": "unchanged/", "enrollments.csv:3 enrollment": "unchanged/",
+		"user:adm-1": "deactivated/", "enrollment:adm-1": "deleted/", "enrollment:par-1": "deleted/",
+		"section:class-bio-2": "deleted/", "course:class-bio-2": "deleted/",
+	})
+
+	// A delta package: its tobedeleted rows are removed, its other rows
+	// upserted; classes are absent, so the classes.csv it still holds is
+	// not read, and nothing unlisted is removed.
+	delta := []string{
+		"manifest.csv", manifest("1.1", "academicSessions", "absent", "classes", "absent", "enrollments", "delta", "orgs", "absent", "users", "delta"),
+		"classes.csv", "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n" +
+			"class-bio-1,tobedeleted,2026-09-01T10:00:00Z,Biology - Period 1,09,course-bio,BIO-1,scheduled,Room 4,school-1,fall-2026,Science,,1\n",
+		"users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n" +
+			"stu-2,tobedeleted,2026-09-01T10:00:00Z,true,school-1,student,ben.ng,,Ben,Ng,,S0002,ben.ng@north.example,,,,09,\n" +
+			"gus-1,active,2026-09-01T10:00:00Z,true,school-1,student,gus.park,,Gus,Park,,S0003,gus.park@north.example,,,,09,\n",
+		"enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n" +
+			"enr-1,tobedeleted,2026-09-01T10:00:00Z,class-bio-1,school-1,stu-1,student,false,,\n" +
+			"enr-7,active,2026-09-01T10:00:00Z,class-bio-1,school-1,gus-1,student,false,2026-09-01,\n",
+	}
+	imp = s.importZip("1", "", delta...)
+	sameOutcomes(t, "a delta package", orOutcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2 user": "deleted/", "users.csv:3 user": "created/",
+		"enrollments.csv:2 enrollment": "deleted/", "enrollments.csv:3 enrollment": "created/",
+	})
+	if w := fmt.Sprint(imp.ProcessingWarnings); !strings.Contains(w, "classes.csv manifest.csv does not list file.classes as bulk or delta: the file was skipped") {
+		t.Errorf("an absent file present in the package is not acknowledged: %s", w)
+	}
+}
+
+// TestOneRosterPackageRefused: a package is refused whole, saying why, when
+// it has no manifest (and import_type says it is OneRoster's), or when its
+// manifest names a file it lacks or gives a file a mode the binding has not.
+func TestOneRosterPackageRefused(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	users := oneRoster11[10:12]
+	for _, c := range []struct {
+		what, params string
+		files        []string
+		want         string
+	}{
+		{"a zip without a manifest", "import_type=oneroster_csv", users,
+			"a OneRoster package is a zip with manifest.csv, and this upload has none: nothing was imported"},
+		{"a manifest naming a missing file", "", append([]string{"manifest.csv", manifest("1.2", "users", "bulk", "enrollments", "delta")}, users...),
+			"manifest.csv says file.enrollments is delta, but the package has no enrollments.csv: nothing was imported"},
+		{"a mode the binding has not", "import_type=oneroster_csv", append([]string{"manifest.csv", manifest("1.2", "users", "full")}, users...),
+			"manifest.csv line 4: file.users is \"full\": it must be bulk, delta or absent; nothing was imported"},
+	} {
+		imp := s.importZip("1", c.params, c.files...)
+		if len(imp.ProcessingErrors) != 1 || imp.ProcessingErrors[0][1] != c.want || imp.Data.Counts["users"] != 0 {
+			t.Errorf("%s: %v, counts %v", c.what, imp.ProcessingErrors, imp.Data.Counts)
+		}
+		if rs := s.results(imp.ID, ""); len(rs) != 0 {
+			t.Errorf("%s: %d results, want none", c.what, len(rs))
+		}
+	}
+	// Without import_type, a zip without a manifest is read as Canvas's.
+	imp := s.importZip("1", "", users...)
+	if len(imp.ProcessingErrors) != 1 || !strings.Contains(imp.ProcessingErrors[0][1], "matches no known file type") {
+		t.Errorf("a OneRoster users file alone, as Canvas's: %v", imp.ProcessingErrors)
+	}
+}

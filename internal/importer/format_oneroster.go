@@ -76,7 +76,7 @@ func openOneRoster(at *attempt, files []source) (*pack, bool, error) {
 		if !explicit {
 			return nil, false, nil
 		}
-		return nil, false, &fileError{Code: "missing_manifest", Message: "a OneRoster package is a zip with manifest.csv, and this upload has none: nothing was imported"}
+		return nil, false, &fileError{Code: "invalid_package", Message: "a OneRoster package is a zip with manifest.csv, and this upload has none: nothing was imported"}
 	}
 	p := &orPackage{at: at, modes: map[string]string{}, roles: map[string]userRole{}, names: map[string]string{}}
 	ok, err := p.readManifest(*manifest, explicit)
@@ -91,7 +91,7 @@ func openOneRoster(at *attempt, files []source) (*pack, bool, error) {
 	}
 	for _, name := range sortedKeys(p.modes) {
 		if _, there := byName[strings.ToLower(name)+".csv"]; !there && p.modes[name] != "absent" {
-			return nil, true, &fileError{Code: "missing_file", Message: fmt.Sprintf("manifest.csv says file.%s is %s, but the package has no %s.csv: nothing was imported", name, p.modes[name], name)}
+			return nil, true, &fileError{Code: "invalid_package", Message: fmt.Sprintf("manifest.csv says file.%s is %s, but the package has no %s.csv: nothing was imported", name, p.modes[name], name)}
 		}
 	}
 	var read []source
@@ -139,7 +139,7 @@ func (p *orPackage) readManifest(src source, explicit bool) (bool, error) {
 		if !explicit {
 			return false, nil
 		}
-		return true, &fileError{Code: "missing_manifest", Message: fmt.Sprintf("manifest.csv line %d: a OneRoster manifest's header is propertyName,value", head.Line)}
+		return true, &fileError{Code: "invalid_package", Message: fmt.Sprintf("manifest.csv line %d: a OneRoster manifest's header is propertyName,value", head.Line)}
 	}
 	for {
 		rec, err := rd.Read()
@@ -165,7 +165,7 @@ func (p *orPackage) readManifest(src source, explicit bool) (bool, error) {
 		case "":
 			val = "absent" // as a file the manifest does not list
 		default:
-			return true, &fileError{Code: "invalid_manifest", Message: fmt.Sprintf("manifest.csv line %d: %s is %q: it must be bulk, delta or absent; nothing was imported", rec.Line, prop, val)}
+			return true, &fileError{Code: "invalid_package", Message: fmt.Sprintf("manifest.csv line %d: %s is %q: it must be bulk, delta or absent; nothing was imported", rec.Line, prop, val)}
 		}
 		p.modes[file] = val
 	}
