@@ -311,15 +311,15 @@ func TestOneRosterBulkDeltaAbsent(t *testing.T) {
 		"section:class-bio-2": "deleted/", "course:class-bio-2": "deleted/",
 	})
 
-	// A delta package: its tobedeleted rows are removed, its other rows
-	// upserted; classes are absent, so the classes.csv it still holds is
+	// A delta package: its tobedeleted rows are removed (a user deleted
+	// gets no links), its other rows upserted; classes are absent, so the classes.csv it still holds is
 	// not read, and nothing unlisted is removed.
 	delta := []string{
 		"manifest.csv", manifest("1.1", "academicSessions", "absent", "classes", "absent", "enrollments", "delta", "orgs", "absent", "users", "delta"),
 		"classes.csv", "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n" +
 			"class-bio-1,tobedeleted,2026-09-01T10:00:00Z,Biology - Period 1,09,course-bio,BIO-1,scheduled,Room 4,school-1,fall-2026,Science,,1\n",
 		"users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n" +
-			"stu-2,tobedeleted,2026-09-01T10:00:00Z,true,school-1,student,ben.ng,,Ben,Ng,,S0002,ben.ng@north.example,,,,09,\n" +
+			"stu-2,tobedeleted,2026-09-01T10:00:00Z,true,school-1,student,ben.ng,,Ben,Ng,,S0002,ben.ng@north.example,,,par-1,09,\n" +
 			"gus-1,active,2026-09-01T10:00:00Z,true,school-1,student,gus.park,,Gus,Park,,S0003,gus.park@north.example,,,,09,\n",
 		"enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n" +
 			"enr-1,tobedeleted,2026-09-01T10:00:00Z,class-bio-1,school-1,stu-1,student,false,,\n" +

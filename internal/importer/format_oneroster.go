@@ -48,10 +48,9 @@ func oneRosterUnread(name string) string {
 
 // orPackage is one upload read as a OneRoster package.
 type orPackage struct {
-	at      *attempt
-	version string
-	modes   map[string]string   // file.<name> → bulk, delta or absent
-	roles   map[string]userRole // roles.csv: each user's role and org
+	at    *attempt
+	modes map[string]string   // file.<name> → bulk, delta or absent
+	roles map[string]userRole // roles.csv: each user's role and org
 	// names maps each read file's name in the upload to its binding name.
 	names map[string]string
 }
@@ -127,10 +126,13 @@ func (p *orPackage) readManifest(src source, explicit bool) (bool, error) {
 	rd, head, cols, err := p.at.openCSV(src, false)
 	if err != nil {
 		var fe *fileError
-		if errors.As(err, &fe) && explicit {
+		switch {
+		case !errors.As(err, &fe):
+			return false, err
+		case explicit:
 			return true, &fileError{Code: fe.Code, Message: "manifest.csv: " + fe.Message}
 		}
-		return false, err
+		return false, nil // not a package: read as Canvas's, the file fails itself
 	}
 	defer rd.close()
 	name, okName := cols["propertyname"]
@@ -153,9 +155,6 @@ func (p *orPackage) readManifest(src source, explicit bool) (bool, error) {
 			return true, csvFileError(err)
 		}
 		prop, val := cell(rec.Fields, name), strings.ToLower(cell(rec.Fields, value))
-		if prop == "oneroster.version" {
-			p.version = val
-		}
 		file, isFile := strings.CutPrefix(prop, "file.")
 		if !isFile {
 			continue

@@ -180,7 +180,7 @@ func (p *orPackage) userViews(file string, h header) []view {
 	views := []view{users}
 	// An observers row is made for each agent of a student or a parent
 	// (expand): the user's cell then holds that one agent.
-	at, self, roleAt := pos(h.cols, agents), pos(h.cols, "sourcedid"), pos(h.cols, "role")
+	at, self, roleAt, statusAt := pos(h.cols, agents), pos(h.cols, "sourcedid"), pos(h.cols, "role"), pos(h.cols, "status")
 	linked := map[string]bool{} // student, then observer
 	neither := p.onceWarning(file, "agentSourcedIds of users who are neither students nor parents, guardians or relatives are not linked")
 	link := func(observer bool) func(c []string) string { // c: the agent, the user, 1.1's role
@@ -202,8 +202,8 @@ func (p *orPackage) userViews(file string, h header) []view {
 				return []csvread.Record{rec} // its width fails it
 			}
 			list := splitList(cell(rec.Fields, at))
-			if len(list) == 0 {
-				return nil
+			if len(list) == 0 || strings.EqualFold(cell(rec.Fields, statusAt), "tobedeleted") {
+				return nil // a user deleted keeps no links to make
 			}
 			student, parent := observes(role([]string{cell(rec.Fields, self), cell(rec.Fields, roleAt)}))
 			if !student && !parent {
