@@ -22,7 +22,7 @@ const listedEnrollments = `CREATE TEMP TABLE IF NOT EXISTS listed_enrollments (i
 // listEnrollments remembers the stored enrollments a batch's rows named,
 // for batch mode.
 func (at *attempt) listEnrollments(ctx context.Context, items []*enrollmentItem) error {
-	if !at.opts.BatchMode {
+	if !at.opts.BatchMode && (at.pack == nil || !at.pack.listEnrollments) {
 		return nil
 	}
 	if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
@@ -134,28 +134,39 @@ func (at *attempt) finishBatchMode(ctx context.Context) error {
 // (id, SIS id, state, listed) and that were not listed — by the flag, or
 // by their SIS id in seen.
 func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keyset.Set, find, update string, args ...any) error {
-	rows, err := at.tx.Query(ctx, find, args...)
-	if err != nil {
-		return fmt.Errorf("find unlisted %ss: %w", entity, err)
-	}
 	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, cleanup: true, update: update}
-	var o removed
-	var listed bool
-	candidates := keyset.NewUnlisted(seen, func(o removed) *string { return o.sis })
-	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.sis, &o.state, &listed}, func() error {
-		rm.eligible++
-		if !listed && o.state != target {
-			candidates.Add(o)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("find unlisted %ss: %w", entity, err)
+	if err := at.findUnlisted(ctx, &rm, seen, find, args...); err != nil {
+		return err
 	}
-	rm.objects = candidates.Items()
 	removed, err := at.apply(ctx, rm)
 	if removed { // skip_deletes does not stop the cleanup, as on Canvas
 		at.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
 	}
 	return err
+}
+
+// findUnlisted counts in rm the eligible objects that find returns (id,
+// SIS id, state, listed), and lists as its objects those that were not
+// listed — by the flag, or by their SIS id in seen — and are not in its
+// target state yet.
+func (at *attempt) findUnlisted(ctx context.Context, rm *removal, seen *keyset.Set, find string, args ...any) error {
+	rows, err := at.tx.Query(ctx, find, args...)
+	if err != nil {
+		return fmt.Errorf("find unlisted %ss: %w", rm.entity, err)
+	}
+	var o removed
+	var listed bool
+	candidates := keyset.NewUnlisted(seen, func(o removed) *string { return o.sis })
+	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.sis, &o.state, &listed}, func() error {
+		rm.eligible++
+		if !listed && o.state != rm.target {
+			candidates.Add(o)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find unlisted %ss: %w", rm.entity, err)
+	}
+	rm.objects = candidates.Items()
+	return nil
 }

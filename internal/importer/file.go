@@ -23,7 +23,7 @@ type typedFile struct {
 	width    int                            // fields in the header
 	idx      []int                          // where each column of the layout is, -1 when absent
 	derive   []func(fields []string) string // each column of the layout the view derives, nil for the others
-	rd       *csvread.Reader
+	rd       recordReader
 	stream   *fileStream
 	digester *keyset.Digester // of this file's rows, when its stream has a diffing base
 	// same: the row being applied a row at a time (eachRow) equals its
@@ -84,6 +84,9 @@ func newTypedFile(name string, head csvread.Record, cols map[string]int, v view,
 	t := v.typ
 	f := &typedFile{typ: t, view: v, name: name, head: head, cols: cols, width: len(head.Fields), idx: t.layout.positions(cols, v), rd: rd,
 		columnOf: map[string]string{}}
+	if v.expand != nil {
+		f.rd = &expandingReader{rd: rd, expand: v.expand}
+	}
 	for field, c := range t.layout.columnOf {
 		f.columnOf[field] = v.column(c)
 	}
@@ -111,6 +114,32 @@ func newTypedFile(name string, head csvread.Record, cols map[string]int, v view,
 		}
 	}
 	return f
+}
+
+// recordReader reads a file's records, one at a time, io.EOF at its end.
+type recordReader interface {
+	Read() (csvread.Record, error)
+}
+
+// expandingReader reads each record as the records its view's expand
+// makes of it; a record that cannot be read is handed on as it is.
+type expandingReader struct {
+	rd      recordReader
+	expand  func(csvread.Record) []csvread.Record
+	pending []csvread.Record
+}
+
+func (r *expandingReader) Read() (csvread.Record, error) {
+	for len(r.pending) == 0 {
+		rec, err := r.rd.Read()
+		if err != nil {
+			return rec, err
+		}
+		r.pending = r.expand(rec)
+	}
+	rec := r.pending[0]
+	r.pending = r.pending[1:]
+	return rec, nil
 }
 
 // has says whether the file has the type's column c: for a derived one,

@@ -3,9 +3,12 @@ package importer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sisimport/sisimport/internal/csvread"
 )
 
 // A fileType is one kind of CSV file an import reads. Each type declares
@@ -92,6 +95,15 @@ type view struct {
 	typ     *fileType
 	columns map[string]string  // a layout column → the file's column of it; absent: the same name
 	derived map[string]derived // a layout column the file says in other words
+	// expand, when set, reads each record of the file as the records it
+	// returns, under the record's own line (none: this view skips it):
+	// OneRoster's agentSourcedIds lists several links in one cell.
+	expand func(rec csvread.Record) []csvread.Record
+	// A file read through several views has its ignored columns reported
+	// once: by the view that reads the columns the others read too (reads)
+	// and not by the others (quiet).
+	reads []string
+	quiet bool
 }
 
 // A derived column is one of the type's columns made from the file's own
@@ -135,6 +147,54 @@ type format struct {
 	name   string
 	views  func(file string, h header) []view
 	detect func(h header) bool
+	// pack, when set, reads an upload as one package before its files, as
+	// OneRoster's manifest says what each file of the package is: ok says
+	// whether files are the format's package; if so, it returns the files
+	// to read and how this upload reads each of them, or a file error that
+	// refuses the package whole.
+	pack func(at *attempt, files []source) (p *pack, ok bool, err error)
+}
+
+// A pack is an upload read as one package (format.pack): the files to read
+// and how each is read.
+type pack struct {
+	files []source
+	views func(file string, h header) []view
+	// finish runs once every file is applied (a package's removals).
+	finish func(ctx context.Context) error
+	// listEnrollments: finish removes the enrollments the package did not
+	// list, so their batches remember the ones they named (batchmode.go).
+	listEnrollments bool
+}
+
+// openPack reads the upload as a package when the import's format has
+// one, or, for the default import_type, when a format recognises its files
+// as its package; the files come back as the package says. A refused
+// package is a file error and nothing of it is read.
+func (at *attempt) openPack(files []source) ([]source, error) {
+	names := []string{at.opts.ImportType}
+	if formats[at.opts.ImportType] == nil || formats[at.opts.ImportType] == canvas {
+		names = formatNames()
+	}
+	for _, name := range names {
+		f := formats[name]
+		if f == nil || f.pack == nil {
+			continue
+		}
+		p, ok, err := f.pack(at, files)
+		var fe *fileError
+		switch {
+		case errors.As(err, &fe):
+			at.addFileError(at.job.FileName, fe)
+			return nil, nil
+		case err != nil:
+			return nil, err
+		case ok:
+			at.pack = p
+			return p.files, nil
+		}
+	}
+	return files, nil
 }
 
 // canvas is Canvas's format: a file is the type its header shows.
@@ -171,6 +231,9 @@ func formatNames() []string {
 // names; for the default, Canvas's, as the Canvas type its header shows or
 // else as the one other format that recognises the header.
 func (at *attempt) viewsOf(file string, h header) []view {
+	if at.pack != nil {
+		return at.pack.views(file, h)
+	}
 	f := formats[at.opts.ImportType]
 	if f == nil {
 		f = canvas
@@ -260,7 +323,13 @@ func (at *attempt) checkColumns(f *typedFile) error {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, f.view.column(c))}
 		}
 	}
+	if f.view.quiet {
+		return nil
+	}
 	read := map[string]bool{}
+	for _, c := range f.view.reads {
+		read[c] = true
+	}
 	for _, c := range t.layout.columns {
 		read[f.view.column(c)] = true
 		for _, from := range f.view.derived[c].from {

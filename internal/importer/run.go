@@ -82,6 +82,7 @@ type attempt struct {
 	users         *usersStream           // shared by the users files, made on the first
 	typeFiles     map[string]int         // how many files of each type the upload holds
 	streams       map[string]*fileStream // of the other types, made on their first file
+	pack          *pack                  // the upload read as a package, when its format reads one
 	listedTerms   []int64                // the terms the terms files listed, for multi_term_batch_mode
 	secrets       bool                   // a file has a password column: the stored upload is scrubbed at the end
 	usersRenamed  bool                   // a change_sis_id row changed a user's ids in the import's transaction
@@ -237,6 +238,11 @@ func (at *attempt) importUpload(ctx context.Context) error {
 	}
 	if err := at.finishUsers(ctx); err != nil {
 		return err
+	}
+	if at.pack != nil && at.pack.finish != nil {
+		if err := at.pack.finish(ctx); err != nil {
+			return err
+		}
 	}
 	return at.finishBatchMode(ctx)
 }

@@ -41,6 +41,10 @@ type reading struct {
 // within a type, by path.
 func (at *attempt) readings(files []source) ([]reading, error) {
 	at.typeFiles = map[string]int{}
+	files, err := at.openPack(files)
+	if err != nil {
+		return nil, err
+	}
 	var out []reading
 	for _, f := range files {
 		rd, _, cols, err := at.openCSV(f, false)

@@ -1,0 +1,83 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sisimport/sisimport/internal/keyset"
+)
+
+// A bulk file of a OneRoster package is the whole set of its type inside
+// the import's account (docs/formats-oneroster.md#bulk-delta-and-absent):
+// the SIS-managed objects of the type that it does not list are removed,
+// under the threshold guards, by the machinery Canvas's options use —
+// remove_unlisted_users for users, batch mode's search for the others, over
+// the import's account rather than a term. Nothing is removed for a type
+// whose file had a file-level error.
+
+// bulkUsers makes a bulk users file remove the users it does not list, as
+// remove_unlisted_users does (unlisted.go).
+func (p *orPackage) bulkUsers() {
+	if p.modes["users"] == "bulk" {
+		p.at.opts.RemoveUnlistedUsers = true
+	}
+}
+
+// finish removes what the bulk enrollments and classes files did not list:
+// enrollments, then sections, then courses.
+func (p *orPackage) finish(ctx context.Context) error {
+	at := p.at
+	at.file = newTally()
+	defer func() { at.total.add(at.file) }()
+	root, scope := at.account.RootAccountID, at.account.ID
+	const why = "not listed by the package's bulk file"
+	if st := at.streams[typeEnrollments]; st != nil && !st.failed && p.modes["enrollments"] == "bulk" {
+		if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
+			return fmt.Errorf("create listed enrollments: %w", err)
+		}
+		rm := removal{typ: typeEnrollments, entity: "enrollment", file: st.files[0], target: at.opts.BatchModeEnrollmentDropStatus, why: why, guarded: true,
+			update: `UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
+		if err := p.remove(ctx, rm, nil, `
+			SELECT e.id, u.sis_user_id, e.workflow_state, EXISTS (SELECT 1 FROM listed_enrollments l WHERE l.id = e.id)
+			FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id JOIN users u ON u.id = e.user_id
+			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND e.origin = 'sis' AND e.workflow_state <> 'deleted' ORDER BY e.id`, root, scope); err != nil {
+			return err
+		}
+	}
+	if p.modes["classes"] != "bulk" {
+		return nil
+	}
+	if st := at.streams[typeSections]; st != nil && !st.failed {
+		rm := removal{typ: typeSections, entity: "section", file: st.files[0], target: "deleted", why: why, guarded: true,
+			update: `UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
+		if err := p.remove(ctx, rm, st.seen, `
+			SELECT s.id, s.sis_section_id, s.workflow_state, false
+			FROM sections s JOIN courses c ON c.id = COALESCE(s.nonxlist_course_id, s.course_id) JOIN accounts a ON a.id = c.account_id
+			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND s.origin = 'sis'
+			  AND s.sis_section_id IS NOT NULL AND s.workflow_state <> 'deleted' ORDER BY s.id`, root, scope); err != nil {
+			return err
+		}
+	}
+	if st := at.streams[typeCourses]; st != nil && !st.failed {
+		rm := removal{typ: typeCourses, entity: "course", file: st.files[0], target: "deleted", why: why, guarded: true,
+			update: `UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
+		if err := p.remove(ctx, rm, st.seen, `
+			SELECT c.id, c.sis_course_id, c.workflow_state, false
+			FROM courses c JOIN accounts a ON a.id = c.account_id
+			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.origin = 'sis'
+			  AND c.sis_course_id IS NOT NULL AND c.workflow_state <> 'deleted' ORDER BY c.id`, root, scope); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remove applies one removal of the objects find returns that seen did
+// not list (nil: find's listed flag says).
+func (p *orPackage) remove(ctx context.Context, rm removal, seen *keyset.Set, find string, args ...any) error {
+	if err := p.at.findUnlisted(ctx, &rm, seen, find, args...); err != nil {
+		return err
+	}
+	_, err := p.at.apply(ctx, rm)
+	return err
+}
