@@ -65,6 +65,10 @@ type Options struct {
 	DiffingDropStatus             string `json:"diffing_drop_status"`
 }
 
+// ImportTypes are the values import_type takes: the file formats this
+// version imports. The console offers them from here.
+var ImportTypes = []string{"instructure_csv"}
+
 // templateColumns are the users columns a default[<column>] may fill.
 var templateColumns = []string{"login_id", "email", "first_name", "last_name", "full_name", "sortable_name",
 	"short_name", "pronouns", "status", "integration_id"}
@@ -110,7 +114,7 @@ func (o *Options) params() map[string]func(string) error {
 		"diffing_user_remove_status":        choice(&o.DiffingUserRemoveStatus, "deleted", "suspended"),
 		"diffing_drop_status":               choice(&o.DiffingDropStatus, "deleted", "completed", "inactive", "deleted_last_completed"),
 		"batch_mode_enrollment_drop_status": choice(&o.BatchModeEnrollmentDropStatus, "deleted", "completed", "inactive"),
-		"import_type":                       choice(&o.ImportType, "instructure_csv"),
+		"import_type":                       choice(&o.ImportType, ImportTypes...),
 
 		"diffing_data_set_identifier": text(&o.DiffingDataSet),
 		"batch_mode_term_id":          text(&o.BatchModeTermID),
