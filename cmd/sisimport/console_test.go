@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"net/http/httptest"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +83,7 @@ func signIn(t *testing.T, ctx context.Context, base, token string, shot bool) {
 		screenshot(t, ctx, "signin")
 	}
 	steps(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#token"), token),
-		chromedp.Submit(chromedp.CSS("#token")), chromedp.WaitVisible(chromedp.CSS("h1")))
+		chromedp.Submit(chromedp.CSS("#token")), chromedp.WaitVisible(chromedp.CSS("form.who")))
 	if loc := location(t, ctx); !strings.HasSuffix(loc, "/console/imports") {
 		t.Fatalf("after sign in: at %s", loc)
 	}
@@ -157,8 +160,7 @@ func TestConsoleImportDryRunApplyRestore(t *testing.T) {
 	}
 
 	// A cell of the file is text: the markup shows as it is, no element.
-	var imgs int
-	imgs = eval[int](t, ctx, `document.querySelectorAll("main img").length`)
+	imgs := eval[int](t, ctx, `document.querySelectorAll("main img").length`)
 	if imgs != 0 || !strings.Contains(text(t, ctx, "table.results"), xss) {
 		t.Fatalf("the SIS id %s: %d img elements; table %q", xss, imgs, text(t, ctx, "table.results"))
 	}
@@ -166,8 +168,7 @@ func TestConsoleImportDryRunApplyRestore(t *testing.T) {
 	// Filters: only the failed row.
 	steps(t, ctx, "filter failed", chromedp.SetValue(chromedp.CSS(`select[name=action]`), "failed"),
 		chromedp.Submit(chromedp.CSS(`select[name=action]`)), chromedp.WaitVisible(chromedp.CSS("#results")))
-	var rows []string
-	rows = eval[[]string](t, ctx, `[...document.querySelectorAll("table.results tbody tr")].map(r => r.innerText)`)
+	rows := eval[[]string](t, ctx, `[...document.querySelectorAll("table.results tbody tr")].map(r => r.innerText)`)
 	if len(rows) != 1 || !strings.Contains(rows[0], "S0003") || !strings.Contains(rows[0], "failed") {
 		t.Fatalf("results filtered on failed: %q", rows)
 	}
@@ -212,14 +213,12 @@ func TestConsoleImportDryRunApplyRestore(t *testing.T) {
 	steps(t, ctx, "find", chromedp.Navigate(s.base+"/console/people?q=jdoe"), chromedp.Click(chromedp.CSS(`table.list a`)),
 		chromedp.WaitVisible(chromedp.CSS(`dl.facts`)))
 	screenshot(t, ctx, "student")
-	var links []string
-	links = eval[[]string](t, ctx, `[...document.querySelectorAll("main table.list a")].map(a => a.getAttribute("href"))`)
+	links := eval[[]string](t, ctx, `[...document.querySelectorAll("main table.list a")].map(a => a.getAttribute("href"))`)
 	if len(links) < 2 {
 		t.Fatalf("history of jdoe: %q", links)
 	}
 	steps(t, ctx, "follow", chromedp.Click(chromedp.CSS(`main table.list a`)), chromedp.WaitVisible(chromedp.CSS("#results")))
-	var target string
-	target = eval[string](t, ctx, `document.querySelector("tr:target") ? document.querySelector("tr:target").innerText : ""`)
+	target := eval[string](t, ctx, `document.querySelector("tr:target") ? document.querySelector("tr:target").innerText : ""`)
 	if !strings.Contains(target, "S0001") {
 		t.Fatalf("the history's link %s lands on %q", links[0], target)
 	}
@@ -297,35 +296,49 @@ func TestConsoleReadOnlyCrossSiteAndHeaders(t *testing.T) {
 	// A read_only token looks, and cannot change anything.
 	signIn(t, ctx, s.base, s.newToken(1, auth.ReadOnly), false)
 	steps(t, ctx, "new import", chromedp.Navigate(s.base+"/console/imports/new"), chromedp.WaitVisible(chromedp.CSS("main h1")))
-	var forms int
-	forms = eval[int](t, ctx, `document.querySelectorAll("form.upload").length`)
+	forms := eval[int](t, ctx, `document.querySelectorAll("form.upload").length`)
 	if forms != 0 || !strings.Contains(text(t, ctx, "main"), "read only") {
 		t.Fatalf("a read_only token's new import page: %d forms, %q", forms, text(t, ctx, "main"))
 	}
 	steps(t, ctx, "import", chromedp.Navigate(fmt.Sprintf("%s/console/imports/%d", s.base, done.ID)), chromedp.WaitVisible(chromedp.CSS("#results")))
-	var buttons []string
-	buttons = eval[[]string](t, ctx, `[...document.querySelectorAll("main form button, main a.button")].map(b => b.innerText)`)
+	buttons := eval[[]string](t, ctx, `[...document.querySelectorAll("main form button, main a.button")].map(b => b.innerText)`)
 	for _, b := range buttons {
 		if b != "Filter" && !strings.HasPrefix(b, "Download") {
 			t.Fatalf("a read_only token sees the button %q", b)
 		}
 	}
 	// Sent anyway, with the session's own CSRF token, the API's role check refuses it.
-	var status int
-	status = eval[int](t, ctx, fmt.Sprintf(`fetch("/console/imports/%d/restore", {method: "POST", body: new URLSearchParams({csrf: document.querySelector("input[name=csrf]").value})}).then(r => r.status)`, done.ID))
+	status := eval[int](t, ctx, fmt.Sprintf(`fetch("/console/imports/%d/restore", {method: "POST", body: new URLSearchParams({csrf: document.querySelector("input[name=csrf]").value})}).then(r => r.status)`, done.ID))
 	if status != http.StatusForbidden {
 		t.Fatalf("a read_only restore: %d", status)
 	}
 
-	// A form on another site that posts to the console: refused, nothing done.
-	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<form method="post" action="%s/console/imports/%d/abort"><input type="hidden" name="csrf" value="guess"><button id="go">Win a prize</button></form>`, s.base, queued.ID)
-	}))
-	defer evil.Close()
-	steps(t, ctx, "cross-site post", chromedp.Navigate(strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)), chromedp.Click(chromedp.CSS("#go")),
-		chromedp.WaitVisible(chromedp.CSS(".error")))
-	if msg := text(t, ctx, ".error"); !strings.Contains(msg, "did not come from a page of this console") {
-		t.Fatalf("a cross-site POST: %q", msg)
+	// A POST of another site's form: the browser sends the session's cookie
+	// (as one of the same site would) but no CSRF token of the session.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Transport: &http.Transport{}, Jar: jar}
+	page, err := client.Get(s.base + "/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	nonce := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if nonce == nil {
+		t.Fatalf("no CSRF field on the sign in page: %s", body)
+	}
+	if resp, err = client.PostForm(s.base+"/console/signin", url.Values{"csrf": {string(nonce[1])}, "token": {s.token}}); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = client.PostForm(fmt.Sprintf("%s/console/imports/%d/abort", s.base, queued.ID), url.Values{"csrf": {"guess"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "did not come from a page of this console") {
+		t.Fatalf("a cross-site POST: %d %s", resp.StatusCode, body)
 	}
 	if i := s.wait("1", queued.ID); i.WorkflowState == "aborted" {
 		t.Fatal("a cross-site POST aborted the import")
