@@ -66,7 +66,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv("SISIMPORT_SCREENSHOTS") != "1" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,10 @@ func TestConsoleImportDryRunApplyRestore(t *testing.T) {
 
 	// Filters: only the failed row.
 	steps(t, ctx, "filter failed", chromedp.SetValue(chromedp.CSS(`select[name=action]`), "failed"),
-		chromedp.Submit(chromedp.CSS(`select[name=action]`)), chromedp.WaitVisible(chromedp.CSS("#results")))
+		chromedp.Submit(chromedp.CSS(`select[name=action]`)))
+	waitFor(t, "the filtered results", func() bool {
+		return eval[bool](t, ctx, `document.location.search.includes("action=failed") && document.readyState === "complete"`)
+	})
 	rows := eval[[]string](t, ctx, `[...document.querySelectorAll("table.results tbody tr")].map(r => r.innerText)`)
 	if len(rows) != 1 || !strings.Contains(rows[0], "S0003") || !strings.Contains(rows[0], "failed") {
 		t.Fatalf("results filtered on failed: %q", rows)
@@ -187,11 +190,13 @@ func TestConsoleImportDryRunApplyRestore(t *testing.T) {
 
 	// Apply this file: the same file, for real.
 	dryURL := location(t, ctx)
-	steps(t, ctx, "apply", chromedp.Click(chromedp.CSS(`form[action$="/apply"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("#results")))
+	steps(t, ctx, "apply", chromedp.Click(chromedp.CSS(`form[action$="/apply"] button`)))
+	waitFor(t, "the applied import to end", func() bool {
+		return eval[bool](t, ctx, `!!document.querySelector("#results") && !document.querySelector(".tag") && (document.querySelector("[data-state]") || {textContent: ""}).textContent == "imported with messages"`)
+	})
 	applied := location(t, ctx)
-	if applied == dryURL || text(t, ctx, "[data-state]") != "imported with messages" {
-		t.Fatalf("after Apply: at %s, %q", applied, text(t, ctx, "[data-state]"))
+	if applied == dryURL {
+		t.Fatalf("after Apply: still at %s", applied)
 	}
 	if err := s.db.QueryRow(context.Background(), `SELECT count(*) FROM users WHERE sis_user_id IN ('S0001', 'S0002') AND workflow_state = 'active'`).Scan(&users); err != nil || users != 2 {
 		t.Fatalf("Apply made %d of the 2 users (%v)", users, err)
@@ -262,10 +267,10 @@ func TestConsoleHeldImportApproved(t *testing.T) {
 		t.Fatalf("the held import's plan: %q", plan)
 	}
 	screenshot(t, ctx, "held-import")
-	steps(t, ctx, "approve", chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)), chromedp.WaitVisible(chromedp.CSS("#results")))
-	if st := text(t, ctx, "[data-state]"); !strings.HasPrefix(st, "imported") {
-		t.Fatalf("approved, the import ended %q", st)
-	}
+	steps(t, ctx, "approve", chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)))
+	waitFor(t, "the approved import to end", func() bool {
+		return eval[bool](t, ctx, `!!document.querySelector("#results") && (document.querySelector("[data-state]") || {textContent: ""}).textContent.startsWith("imported")`)
+	})
 	var removed int
 	if err := s.db.QueryRow(context.Background(), `SELECT count(*) FROM users WHERE sis_user_id LIKE 'H%' AND workflow_state <> 'active'`).Scan(&removed); err != nil || removed != 11 {
 		t.Fatalf("approved, %d users were removed (%v)", removed, err)

@@ -136,4 +136,11 @@ var funcs = template.FuncMap{
 		return fmt.Sprint(*n)
 	},
 	"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	// changes shows a result's changes, nothing for none.
+	"changes": func(raw []byte) string {
+		if s := string(raw); s != "null" && s != "{}" {
+			return s
+		}
+		return ""
+	},
 }
