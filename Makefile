@@ -6,7 +6,7 @@ PKGS    := ./...
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(shell $(GO) env GOPATH)/bin/golangci-lint
 
-.PHONY: run test bench bench-api lint build fuzz
+.PHONY: run test bench bench-api lint build fuzz screenshots
 
 ## run: start a private PostgreSQL in ./.data (unless DATABASE_URL is set), migrate, print a token, serve on :8080
 run:
@@ -14,6 +14,7 @@ run:
 
 ## test: every test, with the race detector, against a real PostgreSQL the tests start themselves (unless TEST_DATABASE_URL is set)
 test:
+	@command -v chromium >/dev/null || echo "the console's browser tests will skip: install Chromium (apt-get install -y chromium) to run them (docs/console.md#browser-tests)"
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
@@ -40,6 +41,10 @@ fuzz:
 		echo "== $${t#*:} ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) ./internal/$${t%%:*}/; \
 	done
+
+## screenshots: the console's pages in headless Chromium, as PNGs in docs/console/
+screenshots:
+	SISIMPORT_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsole' ./cmd/sisimport
 
 ## build: a static binary in bin/
 build:

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/config"
+	"github.com/sisimport/sisimport/internal/console"
 	"github.com/sisimport/sisimport/internal/httpapi"
 	"github.com/sisimport/sisimport/internal/importer"
 	"github.com/sisimport/sisimport/internal/metrics"
@@ -79,6 +80,9 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	api.LimitRate(cfg.RateLimit, cfg.RateBurst)
 	api.BoundCSV(cfg.MaxFieldBytes, cfg.MaxColumns, cfg.MaxRowsPerFile)
 	api.BoundZip(cfg.MaxUnzippedBytes, cfg.MaxZipRatio)
+	if cfg.Role != config.RoleWorker {
+		api.MountConsole(console.New(db, log, api.Handler())) // docs/console.md
+	}
 	if cfg.MetricsAddr != "" {
 		api.MetricsElsewhere = true
 		mux := http.NewServeMux()

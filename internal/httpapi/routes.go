@@ -88,6 +88,9 @@ func (s *Server) Handler() http.Handler {
 			})
 		})
 	})
+	if s.console != nil {
+		r.Mount("/console", s.console) // docs/console.md
+	}
 	return r
 }
 

@@ -35,6 +35,8 @@ type Server struct {
 	// MetricsElsewhere drops /metrics from this handler: it is served on a
 	// listener of its own (SISIMPORT_METRICS_ADDR).
 	MetricsElsewhere bool
+	// console is the browser console, mounted at /console (see MountConsole).
+	console http.Handler
 }
 
 // New makes a Server; without withAPI it serves only the operations routes
@@ -70,6 +72,10 @@ func tokenOf(r *http.Request) auth.Token {
 // access_token query parameter (which is never logged).
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(inProcessKey).(auth.Token); ok {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey, r.Context().Value(inProcessKey))))
+			return
+		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			secret = r.URL.Query().Get("access_token")

@@ -65,6 +65,10 @@ type Options struct {
 	DiffingDropStatus             string `json:"diffing_drop_status"`
 }
 
+// ImportTypes are the values import_type takes: the registered formats
+// (registry.go). The console offers them from here.
+func ImportTypes() []string { return formatNames() }
+
 // templateColumns are the users columns a default[<column>] may fill.
 var templateColumns = []string{"login_id", "email", "first_name", "last_name", "full_name", "sortable_name",
 	"short_name", "pronouns", "status", "integration_id"}

@@ -100,12 +100,18 @@ type Filter struct {
 	CreatedBefore *time.Time
 	States        []string
 	Limit, Offset int
+	// Subtree lists the imports of AccountID's sub-accounts too.
+	Subtree bool
 }
 
 // List returns the account's imports, newest first, one page.
 func List(ctx context.Context, db *pgxpool.Pool, f Filter) ([]Import, error) {
+	account := `account_id = $1`
+	if f.Subtree {
+		account = `account_id IN (SELECT a.id FROM accounts a WHERE $1 = ANY(a.path))`
+	}
 	rows, err := db.Query(ctx, `SELECT `+importColumns+` FROM sis_imports
-		WHERE account_id = $1 AND kind = 'import'
+		WHERE `+account+` AND kind = 'import'
 		  AND ($2::timestamptz IS NULL OR created_at >= $2)
 		  AND ($3::timestamptz IS NULL OR created_at < $3)
 		  AND (cardinality($4::text[]) = 0 OR workflow_state = ANY($4))
