@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,6 +43,15 @@ exit status of import, imports approve and imports show --wait:
   7 no answer or a server error (try again)   8 refused by the server
   1 anything else
 `
+
+// clientCmd is the client's commands, `import` and `imports`; progress
+// goes to stderr, what the command answers to stdout.
+func clientCmd(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	if args[0] == "import" {
+		return importCmd(ctx, args[1:], environ, stdout, stderr)
+	}
+	return importsCmd(ctx, args[1:], environ, stdout, stderr)
+}
 
 // connFlags are the flags that say which server, token and account.
 type connFlags struct {

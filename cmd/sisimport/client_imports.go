@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 
 	"github.com/sisimport/sisimport/internal/client"
@@ -97,7 +99,7 @@ func importsCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 		return onImport(fs, conn, args, func(c *client.Client, id int64) error {
 			imp, err := c.Approve(ctx, *conn.account, id)
 			if err != nil {
-				return requestFailed(err)
+				return requestFailed(inState(ctx, c, *conn.account, id, err))
 			}
 			if *noWait {
 				fmt.Fprintf(stdout, "import %d\t%s\n", imp.ID, describe(imp))
@@ -109,7 +111,7 @@ func importsCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 		return onImport(fs, conn, args, func(c *client.Client, id int64) error {
 			imp, err := c.Abort(ctx, *conn.account, id)
 			if err != nil {
-				return requestFailed(err)
+				return requestFailed(inState(ctx, c, *conn.account, id, err))
 			}
 			fmt.Fprintf(stdout, "import %d\t%s\n", imp.ID, describe(imp))
 			return nil
@@ -134,4 +136,17 @@ func onImport(fs *flag.FlagSet, conn connFlags, args []string, do func(*client.C
 		return err
 	}
 	return do(c, id)
+}
+
+// inState adds to a state change the server refused as a conflict the
+// state the import is in, which is why.
+func inState(ctx context.Context, c *client.Client, account string, id int64, err error) error {
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusConflict {
+		return err
+	}
+	if imp, gerr := c.Get(ctx, account, id); gerr == nil {
+		return fmt.Errorf("%w (import %d is %s)", err, id, describe(imp))
+	}
+	return err
 }

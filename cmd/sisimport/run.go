@@ -55,10 +55,8 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return tokensCmd(ctx, args[1:], environ, stdout)
 	case "dev":
 		return dev(ctx, environ, stdout)
-	case "import":
-		return importCmd(ctx, args[1:], environ, stdout, os.Stderr)
-	case "imports":
-		return importsCmd(ctx, args[1:], environ, stdout, os.Stderr)
+	case "import", "imports":
+		return clientCmd(ctx, args, environ, stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

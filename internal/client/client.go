@@ -36,12 +36,9 @@ func New(base, token string) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server address %q is not an http:// or https:// URL", base)
 	}
-	// No overall timeout: an upload of a large file may take minutes. A
-	// server that accepts a connection and never answers is bounded by the
-	// header timeout instead.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 5 * time.Minute
-	return &Client{base: u, token: token, http: &http.Client{Transport: tr}}, nil
+	// No overall timeout: an upload of a large file may take minutes.
+	// Reads of JSON have theirs (answerTimeout).
+	return &Client{base: u, token: token, http: &http.Client{}}, nil
 }
 
 // URL is the absolute address of an API path, for people to read.
@@ -60,6 +57,11 @@ func ImportPath(account string, id int64) string {
 	}
 	return p
 }
+
+// answerTimeout bounds a request whose answer is a JSON object or page,
+// so that a server that accepts connections and never answers does not
+// hang a nightly job.
+const answerTimeout = time.Minute
 
 // Error is a request that did not succeed: the server refused it (Status
 // set) or did not answer (Err set).
@@ -86,6 +88,8 @@ func (e *Error) Error() string {
 	switch e.Status {
 	case http.StatusUnauthorized:
 		msg += "; check SISIMPORT_TOKEN"
+	case http.StatusNotFound:
+		msg += "; check the id, and --account (SISIMPORT_ACCOUNT): a token reaches its own account and those below it"
 	case http.StatusForbidden:
 		if e.Code != "rate_limited" {
 			msg += "; the token's role does not allow this (docs/api.md#authentication-and-roles)"
@@ -123,7 +127,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	req.Header.Set("User-Agent", "sisimport-cli")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 		}
 		return nil, &Error{Op: op, Server: c.base.String(), Err: err}
@@ -151,6 +155,8 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 // getJSON GETs path and decodes the answer into v; it returns the answer's
 // Link header's next page, if any.
 func (c *Client) getJSON(ctx context.Context, op, path string, query url.Values, v any) (next string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
 	resp, err := c.do(ctx, op, http.MethodGet, path, query, nil, 0, nil)
 	if err != nil {
 		return "", err

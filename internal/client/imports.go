@@ -154,6 +154,8 @@ func (c *Client) Abort(ctx context.Context, account string, id int64) (Import, e
 }
 
 func (c *Client) change(ctx context.Context, op, path string) (Import, error) {
+	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
 	resp, err := c.do(ctx, op, http.MethodPut, path, nil, nil, 0, nil)
 	if err != nil {
 		return Import{}, err
