@@ -72,7 +72,7 @@ func isTerminal(w io.Writer) bool {
 func newProgress(w io.Writer) progressView {
 	if isTerminal(w) {
 		return &barView{bar: progressbar.NewOptions(100, progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(30),
-			progressbar.OptionSetPredictTime(false), progressbar.OptionClearOnFinish(), progressbar.OptionSetRenderBlankState(true))}
+			progressbar.OptionSetPredictTime(false), progressbar.OptionClearOnFinish())}
 	}
 	return &plainView{w: w, step: -1}
 }
@@ -83,7 +83,12 @@ type barView struct {
 }
 
 func (v *barView) show(i client.Import) {
-	v.bar.Describe(fmt.Sprintf("import %d %s", i.ID, describe(i)))
+	// The bar shows the percentage; the description the rest.
+	desc := fmt.Sprintf("import %d %s", i.ID, i.WorkflowState)
+	if !i.Running() || i.WorkflowState == "created" {
+		desc = fmt.Sprintf("import %d %s", i.ID, describe(i))
+	}
+	v.bar.Describe(desc + rate(i))
 	_ = v.bar.Set(i.Progress)
 }
 
@@ -124,11 +129,17 @@ func describe(i client.Import) string {
 	case !i.Running():
 		return i.WorkflowState
 	}
-	s := fmt.Sprintf("%s %d %%", i.WorkflowState, i.Progress)
-	if i.RowsPerSecond != nil && *i.RowsPerSecond > 0 {
+	return fmt.Sprintf("%s %d %%", i.WorkflowState, i.Progress) + rate(i)
+}
+
+// rate is a running import's rows per second and time left, as the
+// server reckons them.
+func rate(i client.Import) string {
+	var s string
+	if i.RowsPerSecond != nil && *i.RowsPerSecond > 0 && i.Running() {
 		s += fmt.Sprintf(", %s rows/s", thousands(*i.RowsPerSecond))
 	}
-	if i.EtaSeconds != nil && *i.EtaSeconds > 0 {
+	if i.EtaSeconds != nil && *i.EtaSeconds > 0 && i.Running() {
 		s += ", about " + (time.Duration(*i.EtaSeconds) * time.Second).String() + " left"
 	}
 	return s
@@ -152,7 +163,8 @@ func newUploadProgress(w io.Writer, path string) (*uploadProgress, error) {
 	}
 	return &uploadProgress{bar: progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("uploading "+name), progressbar.OptionSetWidth(30), progressbar.OptionShowBytes(true),
-		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionSetRenderBlankState(true))}, nil
+		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionThrottle(100*time.Millisecond))}, nil
 }
 
 func (u *uploadProgress) wrap(r io.Reader) io.Reader {
