@@ -29,19 +29,21 @@ func printOutcome(w io.Writer, c *client.Client, account string, i client.Import
 	if name := i.FileName(); name != "" {
 		fmt.Fprintf(tw, "file\t%s\n", cell(name))
 	}
-	by := i.CreatedAt.Local().Format(timeFormat)
+	up := i.CreatedAt.Local().Format(timeFormat)
 	if i.User.Name != "" {
-		by = cell(i.User.Name) + ", " + by
+		up += " by " + cell(i.User.Name)
 	}
 	if i.StartedAt != nil && i.EndedAt != nil {
-		by += ", took " + i.EndedAt.Sub(*i.StartedAt).Round(10*time.Millisecond).String()
+		up += ", ran " + i.EndedAt.Sub(*i.StartedAt).Round(10*time.Millisecond).String()
 	}
-	fmt.Fprintf(tw, "uploaded\t%s\n", by)
+	fmt.Fprintf(tw, "uploaded\t%s\n", up)
 	switch {
 	case i.DryRun && i.Data.WouldHold:
 		fmt.Fprintf(tw, "applied\tno: a dry run; the real import would wait for approval\n")
 	case i.DryRun:
 		fmt.Fprintf(tw, "applied\tno: a dry run, nothing was changed\n")
+	case i.WorkflowState == "awaiting_approval":
+		fmt.Fprintf(tw, "applied\tnot yet: below is what it will do once approved\n")
 	case !i.Data.Applied:
 		fmt.Fprintf(tw, "applied\tno: nothing was changed\n")
 	}
