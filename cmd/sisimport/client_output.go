@@ -169,10 +169,11 @@ func deref(s *string) string {
 
 // cell makes text from a file or the server safe to print on one line of
 // a terminal: control characters (tabs, newlines, escape sequences that
-// could rewrite the screen) become spaces.
+// could rewrite the screen) and bidirectional overrides (which could make
+// it read backwards) become spaces.
 func cell(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return ' '
 		}
 		return r

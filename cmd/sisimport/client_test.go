@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/client"
 )
 
 // cliRun is one run of the command-line client.
@@ -293,5 +294,70 @@ func TestCLIUnreachableAndUsage(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"import", "--help"}, nil, &out); err != nil || !strings.Contains(out.String(), "exit status") {
 		t.Errorf("import --help: %v\n%s", err, out.String())
+	}
+}
+
+// Every final state has its exit code, and the codes stay distinct.
+func TestCLIOutcomeCodes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		state            string
+		dryRun, wouldHld bool
+		want             int
+	}{
+		{"imported", false, false, 0},
+		{"restored", false, false, 0},
+		{"imported_with_messages", false, false, exitMessages},
+		{"partially_restored", false, false, exitMessages},
+		{"awaiting_approval", false, false, exitHeld},
+		{"aborted", true, true, exitHeld},
+		{"failed", false, false, exitFailed},
+		{"failed_with_messages", false, false, exitFailed},
+		{"aborted", false, false, exitAborted},
+		{"aborted", true, false, exitAborted},
+		{"some_new_state", false, false, 1},
+	}
+	for _, c := range cases {
+		var i client.Import
+		i.ID, i.WorkflowState, i.DryRun, i.Data.WouldHold = 7, c.state, c.dryRun, c.wouldHld
+		err := outcome(i)
+		if got := 0; err != nil {
+			got = exitCode(err)
+			if got != c.want || !strings.Contains(err.Error(), c.state) {
+				t.Errorf("%s (dry run %v, would hold %v): exit %d %v, want %d", c.state, c.dryRun, c.wouldHld, got, err, c.want)
+			}
+		} else if c.want != 0 {
+			t.Errorf("%s: exit 0, want %d", c.state, c.want)
+		}
+	}
+	codes := map[int]bool{}
+	for _, c := range []int{exitMessages, exitHeld, exitFailed, exitAborted, exitUsage, exitUnreachable, exitRefused, 1, 0} {
+		if codes[c] {
+			t.Errorf("exit code %d means two things", c)
+		}
+		codes[c] = true
+	}
+}
+
+// What a file or the server says cannot redraw the terminal or break a
+// table's line.
+func TestCLICellAndThousands(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"plain":                 "plain",
+		"tab\there":             "tab here",
+		"two\nlines\r":          "two lines ",
+		"\x1b[2Jcleared":        " [2Jcleared",
+		"Zoë, \u202eevil":       "Zoë,  evil",
+		"bell\a and \x7f erase": "bell  and   erase",
+	} {
+		if got := cell(in); got != want {
+			t.Errorf("cell(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 400007: "400,007", 1234567: "1,234,567", -1500: "-1,500"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
