@@ -57,7 +57,7 @@ func importsCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 				return followAndReport(ctx, c, *conn.account, imp, stdout, stderr)
 			}
 			if imp.Running() {
-				fmt.Fprintf(stdout, "import %d\t%s\n", imp.ID, describe(imp))
+				fmt.Fprintf(stdout, "import %d %s\n", imp.ID, describe(imp))
 				return nil
 			}
 			printOutcome(stdout, c, *conn.account, imp)
@@ -102,7 +102,7 @@ func importsCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 				return requestFailed(inState(ctx, c, *conn.account, id, err))
 			}
 			if *noWait {
-				fmt.Fprintf(stdout, "import %d\t%s\n", imp.ID, describe(imp))
+				fmt.Fprintf(stdout, "import %d %s\n", imp.ID, describe(imp))
 				return nil
 			}
 			return followAndReport(ctx, c, *conn.account, imp, stdout, stderr)
@@ -113,7 +113,7 @@ func importsCmd(ctx context.Context, args, environ []string, stdout, stderr io.W
 			if err != nil {
 				return requestFailed(inState(ctx, c, *conn.account, id, err))
 			}
-			fmt.Fprintf(stdout, "import %d\t%s\n", imp.ID, describe(imp))
+			fmt.Fprintf(stdout, "import %d %s\n", imp.ID, describe(imp))
 			return nil
 		})
 	}
