@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -18,6 +19,8 @@ commands:
   tokens create --account ID [--name N] [--role admin|sis_import|read_only] [--expires 720h]
   tokens revoke --id ID
   dev                                     what 'make run' does: private PostgreSQL in ./.data, migrate, token, serve
+  import FILE [flags]                     the client: upload, follow, report; exits by the outcome (docs/cli.md)
+  imports list|show|results|approve|abort the client: the rest (sisimport import --help)
 `
 
 // exitError carries a process exit code other than 1.
@@ -52,6 +55,8 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return tokensCmd(ctx, args[1:], environ, stdout)
 	case "dev":
 		return dev(ctx, environ, stdout)
+	case "import", "imports":
+		return clientCmd(ctx, args, environ, stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
