@@ -2,11 +2,14 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,10 +140,37 @@ var funcs = template.FuncMap{
 	},
 	"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	// changes shows a result's changes, nothing for none.
-	"changes": func(raw []byte) string {
+	"changes": changesText,
+}
+
+// changesText shows a result's changes as an administrator reads them, one
+// "field: old → new" after the other, in the fields' order; what is not a
+// map of [old, new] pairs is shown as it is stored.
+func changesText(raw []byte) string {
+	var m map[string][2]any
+	if err := json.Unmarshal(raw, &m); err != nil {
 		if s := string(raw); s != "null" && s != "{}" {
 			return s
 		}
 		return ""
-	},
+	}
+	show := func(v any) string {
+		switch x := v.(type) {
+		case nil:
+			return "(none)"
+		case string:
+			if x == "" {
+				return "(empty)"
+			}
+			return x
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	fields := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = fmt.Sprintf("%s: %s → %s", f, show(m[f][0]), show(m[f][1]))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -20,8 +20,8 @@ type Change struct {
 // personEntities are the results whose sis_id is a user's SIS id.
 var personEntities = []string{"user", "login", "enrollment", "group_membership", "admin", "user_observer"}
 
-// History lists the results of the last `imports` imports of the subtree
-// of reach that name a user: by its id (rows of users files, removals) or
+// History lists the results of the last `imports` imports (restores too)
+// of the subtree of reach that name a user: by its id (rows of users files, removals) or
 // by its SIS id (users, logins, enrollments, memberships, admins,
 // observers). Results have no index by SIS id — one would slow every
 // import's COPY — so the search reads only recent imports' results.
@@ -30,7 +30,7 @@ func History(ctx context.Context, db *pgxpool.Pool, reach, userID int64, sisID s
 		WITH recent AS (
 			SELECT i.id, i.results_attempt, i.created_at, COALESCE((i.params->>'dry_run')::boolean, false) AS dry_run
 			FROM sis_imports i JOIN accounts a ON a.id = i.account_id
-			WHERE $1 = ANY(a.path) AND i.kind = 'import' AND i.results_attempt IS NOT NULL
+			WHERE $1 = ANY(a.path) AND i.results_attempt IS NOT NULL
 			ORDER BY i.id DESC LIMIT $4)
 		SELECT r.id, r.import_id, r.file, r.row, r.entity, r.sis_id, r.object_id, r.action, r.changes, r.code, r.message, recent.created_at, recent.dry_run
 		FROM recent JOIN sis_import_results r ON r.import_id = recent.id AND r.attempt = recent.results_attempt
