@@ -222,7 +222,10 @@ func TestConsoleImportDryRunApplyRestore(t *testing.T) {
 	if len(links) < 2 {
 		t.Fatalf("history of jdoe: %q", links)
 	}
-	steps(t, ctx, "follow", chromedp.Click(chromedp.CSS(`main table.list a`)), chromedp.WaitVisible(chromedp.CSS("#results")))
+	if !strings.Contains(eval[string](t, ctx, `document.querySelector("main table.list").innerText`), "restore of #") {
+		t.Errorf("jdoe's history does not show the restore that deleted them")
+	}
+	steps(t, ctx, "follow", chromedp.Click(chromedp.CSS(`main table.list a[href*="#r"]`)), chromedp.WaitVisible(chromedp.CSS("#results")))
 	target := eval[string](t, ctx, `document.querySelector("tr:target") ? document.querySelector("tr:target").innerText : ""`)
 	if !strings.Contains(target, "S0001") {
 		t.Fatalf("the history's link %s lands on %q", links[0], target)
