@@ -92,6 +92,37 @@ type view struct {
 	typ     *fileType
 	columns map[string]string  // a layout column → the file's column of it; absent: the same name
 	derived map[string]derived // a layout column the file says in other words
+	// shared are the file's columns the other views of the same file read,
+	// which this one does not report as ignored.
+	shared map[string]bool
+}
+
+// reads are the file's columns the view reads.
+func (v view) reads() []string {
+	var cols []string
+	for _, c := range v.typ.layout.columns {
+		cols = append(cols, v.column(c))
+		cols = append(cols, v.derived[c].from...)
+	}
+	return cols
+}
+
+// sharing gives each of a file's views the columns the others read.
+func sharing(vs []view) []view {
+	if len(vs) < 2 {
+		return vs
+	}
+	for i := range vs {
+		vs[i].shared = map[string]bool{}
+		for j, o := range vs {
+			if j != i && o.typ != nil && !o.typ.skipped {
+				for _, c := range o.reads() {
+					vs[i].shared[c] = true
+				}
+			}
+		}
+	}
+	return vs
 }
 
 // A derived column is one of the type's columns made from the file's own
@@ -135,14 +166,22 @@ type format struct {
 	name   string
 	views  func(file string, h header) []view
 	detect func(h header) bool
+	// matchOn, when set, is the format's own key for users, which
+	// user_match_on defaults to when the import reads the format.
+	matchOn string
 }
 
 // canvas is Canvas's format: a file is the type its header shows.
 var canvas = registerFormat(&format{name: "instructure_csv", views: func(_ string, h header) []view {
-	if t := detectType(h.cols, h.defaults); t != nil {
-		return []view{{typ: t}}
+	t := detectType(h.cols, h.defaults)
+	switch {
+	case t == nil:
+		return nil
+	case t.name == typeUsers && h.has("group"):
+		// Seed 003's group column: the users join groups by name.
+		return []view{{typ: t}, groupJoinView("user_id", "login_id", "group", "")}
 	}
-	return nil
+	return []view{{typ: t}}
 }})
 
 // formats are the registered formats, by import_type.
@@ -176,11 +215,14 @@ func (at *attempt) viewsOf(file string, h header) []view {
 		f = canvas
 	}
 	if vs := f.views(file, h); len(vs) > 0 || f != canvas {
-		return vs
+		return sharing(vs)
 	}
 	for _, name := range formatNames() {
 		if other := formats[name]; other.detect != nil && other.detect(h) {
-			return other.views(file, h)
+			if other.matchOn != "" && !at.opts.MatchOnGiven {
+				at.opts.UserMatchOn = other.matchOn
+			}
+			return sharing(other.views(file, h))
 		}
 	}
 	return nil
@@ -261,15 +303,12 @@ func (at *attempt) checkColumns(f *typedFile) error {
 		}
 	}
 	read := map[string]bool{}
-	for _, c := range t.layout.columns {
-		read[f.view.column(c)] = true
-		for _, from := range f.view.derived[c].from {
-			read[from] = true
-		}
+	for _, c := range f.view.reads() {
+		read[c] = true
 	}
 	var ignored []string
 	for name := range f.cols {
-		if !read[name] && (t.ownColumns == nil || !t.ownColumns(name)) {
+		if !read[name] && !f.view.shared[name] && (t.ownColumns == nil || !t.ownColumns(name)) {
 			ignored = append(ignored, name)
 		}
 	}

@@ -19,6 +19,10 @@ const batchSize = 5000
 // skips the row; an error stops the import.
 type applyRow func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error)
 
+// noResult is what an applyRow returns for a row that says nothing of its
+// type's objects (a users row with an empty group cell): it has no result.
+var noResult = &rowFailure{}
+
 // eachRow applies a file a row at a time, in file order: the way of the
 // small files (accounts, terms, courses, sections, groups), whose rows may
 // refer to rows earlier in the same file.
@@ -48,6 +52,9 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 			if fail, err = apply(ctx, rec, &res); err != nil {
 				return err
 			}
+		}
+		if fail == noResult {
+			continue
 		}
 		if fail != nil {
 			failResult(&res, fail, rec.Fields, secret, width)
