@@ -69,6 +69,9 @@ func (at *attempt) readCSV(ctx context.Context, r reading) error {
 	if err := at.checkColumns(f); err != nil {
 		return err
 	}
+	for _, n := range r.view.notes {
+		at.warn(src.name, n)
+	}
 	if f.stream, err = at.stream(ctx, r.view, src.name); err != nil {
 		return err
 	}

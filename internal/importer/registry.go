@@ -92,9 +92,26 @@ type view struct {
 	typ     *fileType
 	columns map[string]string  // a layout column → the file's column of it; absent: the same name
 	derived map[string]derived // a layout column the file says in other words
+	// prefixes: columns the type reads by a prefix (users' property.<name>)
+	// that the file names with another (Moodle's profile_field_<name>).
+	prefixes map[string]string
+	// notes are said once, as warnings on the file, when it is read: what
+	// the format carries that this import does not apply.
+	notes []string
 	// shared are the file's columns the other views of the same file read,
 	// which this one does not report as ignored.
 	shared map[string]bool
+}
+
+// ownName is the type's name of the file's column name: the same, or
+// with the type's prefix for the file's (prefixes).
+func (v view) ownName(name string) string {
+	for ours, theirs := range v.prefixes {
+		if rest, ok := strings.CutPrefix(name, theirs); ok {
+			return ours + rest
+		}
+	}
+	return name
 }
 
 // reads are the file's columns the view reads.
@@ -233,6 +250,7 @@ func (at *attempt) viewsOf(file string, h header) []view {
 type header struct {
 	cols     map[string]int
 	defaults map[string]string
+	opts     *Options // the import's; nil when only the type is asked
 }
 
 func (h header) has(c string) bool { _, ok := h.cols[c]; return ok }
@@ -298,7 +316,7 @@ func typesApplied() []*fileType {
 func (at *attempt) checkColumns(f *typedFile) error {
 	t := f.typ
 	for _, c := range t.required {
-		if !f.has(c) && at.opts.Defaults[c] == "" {
+		if _, derived := f.view.derived[c]; !derived && !f.has(c) && at.opts.Defaults[c] == "" {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, f.view.column(c))}
 		}
 	}
@@ -308,7 +326,7 @@ func (at *attempt) checkColumns(f *typedFile) error {
 	}
 	var ignored []string
 	for name := range f.cols {
-		if !read[name] && !f.view.shared[name] && (t.ownColumns == nil || !t.ownColumns(name)) {
+		if !read[name] && !f.view.shared[name] && (t.ownColumns == nil || !t.ownColumns(f.view.ownName(name))) {
 			ignored = append(ignored, name)
 		}
 	}

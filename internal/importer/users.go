@@ -40,6 +40,10 @@ type userRow struct {
 	// sends no email and has one root account.
 	PasswordNotification string `csv:"canvas_password_notification" validate:"max=255"`
 	HomeAccount          string `csv:"home_account" validate:"max=255"`
+	// OldLoginID renames: with allow_renames, a row matched on login_id
+	// finds its user by this login and gives it login_id (Moodle's
+	// oldusername; docs/import-rules.md#user-options).
+	OldLoginID string `csv:"old_login_id" validate:"max=255"`
 }
 
 // typeUsers is the type's name.
@@ -105,7 +109,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 	}
 	var props []propertyColumn
 	for name, i := range f.cols {
-		pname, ok := strings.CutPrefix(name, "property.")
+		pname, ok := strings.CutPrefix(f.view.ownName(name), "property.")
 		if !ok {
 			continue
 		}
@@ -318,6 +322,10 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		it.fail = &rowFailure{code: "missing_value", message: "column user_id: a value is required"}
 		return it
 	}
+	if r.OldLoginID != "" && !o.AllowRenames {
+		it.fail = &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: renaming a user needs allow_renames=true", p.file.view.column("old_login_id"))}
+		return it
+	}
 	it.key = matchKey(o.UserMatchOn, r, it.props)
 	if it.key == "" {
 		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", o.UserMatchOn)}
@@ -388,6 +396,9 @@ func matchKey(on string, r *userRow, props map[string]any) string {
 	}
 	switch on {
 	case "login_id":
+		if r.OldLoginID != "" {
+			return strings.ToLower(r.OldLoginID) // a rename finds the user by its old login
+		}
 		return strings.ToLower(r.LoginID)
 	case "email":
 		if r.Email == deleteMarker {

@@ -206,6 +206,9 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 		return nil, "", nil, &rowFailure{code: "skip_deletes", message: "skip_deletes is set: the row's deletion was not applied", skip: true}
 	}
 	if old == nil {
+		if r.OldLoginID != "" && a.at.opts.UserMatchOn == "login_id" {
+			return nil, "", nil, &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("no user has login id %q to rename", r.OldLoginID)}
+		}
 		if f := a.newUserNeeds(r); f != nil {
 			return nil, "", nil, f
 		}

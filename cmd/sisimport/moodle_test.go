@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
+)
+
+// groupMembers lists each group of the root account with its origin and
+// its accepted members' login ids, as "name(origin):login login".
+func (s *service) groupMembers() []string {
+	s.t.Helper()
+	rows, err := s.db.Query(context.Background(), `SELECT g.name || '(' || g.origin || COALESCE(',' || c.sis_course_id, '') || '):'
+			|| COALESCE(string_agg(u.login_id, ' ' ORDER BY u.login_id) FILTER (WHERE m.workflow_state = 'accepted'), '')
+		FROM groups g LEFT JOIN courses c ON c.id = g.course_id
+		LEFT JOIN group_memberships m ON m.group_id = g.id LEFT JOIN users u ON u.id = m.user_id
+		WHERE g.root_account_id = 1 GROUP BY g.id, g.name, g.origin, c.sis_course_id ORDER BY g.name, g.id`)
+	pgtest.Must(s.t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		pgtest.Must(s.t, rows.Scan(&g))
+		out = append(out, g)
+	}
+	return out
+}
+
+// userLine is a user as "login sis first last state".
+func (s *service) userLine(login string) string {
+	s.t.Helper()
+	var line string
+	err := s.db.QueryRow(context.Background(), `SELECT login_id || ' ' || COALESCE(sis_user_id, '-') || ' ' || first_name || ' ' || last_name
+		|| ' ' || email || ' ' || workflow_state FROM users WHERE root_account_id = 1 AND lower(login_id) = lower($1)`, login).Scan(&line)
+	if err != nil {
+		return "none"
+	}
+	return line
+}
+
+// The seed 001 file as Moodle's administrators write it, found by its
+// header with no import_type: usernames lower-cased as Moodle does, the
+// idnumber the SIS id, the cohort a group of the account.
+func TestMoodleUploadUsersFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importCSV("", "username,password,firstname,lastname,email,idnumber,cohort1\n"+
+		"JSmith,Pass1234*,Jane,Smith,jane@example.edu,E100,Staff\n"+ // 2
+		"bdoe,Pass1234*,Bob,Doe,bob@example.edu,,Staff\n"+ // 3 no idnumber: a user without an SIS id
+		"cwu,Pass1234*,Cy,Wu,not-an-email,E102,\n") // 4
+	sameOutcomes(t, "moodle users", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "created/", "users.csv:3": "created/", "users.csv:4": "failed/invalid_value"})
+	if got := s.userLine("jsmith"); got != "jsmith E100 Jane Smith jane@example.edu active" {
+		t.Errorf("JSmith: %s", got)
+	}
+	if got := s.userLine("bdoe"); got != "bdoe - Bob Doe bob@example.edu active" {
+		t.Errorf("bdoe: %s", got)
+	}
+	if got := strings.Join(s.groupMembers(), "; "); got != "Staff(sis):bdoe jsmith" {
+		t.Errorf("groups: %s", got)
+	}
+	if imp.Data.Counts["users"] != 2 || imp.Data.Counts["group_memberships"] != 2 {
+		t.Errorf("counts %v", imp.Data.Counts)
+	}
+
+	// Again, matched on the username (Moodle's key): unchanged; a rename
+	// without allow_renames fails, with it the user keeps its id.
+	imp = s.importCSV("import_type=moodle_csv", "username,oldusername,firstname,lastname,idnumber,cohort1\n"+
+		"jsmith,,Jane,Smith,E100,Staff\n"+
+		"bobby,bdoe,Bob,Doe,,\n")
+	sameOutcomes(t, "again", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "unchanged/", "users.csv:3": "failed/invalid_value"})
+	imp = s.importCSV("import_type=moodle_csv&allow_renames=true", "username,oldusername,firstname,lastname\n"+
+		"bobby,bdoe,Bob,Doe\n"+
+		"ghost,nobody,Gh,Ost\n")
+	sameOutcomes(t, "renames", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "updated/", "users.csv:3": "skipped/not_found"})
+	if got := s.userLine("bobby"); got != "bobby - Bob Doe bob@example.edu active" {
+		t.Errorf("renamed: %s", got)
+	}
+
+	// suspended and deleted apply only when allowed, and say so once.
+	imp = s.importCSV("", "username,firstname,lastname,suspended\njsmith,Jane,Smith,1\n")
+	sameOutcomes(t, "suspend not allowed", outcomes(s.results(imp.ID, "")), map[string]string{"users.csv:2": "unchanged/"})
+	if len(imp.ProcessingWarnings) != 1 || !strings.Contains(imp.ProcessingWarnings[0][1], "allow_suspends") {
+		t.Errorf("warnings %v", imp.ProcessingWarnings)
+	}
+	imp = s.importCSV("allow_suspends=true", "username,firstname,lastname,suspended\njsmith,Jane,Smith,1\n")
+	sameOutcomes(t, "suspend", outcomes(s.results(imp.ID, "")), map[string]string{"users.csv:2": "deactivated/"})
+	imp = s.importCSV("allow_deletes=true", "username,firstname,lastname,deleted\nbobby,Bob,Doe,1\n")
+	sameOutcomes(t, "delete", outcomes(s.results(imp.ID, "")), map[string]string{"users.csv:2": "deleted/",
+		"group_membership:": "deleted/"}) // what goes with a deleted user: its membership of Staff
+}
+
+// Moodle's own test fixtures, unchanged: cohorts become groups of the
+// account; course1 names the course by its SIS id, group1 a group of it.
+func TestMoodleFixtures(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("testdata/external/moodle-uploaduser", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	imp := s.importCSV("", read("upload_users_cohorts.csv"))
+	sameOutcomes(t, "cohorts", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "created/", "users.csv:3": "created/", "users.csv:4": "created/", "users.csv:5": "created/"})
+	if got := strings.Join(s.groupMembers(), "; "); got != "ASD(sis):bobjones tomjones; DSA(sis):alicesmith marysmith" {
+		t.Errorf("cohorts: %s", got)
+	}
+	s.importCSV("", "course_id,short_name,long_name,status\nmath102,Math 102,Mathematics 102,active\n")
+	imp = s.importCSV("", read("upload_users_email_matching.csv"))
+	got := outcomes(s.results(imp.ID, ""))
+	if got["users.csv:2"] != "created/" || got["users.csv:3"] != "created/" {
+		t.Errorf("users: %v", got)
+	}
+	groups := strings.Join(s.groupMembers(), "; ")
+	if !strings.Contains(groups, "Section 1(sis,math102):bilbob") || !strings.Contains(groups, "Section 3(sis,math102):frodob") {
+		t.Errorf("course groups: %s", groups)
+	}
+}
+
+// Seed 001's HRIS file: no usernames, users matched on the employee id
+// (here the integration id), update_only. An empty cell keeps the stored
+// value, the required login_id and status of a matched user too; a new
+// user still needs them.
+func TestHRISUpdateWithoutUsernames(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "user_id,login_id,integration_id,first_name,last_name,status\n"+
+		"S1,ann,E1,Ann,Lee,active\nS2,ben,E2,Ben,Ode,suspended\n")
+	imp := s.importCSV("user_upload_type=update_only&user_match_on=integration_id",
+		"user_id,login_id,integration_id,first_name,last_name,status\n"+
+			",,E1,Anne,Lee,\n"+ // 2 only the first name changes
+			",,E2,Ben,Ode,\n"+ // 3 stays suspended
+			",,E9,Nobody,Here,\n") // 4 no such employee
+	sameOutcomes(t, "hris", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "updated/", "users.csv:3": "unchanged/", "users.csv:4": "skipped/not_found"})
+	if got := s.userLine("ann"); got != "ann S1 Anne Lee  active" {
+		t.Errorf("ann: %s", got)
+	}
+	if got := s.userLine("ben"); got != "ben S2 Ben Ode  suspended" {
+		t.Errorf("ben: %s", got)
+	}
+	imp = s.importCSV("", "user_id,login_id,status\nS1,,\nS3,,active\nS4,dee,\n")
+	sameOutcomes(t, "create needs", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "unchanged/", "users.csv:3": "failed/missing_value", "users.csv:4": "failed/missing_value"})
+}
+
+// Seed 003's group column on a Canvas users file: the user joins the named
+// groups of the import's account, made by the import; a manual group of
+// the same name is never joined.
+func TestUsersFileGroupColumn(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/groups", strings.NewReader(`{"name":"Chess"}`), map[string]string{"Content-Type": "application/json"})
+	if code != 200 {
+		t.Fatalf("manual group: %d %s", code, b)
+	}
+	file := "user_id,login_id,status,group\n" +
+		"S1,ann,active,Chess; Debate\n" + // 2
+		"S2,ben,active,Debate\n" + // 3
+		"S3,cy,active,\n" // 4 no groups: no membership result
+	imp := s.importCSV("", file)
+	rs := s.results(imp.ID, "")
+	if got := summary(rs); got != "2:created 3:created 4:created 2:created 3:created" {
+		t.Errorf("results: %s", got)
+	}
+	if rs[3].Entity != "group_membership" || str(rs[3].SISID) != "S1" || rs[3].File != "users.csv" {
+		t.Errorf("a join's result names the row: %+v", rs[3])
+	}
+	want := "Chess(manual):; Chess(sis):ann; Debate(sis):ann ben"
+	if got := strings.Join(s.groupMembers(), "; "); got != want {
+		t.Errorf("groups: %s, want %s", got, want)
+	}
+	if len(imp.ProcessingWarnings) != 0 {
+		t.Errorf("the group column is read: %v", imp.ProcessingWarnings)
+	}
+	imp = s.importCSV("", file)
+	if got := summary(s.results(imp.ID, "")); got != "2:unchanged 3:unchanged 4:unchanged 2:unchanged 3:unchanged" {
+		t.Errorf("again: %s", got)
+	}
+	if got := strings.Join(s.groupMembers(), "; "); got != want {
+		t.Errorf("groups again: %s", got)
+	}
+}
