@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,5 +190,58 @@ func TestUsersFileGroupColumn(t *testing.T) {
 	}
 	if got := strings.Join(s.groupMembers(), "; "); got != want {
 		t.Errorf("groups again: %s", got)
+	}
+}
+
+// Seed 001's whole line: a cohort, a course and a role. Moodle's roles
+// are Canvas's (editingteacher a teacher, teacher a TA); the user is found
+// by its username when it has no idnumber; a row without a course has no
+// enrollment; groupN is a group of the course.
+func TestMoodleEnrolments(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importCSV("", "course_id,short_name,long_name,status\nBIO101,Bio,Biology 101,active\nCHEM1,Chem,Chemistry,active\n")
+	imp := s.importCSV("", "username,password,firstname,lastname,email,idnumber,cohort1,course1,role1,group1,enrolstatus1,enroltimestart1,enrolperiod1\n"+
+		"ann,Pass1234*,Ann,Lee,ann@example.edu,E1,Year 9,BIO101,student,Lab A,,2026-09-01,30\n"+ // 2
+		"bob,Pass1234*,Bob,Ode,bob@example.edu,,Staff,BIO101,editingteacher,,,,\n"+ // 3 no idnumber: found by username
+		"cy,Pass1234*,Cy,Wu,cy@example.edu,E3,Staff,CHEM1,teacher,,1,,\n"+ // 4 a suspended enrolment
+		"dee,Pass1234*,Dee,Ho,dee@example.edu,E4,,,,,,,\n"+ // 5 no course, no cohort
+		"eve,Pass1234*,Eve,Ng,eve@example.edu,E5,,NOPE,student,,,,\n"+ // 6 no such course
+		"fay,Pass1234*,Fay,Li,fay@example.edu,E6,,BIO101,manager,,,,\n") // 7 no such role
+	var got []string
+	for _, r := range s.results(imp.ID, "") {
+		if r.Row == nil || r.File != "users.csv" {
+			t.Errorf("a result that names no line of the file: %+v", r)
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s:%d:%s/%s", r.Entity, *r.Row, r.Action, str(r.Code)))
+	}
+	slices.Sort(got)
+	want := []string{"enrollment:2:created/", "enrollment:3:created/", "enrollment:4:created/",
+		"enrollment:6:failed/unknown_reference", "enrollment:7:failed/unknown_reference",
+		"group_membership:2:created/", "group_membership:2:created/", // cohort Year 9, and Lab A of BIO101
+		"group_membership:3:created/", "group_membership:4:created/",
+		"user:2:created/", "user:3:created/", "user:4:created/", "user:5:created/", "user:6:created/", "user:7:created/"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("results:\n got  %v\n want %v", got, want)
+	}
+	rows, err := s.db.Query(context.Background(), `SELECT u.login_id || ' ' || c.sis_course_id || ' ' || e.role || ' ' || e.workflow_state
+			|| ' ' || COALESCE(to_char(e.start_at, 'YYYY-MM-DD'), '-') || ' ' || COALESCE(to_char(e.end_at, 'YYYY-MM-DD'), '-')
+		FROM enrollments e JOIN users u ON u.id = e.user_id JOIN courses c ON c.id = e.course_id ORDER BY u.login_id`)
+	pgtest.Must(t, err)
+	var enrolments []string
+	for rows.Next() {
+		var line string
+		pgtest.Must(t, rows.Scan(&line))
+		enrolments = append(enrolments, line)
+	}
+	rows.Close()
+	wantE := "ann BIO101 student active 2026-09-01 2026-10-01; bob BIO101 teacher active - -; cy CHEM1 ta inactive - -"
+	if got := strings.Join(enrolments, "; "); got != wantE {
+		t.Errorf("enrollments:\n got  %s\n want %s", got, wantE)
+	}
+	wantG := "Lab A(sis,BIO101):ann; Staff(sis):bob cy; Year 9(sis):ann"
+	if got := strings.Join(s.groupMembers(), "; "); got != wantG {
+		t.Errorf("groups:\n got  %s\n want %s", got, wantG)
 	}
 }

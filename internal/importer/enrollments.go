@@ -19,8 +19,12 @@ import (
 type enrollmentRow struct {
 	CourseID          string `csv:"course_id" validate:"required_without=SectionID,max=255"`
 	SectionID         string `csv:"section_id" validate:"max=255"`
-	UserID            string `csv:"user_id" validate:"required_without=UserIntegrationID,max=255"`
+	UserID            string `csv:"user_id" validate:"max=255"`
 	UserIntegrationID string `csv:"user_integration_id" validate:"max=255"`
+	// UserLoginID is ours: the user by login id, when the row has no
+	// user_id or user_integration_id (a format's view whose users may lack
+	// an SIS id, as Moodle's; docs/import-rules.md#the-roster-files).
+	UserLoginID string `csv:"user_login_id,lower" validate:"max=255"`
 	Role              string `csv:"role" validate:"required_without=RoleID,max=255"`
 	RoleID            string `csv:"role_id" validate:"max=20"`
 	Status            string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
@@ -53,7 +57,7 @@ func init() {
 		apply: importEnrollments, diffKey: enrollmentDiffKey,
 		diffRowKey: func(c []string) string {
 			r := enrollmentFromKey(c)
-			if r.UserID+r.UserIntegrationID == "" {
+			if r.UserID+r.UserIntegrationID+r.UserLoginID == "" {
 				return ""
 			}
 			return r.key()
@@ -76,8 +80,11 @@ func (r *enrollmentRow) key() string {
 	if r.SectionID != "" {
 		place = "s\x00" + r.SectionID
 	}
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		user = "i\x00" + r.UserIntegrationID
+	case r.UserID == "" && r.UserLoginID != "":
+		user = "l\x00" + r.UserLoginID
 	}
 	if r.RoleID != "" {
 		role = "#\x00" + r.RoleID
@@ -87,8 +94,11 @@ func (r *enrollmentRow) key() string {
 
 // who names the row's user for messages.
 func (r *enrollmentRow) who() string {
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		return fmt.Sprintf("user_integration_id %q", r.UserIntegrationID)
+	case r.UserID == "" && r.UserLoginID != "":
+		return fmt.Sprintf("user with login id %q", r.UserLoginID)
 	}
 	return fmt.Sprintf("user %q", r.UserID)
 }
@@ -165,7 +175,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 			same := 0
 			err := keyset.MarkBase(base, batch, func(it *enrollmentItem) (string, uint64) {
 				r := &it.row
-				if r.UserID+r.UserIntegrationID == "" || r.CourseID+r.SectionID == "" {
+				if r.UserID+r.UserIntegrationID+r.UserLoginID == "" || r.CourseID+r.SectionID == "" {
 					return "", 0
 				}
 				return r.key(), it.digest
@@ -272,11 +282,15 @@ func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record, roles
 	f.fill(r, rec)
 	it.res.SISID = r.UserID
 	key := ""
-	if r.UserID+r.UserIntegrationID != "" && r.CourseID+r.SectionID != "" {
+	if r.UserID+r.UserIntegrationID+r.UserLoginID != "" && r.CourseID+r.SectionID != "" {
 		key = r.key()
 	}
 	if fail := f.check(r, rec.Line, key, fmt.Sprintf("the enrollment of %s as %s in %s", r.who(), r.roleName(), r.place())); fail != nil {
 		it.fail(fail)
+		return
+	}
+	if r.UserID+r.UserIntegrationID+r.UserLoginID == "" {
+		it.fail(&rowFailure{code: "missing_value", message: fmt.Sprintf("column %s or %s: a value is required", f.view.column("user_id"), f.view.column("user_integration_id"))})
 		return
 	}
 	if r.RootAccount != "" {
@@ -310,8 +324,11 @@ func (it *enrollmentItem) resolveRole(roles *directory.Roles) *rowFailure {
 
 // userColumn is the column that names the row's user.
 func (r *enrollmentRow) userColumn() string {
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		return "user_integration_id"
+	case r.UserID == "" && r.UserLoginID != "":
+		return "user_login_id"
 	}
 	return "user_id"
 }
@@ -330,6 +347,7 @@ type enrollmentRefs struct {
 	sections      map[string]sectionRef
 	users         map[string]int64 // by SIS id
 	byIntegration map[string]int64
+	byLogin       map[string]int64 // by lower-cased login id
 }
 
 type courseRef struct {
@@ -415,7 +433,7 @@ type enrollmentBatch struct {
 // one query each, through q: the import's transaction, or the pool when
 // the import has written nothing they could see.
 func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enrollmentItem) (*enrollmentRefs, error) {
-	var courses, sections, users, integrations []string
+	var courses, sections, users, integrations, logins []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
 			r := &it.row
@@ -425,9 +443,12 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 			if r.SectionID != "" {
 				sections = append(sections, r.SectionID)
 			}
-			if r.UserIntegrationID != "" {
+			switch {
+			case r.UserIntegrationID != "":
 				integrations = append(integrations, r.UserIntegrationID)
-			} else {
+			case r.UserID == "" && r.UserLoginID != "":
+				logins = append(logins, r.UserLoginID)
+			default:
 				users = append(users, r.UserID)
 			}
 			if r.AssociatedUserID != "" {
@@ -468,6 +489,9 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 	if refs.byIntegration, err = at.userIDs(ctx, q, "integration_id", integrations); err != nil {
 		return nil, err
 	}
+	if refs.byLogin, err = at.userIDs(ctx, q, "login_id", logins); err != nil {
+		return nil, err
+	}
 	return refs, nil
 }
 
@@ -499,8 +523,11 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 	}
 	// As on Canvas, user_integration_id wins over user_id.
 	u, ok := refs.users[r.UserID]
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		u, ok = refs.byIntegration[r.UserIntegrationID]
+	case r.UserID == "" && r.UserLoginID != "":
+		u, ok = refs.byLogin[r.UserLoginID]
 	}
 	if !ok {
 		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no %s exists", r.userColumn(), r.who())}

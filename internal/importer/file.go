@@ -116,6 +116,20 @@ func newTypedFile(name string, head csvread.Record, cols map[string]int, v view,
 	return f
 }
 
+// read is the file's next record that is a row of its view: a view with
+// a column only reads the rows whose cell of it is filled.
+func (f *typedFile) read() (csvread.Record, error) {
+	for {
+		rec, err := f.rd.Read()
+		if err != nil || f.view.only == "" {
+			return rec, err
+		}
+		if p, ok := f.cols[f.view.only]; ok && cell(rec.Fields, p) != "" {
+			return rec, nil
+		}
+	}
+}
+
 // has says whether the file has the type's column c: for a derived one,
 // any of the columns it reads.
 func (f *typedFile) has(c string) bool {

@@ -4,7 +4,9 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // moodle is Moodle's "Upload users" file (docs/formats-moodle.md), read
@@ -64,6 +66,7 @@ func moodleViews(_ string, h header) []view {
 		case "cohort":
 			vs = append(vs, groupJoinView("idnumber", "username", "cohort"+n, ""))
 		case "course":
+			vs = append(vs, moodleEnrollments(n))
 			if h.has("group" + n) {
 				vs = append(vs, groupJoinView("idnumber", "username", "group"+n, "course"+n))
 			}
@@ -89,4 +92,62 @@ func moodleStatus(o Options) func(c []string) string {
 		}
 		return ""
 	}
+}
+
+// moodleEnrollments reads courseN and the columns numbered with it as an
+// enrollment of the row's user: courseN is the course's SIS id (Moodle's
+// course shortname, which a feed that made the courses used as their
+// ids), roleN Moodle's role, enrolstatusN 1 an inactive enrollment,
+// enroltimestartN and enrolperiodN (days) its dates.
+func moodleEnrollments(n string) view {
+	return view{typ: byName[typeEnrollments], only: "course" + n,
+		columns: map[string]string{"course_id": "course" + n, "user_id": "idnumber", "user_login_id": "username"},
+		derived: map[string]derived{
+			"role":       {from: []string{"role" + n}, value: func(c []string) string { return moodleRole(c[0]) }},
+			"status":     {from: []string{"enrolstatus" + n}, value: moodleEnrolStatus},
+			"start_date": {from: []string{"enroltimestart" + n}, value: func(c []string) string { return c[0] }},
+			"end_date":   {from: []string{"enrolperiod" + n, "enroltimestart" + n}, value: moodleEnrolEnd},
+		}}
+}
+
+// moodleRole is the role of Moodle's role shortname: an editing teacher
+// is a teacher, a (non-editing) teacher a TA; no role is Moodle's default,
+// student. Any other name is looked up as the root account's role of
+// that name.
+func moodleRole(role string) string {
+	switch strings.ToLower(role) {
+	case "", "student":
+		return "student"
+	case "editingteacher":
+		return "teacher"
+	case "teacher":
+		return "ta"
+	}
+	return role
+}
+
+// moodleEnrolStatus is the enrollment status of Moodle's enrolstatusN: 1
+// is suspended, an inactive enrollment; anything else active.
+func moodleEnrolStatus(c []string) string {
+	if c[0] == "1" {
+		return "inactive"
+	}
+	return "active"
+}
+
+// moodleEnrolEnd is the end of an enrollment of enrolperiodN days from
+// its start; without a start or a period none (docs/formats-moodle.md),
+// and a period that is not a whole number of days is passed on for the
+// date check to refuse.
+func moodleEnrolEnd(c []string) string {
+	period, start := c[0], c[1]
+	if period == "" || period == "0" || start == "" {
+		return "" // Moodle counts from the day of the upload: the enrollment is left open
+	}
+	days, err := strconv.Atoi(period)
+	t, ok := ParseDate(start)
+	if err != nil || !ok {
+		return period
+	}
+	return t.AddDate(0, 0, days).Format(time.RFC3339)
 }

@@ -37,7 +37,8 @@ func init() {
 // groupJoinView reads a file's column group (or the file's column of it)
 // as joins of the user the row names by user and login.
 func groupJoinView(user, login, group, course string) view {
-	return view{typ: byName[typeGroupJoins], columns: map[string]string{"user_id": user, "login_id": login, "group": group, "course_id": course}}
+	return view{typ: byName[typeGroupJoins], only: group,
+		columns: map[string]string{"user_id": user, "login_id": login, "group": group, "course_id": course}}
 }
 
 // joinedGroup is a group a join found or made, by its context and name.
@@ -50,19 +51,20 @@ type joinedGroup struct {
 // course), which the import makes, origin sis, when it has none of that
 // name. A group made through the API is never joined, even of the same
 // name: the import makes its own (SPEC §4.8; the LMS of seed 003 does the
-// same). A row with no group names has no result.
+// same). A row with an empty group cell is no join (view.only): it has no
+// result.
 func importGroupJoins(ctx context.Context, at *attempt, f *typedFile) error {
 	groups := map[string]joinedGroup{} // course id + "\x00" + name → group
 	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r joinRow
 		f.fill(&r, rec)
-		names := splitGroups(r.Groups)
-		if len(names) == 0 {
-			return noResult, nil
-		}
 		res.SISID = r.UserID
 		if fail := f.validate(&r); fail != nil {
 			return fail, nil
+		}
+		names := splitGroups(r.Groups)
+		if len(names) == 0 {
+			return &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: no group name", f.view.column("group"))}, nil
 		}
 		user, fail, err := at.joiningUser(ctx, f, &r)
 		if fail != nil || err != nil {

@@ -98,6 +98,10 @@ type view struct {
 	// notes are said once, as warnings on the file, when it is read: what
 	// the format carries that this import does not apply.
 	notes []string
+	// only, when set, is the file's column whose empty cell says the row
+	// has nothing for this view (a users row without a course1 is no
+	// enrollment): such rows are not read through it, and have no result.
+	only string
 	// shared are the file's columns the other views of the same file read,
 	// which this one does not report as ignored.
 	shared map[string]bool

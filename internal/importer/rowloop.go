@@ -19,10 +19,6 @@ const batchSize = 5000
 // skips the row; an error stops the import.
 type applyRow func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error)
 
-// noResult is what an applyRow returns for a row that says nothing of its
-// type's objects (a users row with an empty group cell): it has no result.
-var noResult = &rowFailure{}
-
 // eachRow applies a file a row at a time, in file order: the way of the
 // small files (accounts, terms, courses, sections, groups), whose rows may
 // refer to rows earlier in the same file.
@@ -30,7 +26,7 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 	var results []result.Result
 	width, secret := f.width, f.secretColumns()
 	for {
-		rec, err := f.rd.Read()
+		rec, err := f.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -52,9 +48,6 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 			if fail, err = apply(ctx, rec, &res); err != nil {
 				return err
 			}
-		}
-		if fail == noResult {
-			continue
 		}
 		if fail != nil {
 			failResult(&res, fail, rec.Fields, secret, width)
@@ -96,7 +89,7 @@ func (at *attempt) listInBase(f *typedFile, rec csvread.Record) (bool, error) {
 func readBatches[T any](f *typedFile, item func(rec csvread.Record, fail *rowFailure) T, apply func([]T) error) error {
 	batch, width := make([]T, 0, batchSize), f.width
 	for {
-		rec, err := f.rd.Read()
+		rec, err := f.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
