@@ -245,3 +245,45 @@ func TestMoodleEnrolments(t *testing.T) {
 		t.Errorf("groups:\n got  %s\n want %s", got, wantG)
 	}
 }
+
+// Moodle's "existing user details" (user_update_type) and its profile
+// fields, which are the root account's user properties.
+func TestMoodleExistingUserDetails(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	code, b, _ := s.do("POST", "/api/v1/accounts/1/user_properties", strings.NewReader(`{"name":"house","type":"text"}`),
+		map[string]string{"Content-Type": "application/json"})
+	if code != 200 {
+		t.Fatalf("define: %d %s", code, b)
+	}
+	s.importCSV("", "user_id,login_id,first_name,last_name,email,status\nS1,ann,Ann,,ann@old.example,active\n")
+	file := "username,firstname,lastname,email,profile_field_house\nann,Anne,Lee,ann@new.example,Red\n"
+	cases := []struct{ params, want, props string }{
+		{"user_update_type=nochanges", "ann S1 Ann  ann@old.example active", "{}"},
+		{"user_update_type=missing", "ann S1 Ann Lee ann@old.example active", `{"house": "Red"}`},
+		{"user_update_type=file&default[email]=%25u@default.example", "ann S1 Anne Lee ann@new.example active", `{"house": "Red"}`},
+	}
+	for _, c := range cases {
+		imp := s.importCSV(c.params, file)
+		if len(imp.ProcessingWarnings) != 0 {
+			t.Errorf("%s: profile_field_house is read: %v", c.params, imp.ProcessingWarnings)
+		}
+		if got := s.userLine("ann"); got != c.want {
+			t.Errorf("%s: %s, want %s", c.params, got, c.want)
+		}
+		var props string
+		pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT properties::text FROM users WHERE login_id = 'ann'`).Scan(&props))
+		if props != c.props {
+			t.Errorf("%s: properties %s, want %s", c.params, props, c.props)
+		}
+	}
+	// file leaves out the defaults; file_and_defaults (the default) applies them.
+	s.importCSV("user_update_type=file&default[email]=%25u@default.example", "username,firstname,lastname\nann,Anne,Lee\n")
+	if got := s.userLine("ann"); got != "ann S1 Anne Lee ann@new.example active" {
+		t.Errorf("file: %s", got)
+	}
+	s.importCSV("default[email]=%25u@default.example", "username,firstname,lastname\nann,Anne,Lee\n")
+	if got := s.userLine("ann"); got != "ann S1 Anne Lee ann@default.example active" {
+		t.Errorf("file_and_defaults: %s", got)
+	}
+}

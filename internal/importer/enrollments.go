@@ -24,14 +24,14 @@ type enrollmentRow struct {
 	// UserLoginID is ours: the user by login id, when the row has no
 	// user_id or user_integration_id (a format's view whose users may lack
 	// an SIS id, as Moodle's; docs/import-rules.md#the-roster-files).
-	UserLoginID string `csv:"user_login_id,lower" validate:"max=255"`
-	Role              string `csv:"role" validate:"required_without=RoleID,max=255"`
-	RoleID            string `csv:"role_id" validate:"max=20"`
-	Status            string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
-	StartDate         string `csv:"start_date" validate:"max=64"`
-	EndDate           string `csv:"end_date" validate:"max=64"`
-	AssociatedUserID  string `csv:"associated_user_id" validate:"max=255"`
-	LimitPrivileges   string `csv:"limit_section_privileges,lower" validate:"omitempty,oneof=true t 1 yes y on false f 0 no n off"`
+	UserLoginID      string `csv:"user_login_id,lower" validate:"max=255"`
+	Role             string `csv:"role" validate:"required_without=RoleID,max=255"`
+	RoleID           string `csv:"role_id" validate:"max=20"`
+	Status           string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
+	StartDate        string `csv:"start_date" validate:"max=64"`
+	EndDate          string `csv:"end_date" validate:"max=64"`
+	AssociatedUserID string `csv:"associated_user_id" validate:"max=255"`
+	LimitPrivileges  string `csv:"limit_section_privileges,lower" validate:"omitempty,oneof=true t 1 yes y on false f 0 no n off"`
 	// Read and without effect here (docs/import-rules.md#enrollments): no
 	// notifications are sent, and there are no temporary enrollments.
 	Notify          string `csv:"notify" validate:"max=255"`
