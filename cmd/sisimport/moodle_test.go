@@ -54,8 +54,12 @@ func TestMoodleUploadUsersFile(t *testing.T) {
 		"JSmith,Pass1234*,Jane,Smith,jane@example.edu,E100,Staff\n"+ // 2
 		"bdoe,Pass1234*,Bob,Doe,bob@example.edu,,Staff\n"+ // 3 no idnumber: a user without an SIS id
 		"cwu,Pass1234*,Cy,Wu,not-an-email,E102,\n") // 4
-	sameOutcomes(t, "moodle users", outcomes(s.results(imp.ID, "")), map[string]string{
+	rs := s.results(imp.ID, "")
+	sameOutcomes(t, "moodle users", outcomes(rs), map[string]string{
 		"users.csv:2": "created/", "users.csv:3": "created/", "users.csv:4": "failed/invalid_value"})
+	if str(rs[0].SISID) != "E100" || str(rs[1].SISID) != "bdoe" {
+		t.Errorf("results name the idnumber, else the username: %q %q", str(rs[0].SISID), str(rs[1].SISID))
+	}
 	if got := s.userLine("jsmith"); got != "jsmith E100 Jane Smith jane@example.edu active" {
 		t.Errorf("JSmith: %s", got)
 	}
@@ -217,6 +221,12 @@ func TestMoodleEnrolments(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d:%s/%s", r.Entity, *r.Row, r.Action, str(r.Code)))
 	}
 	slices.Sort(got)
+	rs := s.results(imp.ID, "")
+	for _, r := range rs {
+		if r.Entity == "enrollment" && *r.Row == 6 && !strings.HasPrefix(str(r.Message), `column course1: no course "NOPE"`) {
+			t.Errorf("a failure names the file's own column: %q", str(r.Message))
+		}
+	}
 	want := []string{"enrollment:2:created/", "enrollment:3:created/", "enrollment:4:created/",
 		"enrollment:6:failed/unknown_reference", "enrollment:7:failed/unknown_reference",
 		"group_membership:2:created/", "group_membership:2:created/", // cohort Year 9, and Lab A of BIO101

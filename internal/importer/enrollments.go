@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -134,6 +135,15 @@ type enrollmentItem struct {
 	key    enrollmentKey
 	old    *storedEnrollment
 	digest uint64 // of the row, for its diffing base
+	view   *view  // how the file names the columns, for messages; nil for a diffing base's row
+}
+
+// column is the file's name of the enrollments column c.
+func (it *enrollmentItem) column(c string) string {
+	if it.view == nil {
+		return c
+	}
+	return it.view.column(c)
 }
 
 // importEnrollments applies an enrollments file a batch at a time: the
@@ -157,7 +167,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	parse := func(rec csvread.Record, fail *rowFailure) enrollmentItem {
-		it := enrollmentItem{batchRow: newBatchRow(f, rec)}
+		it := enrollmentItem{batchRow: newBatchRow(f, rec), view: &f.view}
 		if fail != nil {
 			it.fail(fail)
 			return it
@@ -280,7 +290,7 @@ func (at *attempt) dropEnrollments(ctx context.Context, f *typedFile, roles *dir
 func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record, roles *directory.Roles) {
 	r := &it.row
 	f.fill(r, rec)
-	it.res.SISID = r.UserID
+	it.res.SISID = cmp.Or(r.UserID, r.UserLoginID) // the id the file sent
 	key := ""
 	if r.UserID+r.UserIntegrationID+r.UserLoginID != "" && r.CourseID+r.SectionID != "" {
 		key = r.key()
@@ -514,7 +524,7 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 	} else {
 		c, ok := refs.courses[r.CourseID]
 		if !ok {
-			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column course_id: no course %q exists", r.CourseID)}
+			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no course %q exists", it.column("course_id"), r.CourseID)}
 		}
 		k.course, inScope = c.id, c.inScope
 	}
@@ -530,7 +540,7 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 		u, ok = refs.byLogin[r.UserLoginID]
 	}
 	if !ok {
-		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no %s exists", r.userColumn(), r.who())}
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no %s exists", it.column(r.userColumn()), r.who())}
 	}
 	k.user = u
 	// An observer's enrollment names the student it observes; other roles

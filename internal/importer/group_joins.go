@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,7 +59,7 @@ func importGroupJoins(ctx context.Context, at *attempt, f *typedFile) error {
 	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r joinRow
 		f.fill(&r, rec)
-		res.SISID = r.UserID
+		res.SISID = cmp.Or(r.UserID, r.LoginID) // the id the file sent
 		if fail := f.validate(&r); fail != nil {
 			return fail, nil
 		}

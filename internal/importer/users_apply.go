@@ -129,6 +129,9 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 		if old != nil && res.SISID == "" {
 			res.SISID = old.SISUserID
 		}
+		if res.SISID == "" {
+			res.SISID = it.row.LoginID // a user without an SIS id is named by the login the file sent
+		}
 		if old != nil && a.stream.matched != nil {
 			a.stream.matched[old.ID] = true
 		}
