@@ -319,7 +319,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	}
 	o := p.opts
 	if r.UserID == "" && o.UserMatchOn == "user_id" {
-		it.fail = &rowFailure{code: "missing_value", message: "column user_id: a value is required"}
+		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required", p.file.view.column("user_id"))}
 		return it
 	}
 	if r.OldLoginID != "" && !o.AllowRenames {
@@ -328,7 +328,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 	}
 	it.key = matchKey(o.UserMatchOn, r, it.props)
 	if it.key == "" {
-		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", o.UserMatchOn)}
+		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", p.file.view.column(o.UserMatchOn))}
 		return it
 	}
 	if r.UserID != "" {
