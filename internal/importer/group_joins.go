@@ -42,12 +42,18 @@ func groupJoinView(user, login, group, course string) view {
 		columns: map[string]string{"user_id": user, "login_id": login, "group": group, "course_id": course}}
 }
 
-// joinedGroup is a group a join found or made, by its context and name.
-type joinedGroup struct {
-	id int64
+// joinItem is a row on its way through a batch: its user, and each group
+// it names with the membership's state before ("" for none).
+type joinItem struct {
+	batchRow
+	row    joinRow
+	names  []string
+	user   int64
+	groups []int64
+	before []string
 }
 
-// importGroupJoins applies a file's group cells a row at a time: the
+// importGroupJoins applies a file's group cells a batch at a time: the
 // user joins each named group of the import's account (or of the row's
 // course), which the import makes, origin sis, when it has none of that
 // name. A group made through the API is never joined, even of the same
@@ -55,60 +61,28 @@ type joinedGroup struct {
 // same). A row with an empty group cell is no join (view.only): it has no
 // result.
 func importGroupJoins(ctx context.Context, at *attempt, f *typedFile) error {
-	groups := map[string]joinedGroup{} // course id + "\x00" + name → group
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
-		var r joinRow
-		f.fill(&r, rec)
-		res.SISID = cmp.Or(r.UserID, r.LoginID) // the id the file sent
-		if fail := f.validate(&r); fail != nil {
-			return fail, nil
+	j := &joiner{at: at, f: f, groups: map[string]int64{}, courses: map[string]*joinCourse{}}
+	parse := func(rec csvread.Record, fail *rowFailure) joinItem {
+		it := joinItem{batchRow: newBatchRow(f, rec)}
+		if fail != nil {
+			it.fail(fail)
+			return it
 		}
-		names := splitGroups(r.Groups)
-		if len(names) == 0 {
-			return &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: no group name", f.view.column("group"))}, nil
+		r := &it.row
+		f.fill(r, rec)
+		it.res.SISID = cmp.Or(r.UserID, r.LoginID) // the id the file sent
+		if fail := f.validate(r); fail != nil {
+			it.fail(fail)
+			return it
 		}
-		user, fail, err := at.joiningUser(ctx, f, &r)
-		if fail != nil || err != nil {
-			return fail, err
+		if it.names = splitGroups(r.Groups); len(it.names) == 0 {
+			it.fail(&rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: no group name", f.view.column("group"))})
+		} else if r.UserID+r.LoginID == "" {
+			it.fail(&rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to join groups", f.view.column("login_id"))})
 		}
-		accountID, courseID := at.account.ID, (*int64)(nil)
-		if r.CourseID != "" {
-			c, err := at.courseBySIS(ctx, r.CourseID)
-			switch {
-			case err != nil:
-				return nil, err
-			case c == nil || c.state == "deleted":
-				return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no course %q exists", f.view.column("course_id"), r.CourseID)}, nil
-			case !c.inScope:
-				return &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column %s: course %q is outside the account this import was posted to", f.view.column("course_id"), r.CourseID)}, nil
-			}
-			accountID, courseID = c.accountID, &c.id
-		}
-		joined := map[string][2]any{}
-		res.Action = result.Unchanged
-		for _, name := range names {
-			key := r.CourseID + "\x00" + name
-			g, ok := groups[key]
-			if !ok {
-				if g, err = at.groupByName(ctx, accountID, courseID, name); err != nil {
-					return nil, err
-				}
-				groups[key] = g
-			}
-			state, err := at.joinGroup(ctx, g.id, user)
-			if err != nil {
-				return nil, err
-			}
-			if state != "accepted" {
-				joined[name] = [2]any{nilIfEmpty(state), "accepted"}
-				res.Action = result.Created
-			}
-		}
-		if len(joined) > 0 {
-			res.Changes = joined
-		}
-		return nil, nil
-	})
+		return it
+	}
+	return readBatches(f, parse, func(batch []joinItem) error { return j.apply(ctx, batch) })
 }
 
 // splitGroups are the names of a group cell, ; between them.
@@ -129,74 +103,210 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-// joiningUser finds the row's user by its SIS id, or else by its login
-// id: a file of another system may name users by login alone (Moodle's
-// idnumber is optional).
-func (at *attempt) joiningUser(ctx context.Context, f *typedFile, r *joinRow) (int64, *rowFailure, error) {
-	col, key, cond := f.view.column("user_id"), r.UserID, "u.sis_user_id = $2"
-	if key == "" {
-		col, key, cond = f.view.column("login_id"), r.LoginID, "lower(u.login_id) = $2"
+// joiner applies the batches of one file, keeping the groups and courses
+// it found: a file names few of them, on many rows.
+type joiner struct {
+	at      *attempt
+	f       *typedFile
+	groups  map[string]int64       // course SIS id + "\x00" + name → group
+	courses map[string]*joinCourse // by SIS id
+}
+
+// joinCourse is the course a row's groups belong to, or why it cannot be.
+type joinCourse struct {
+	id, accountID int64
+	fail          *rowFailure
+}
+
+// apply resolves a batch's users, courses and groups, reads the stored
+// memberships with one query, writes the new ones with one INSERT and the
+// rejoined ones with one UPDATE, and records the results in file order.
+func (j *joiner) apply(ctx context.Context, batch []joinItem) error {
+	at := j.at
+	var sis, logins []string
+	for i := range batch {
+		if it := &batch[i]; !it.settled {
+			if it.row.UserID != "" {
+				sis = append(sis, it.row.UserID)
+			} else {
+				logins = append(logins, it.row.LoginID)
+			}
+		}
 	}
-	if key == "" {
-		return 0, &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to join groups", col)}, nil
+	bySIS, err := at.userIDs(ctx, at.tx, "user_id", sis)
+	if err != nil {
+		return err
 	}
-	var id int64
-	var inScope bool
-	err := at.tx.QueryRow(ctx, `SELECT u.id, $3 = ANY(a.path) FROM users u JOIN accounts a ON a.id = u.account_id
-		WHERE u.root_account_id = $1 AND `+cond, at.account.RootAccountID, key, at.account.ID).Scan(&id, &inScope)
+	byLogin, err := at.userIDs(ctx, at.tx, "login_id", logins)
+	if err != nil {
+		return err
+	}
+	var open []*joinItem
+	for i := range batch {
+		it := &batch[i]
+		if it.settled {
+			continue
+		}
+		if fail, err := j.resolve(ctx, it, bySIS, byLogin); fail != nil || err != nil {
+			if err != nil {
+				return err
+			}
+			it.fail(fail)
+			continue
+		}
+		open = append(open, it)
+	}
+	if err := j.write(ctx, open); err != nil {
+		return err
+	}
+	recordEach(at, typeGroupJoins, batch, func(it *joinItem) result.Result { return it.res })
+	return at.progress(ctx)
+}
+
+// resolve finds the row's user, its course and each group it names,
+// making the groups that are missing.
+func (j *joiner) resolve(ctx context.Context, it *joinItem, bySIS, byLogin map[string]int64) (*rowFailure, error) {
+	r, f := &it.row, j.f
+	col, key, users := f.view.column("user_id"), r.UserID, bySIS
+	if key == "" {
+		col, key, users = f.view.column("login_id"), r.LoginID, byLogin
+	}
+	user, ok := users[key]
+	if !ok {
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no user %q exists", col, key)}, nil
+	}
+	it.user = user
+	accountID, courseID := j.at.account.ID, (*int64)(nil)
+	if r.CourseID != "" {
+		c, err := j.course(ctx, r.CourseID)
+		if err != nil || c.fail != nil {
+			return c.fail, err
+		}
+		accountID, courseID = c.accountID, &c.id
+	}
+	for _, name := range it.names {
+		k := r.CourseID + "\x00" + name
+		g, ok := j.groups[k]
+		if !ok {
+			var err error
+			if g, err = j.at.groupByName(ctx, accountID, courseID, name); err != nil {
+				return nil, err
+			}
+			j.groups[k] = g
+		}
+		it.groups = append(it.groups, g)
+	}
+	return nil, nil
+}
+
+// course is the course of a courseN cell, read once per file.
+func (j *joiner) course(ctx context.Context, sis string) (*joinCourse, error) {
+	if c, ok := j.courses[sis]; ok {
+		return c, nil
+	}
+	c, err := j.at.courseBySIS(ctx, sis)
+	if err != nil {
+		return nil, err
+	}
+	col := j.f.view.column("course_id")
+	jc := &joinCourse{}
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return 0, &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no user %q exists", col, key)}, nil
-	case err != nil:
-		return 0, nil, fmt.Errorf("read joining user: %w", err)
-	case !inScope:
-		return 0, &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column %s: user %q is outside the account this import was posted to", col, key)}, nil
+	case c == nil || c.state == "deleted":
+		jc.fail = &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no course %q exists", col, sis)}
+	case !c.inScope:
+		jc.fail = &rowFailure{code: "out_of_scope", message: fmt.Sprintf("column %s: course %q is outside the account this import was posted to", col, sis)}
+	default:
+		jc.id, jc.accountID = c.id, c.accountID
 	}
-	return id, nil, nil
+	j.courses[sis] = jc
+	return jc, nil
+}
+
+// write reads the stored memberships of the resolved rows, then makes the
+// missing ones and accepts the deleted ones again. A pair named twice in a
+// batch is joined once: the later row finds it accepted.
+func (j *joiner) write(ctx context.Context, items []*joinItem) error {
+	at := j.at
+	var groups, users []int64
+	for _, it := range items {
+		for _, g := range it.groups {
+			groups, users = append(groups, g), append(users, it.user)
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	rows, err := at.tx.Query(ctx, `SELECT DISTINCT ON (m.group_id, m.user_id) m.group_id, m.user_id, m.id, m.workflow_state
+		FROM unnest($1::bigint[], $2::bigint[]) AS k(grp, usr)
+		CROSS JOIN LATERAL (SELECT * FROM group_memberships m WHERE m.group_id = k.grp AND m.user_id = k.usr OFFSET 0) m
+		ORDER BY m.group_id, m.user_id, m.id`, groups, users)
+	if err != nil {
+		return fmt.Errorf("read joins: %w", err)
+	}
+	type stored struct {
+		id    int64
+		state string
+	}
+	have := map[[2]int64]stored{}
+	var k [2]int64
+	var st stored
+	if _, err := pgx.ForEachRow(rows, []any{&k[0], &k[1], &st.id, &st.state}, func() error { have[k] = st; return nil }); err != nil {
+		return fmt.Errorf("read joins: %w", err)
+	}
+	var newGroups, newUsers, rejoined []int64
+	for _, it := range items {
+		it.res.Action = result.Unchanged
+		for i, g := range it.groups {
+			k := [2]int64{g, it.user}
+			old, ok := have[k]
+			switch {
+			case !ok:
+				newGroups, newUsers = append(newGroups, g), append(newUsers, it.user)
+			case old.state != "accepted":
+				rejoined = append(rejoined, old.id)
+			default:
+				continue
+			}
+			have[k] = stored{id: old.id, state: "accepted"}
+			if it.res.Changes == nil {
+				it.res.Changes = map[string][2]any{}
+			}
+			it.res.Changes[it.names[i]] = [2]any{nilIfEmpty(old.state), "accepted"}
+			it.res.Action = result.Created
+		}
+	}
+	if len(newGroups) > 0 {
+		if _, err := at.tx.Exec(ctx, `INSERT INTO group_memberships (group_id, user_id, workflow_state, last_import_id)
+			SELECT grp, usr, 'accepted', $3 FROM unnest($1::bigint[], $2::bigint[]) AS t(grp, usr)`, newGroups, newUsers, at.job.ID); err != nil {
+			return fmt.Errorf("join groups: %w", err)
+		}
+	}
+	if len(rejoined) > 0 {
+		if _, err := at.tx.Exec(ctx, `UPDATE group_memberships SET workflow_state = 'accepted', last_import_id = $2, updated_at = now()
+			WHERE id = ANY($1)`, rejoined, at.job.ID); err != nil {
+			return fmt.Errorf("rejoin groups: %w", err)
+		}
+	}
+	return nil
 }
 
 // groupByName is the oldest available group an import made with the
 // name in the account (in the course, when courseID is set), made now
 // when there is none.
-func (at *attempt) groupByName(ctx context.Context, accountID int64, courseID *int64, name string) (joinedGroup, error) {
-	var g joinedGroup
+func (at *attempt) groupByName(ctx context.Context, accountID int64, courseID *int64, name string) (int64, error) {
+	var id int64
 	err := at.tx.QueryRow(ctx, `SELECT id FROM groups WHERE root_account_id = $1 AND account_id = $2 AND course_id IS NOT DISTINCT FROM $3
 		AND name = $4 AND origin = 'sis' AND workflow_state = 'available' ORDER BY id LIMIT 1`,
-		at.account.RootAccountID, accountID, courseID, name).Scan(&g.id)
+		at.account.RootAccountID, accountID, courseID, name).Scan(&id)
 	if err == nil {
-		return g, nil
+		return id, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return g, fmt.Errorf("find group by name: %w", err)
+		return 0, fmt.Errorf("find group by name: %w", err)
 	}
 	if err := at.tx.QueryRow(ctx, `INSERT INTO groups (root_account_id, account_id, course_id, name, origin, last_import_id)
-		VALUES ($1, $2, $3, $4, 'sis', $5) RETURNING id`, at.account.RootAccountID, accountID, courseID, name, at.job.ID).Scan(&g.id); err != nil {
-		return g, fmt.Errorf("create group by name: %w", err)
+		VALUES ($1, $2, $3, $4, 'sis', $5) RETURNING id`, at.account.RootAccountID, accountID, courseID, name, at.job.ID).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create group by name: %w", err)
 	}
-	return g, nil
-}
-
-// joinGroup makes the user an accepted member of the group and returns
-// the membership's state before: "" when it had none.
-func (at *attempt) joinGroup(ctx context.Context, group, user int64) (string, error) {
-	var id int64
-	var state string
-	err := at.tx.QueryRow(ctx, `SELECT id, workflow_state FROM group_memberships WHERE group_id = $1 AND user_id = $2 ORDER BY id LIMIT 1`,
-		group, user).Scan(&id, &state)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		if _, err := at.tx.Exec(ctx, `INSERT INTO group_memberships (group_id, user_id, workflow_state, last_import_id)
-			VALUES ($1, $2, 'accepted', $3)`, group, user, at.job.ID); err != nil {
-			return "", fmt.Errorf("join group: %w", err)
-		}
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("read membership: %w", err)
-	case state != "accepted":
-		if _, err := at.tx.Exec(ctx, `UPDATE group_memberships SET workflow_state = 'accepted', last_import_id = $2, updated_at = now()
-			WHERE id = $1`, id, at.job.ID); err != nil {
-			return "", fmt.Errorf("rejoin group: %w", err)
-		}
-	}
-	return state, nil
+	return id, nil
 }
