@@ -42,15 +42,14 @@ func groupJoinView(user, login, group, course string) view {
 		columns: map[string]string{"user_id": user, "login_id": login, "group": group, "course_id": course}}
 }
 
-// joinItem is a row on its way through a batch: its user, and each group
-// it names with the membership's state before ("" for none).
+// joinItem is a row on its way through a batch: its user, and the group
+// of each name it gives.
 type joinItem struct {
 	batchRow
 	row    joinRow
 	names  []string
 	user   int64
 	groups []int64
-	before []string
 }
 
 // importGroupJoins applies a file's group cells a batch at a time: the
