@@ -175,12 +175,26 @@ func TestUsersFileGroupColumn(t *testing.T) {
 		"S3,cy,active,\n" + // 4 no groups: no membership result
 		"S4,,active,Chess\n" // 5 no user to join: a new user needs a login id
 	imp := s.importCSV("", file)
+	first := imp
 	rs := s.results(imp.ID, "")
-	if got := summary(rs); got != "2:created 3:created 4:created 5:failed/missing_value 2:created 3:created 5:failed/unknown_reference" {
+	// The users; the two groups the import made; a membership for each join.
+	if got := summary(rs); got != "2:created 3:created 4:created 5:failed/missing_value 2:created 2:created 2:created 2:created 3:created 5:failed/unknown_reference" {
 		t.Errorf("results: %s", got)
 	}
-	if rs[4].Entity != "group_membership" || str(rs[4].SISID) != "S1" || rs[4].File != "users.csv" || fmt.Sprint(rs[4].Changes) != "map[Chess:[<nil> accepted] Debate:[<nil> accepted]]" {
-		t.Errorf("a join's result names the row and the groups it joined: %+v", rs[4])
+	var joins []string
+	for _, r := range rs {
+		if r.Entity == "group_membership" && r.Action == "created" {
+			if r.ObjectID == nil || r.File != "users.csv" {
+				t.Errorf("a join's result names the membership and the file: %+v", r)
+			}
+			joins = append(joins, fmt.Sprintf("%d:%s:%s", *r.Row, str(r.SISID), str(r.Message)))
+		}
+	}
+	if got := strings.Join(joins, "; "); got != `2:S1:group "Chess"; 2:S1:group "Debate"; 3:S2:group "Debate"` {
+		t.Errorf("joins: %s", got)
+	}
+	if imp.Data.Counts["groups"] != 2 || imp.Data.Counts["group_memberships"] != 3 {
+		t.Errorf("counts %v", imp.Data.Counts)
 	}
 	want := "Chess(manual):; Chess(sis):ann; Debate(sis):ann ben"
 	if got := strings.Join(s.groupMembers(), "; "); got != want {
@@ -192,11 +206,21 @@ func TestUsersFileGroupColumn(t *testing.T) {
 		}
 	}
 	imp = s.importCSV("", file)
-	if got := summary(s.results(imp.ID, "")); got != "2:unchanged 3:unchanged 4:unchanged 5:failed/missing_value 2:unchanged 3:unchanged 5:failed/unknown_reference" {
+	if got := summary(s.results(imp.ID, "")); got != "2:unchanged 3:unchanged 4:unchanged 5:failed/missing_value 2:unchanged 2:unchanged 3:unchanged 5:failed/unknown_reference" {
 		t.Errorf("again: %s", got)
 	}
 	if got := strings.Join(s.groupMembers(), "; "); got != want {
 		t.Errorf("groups again: %s", got)
+	}
+	// A restore of the first import takes back its joins and its groups.
+	if restored := s.restore(first.ID); restored.WorkflowState != "restored" {
+		t.Errorf("restore: %s", restored.WorkflowState)
+	}
+	var live int
+	pgtest.Must(t, s.db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM group_memberships WHERE workflow_state = 'accepted')
+		+ (SELECT count(*) FROM groups WHERE workflow_state = 'available' AND origin = 'sis')`).Scan(&live))
+	if live != 0 {
+		t.Errorf("after the restore, %d memberships and groups the import made are live", live)
 	}
 }
 
@@ -232,6 +256,7 @@ func TestMoodleEnrolments(t *testing.T) {
 	}
 	want := []string{"enrollment:2:created/", "enrollment:3:created/", "enrollment:4:created/",
 		"enrollment:6:failed/unknown_reference", "enrollment:7:failed/unknown_reference",
+		"group:2:created/", "group:2:created/", "group:3:created/", // Year 9 and Lab A, then Staff: made where first named
 		"group_membership:2:created/", "group_membership:2:created/", // cohort Year 9, and Lab A of BIO101
 		"group_membership:3:created/", "group_membership:4:created/",
 		"user:2:created/", "user:3:created/", "user:4:created/", "user:5:created/", "user:6:created/", "user:7:created/"}

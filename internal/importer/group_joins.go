@@ -42,14 +42,16 @@ func groupJoinView(user, login, group, course string) view {
 		columns: map[string]string{"user_id": user, "login_id": login, "group": group, "course_id": course}}
 }
 
-// joinItem is a row on its way through a batch: its user, and the group
-// of each name it gives.
+// joinItem is a row on its way through a batch: its user, the group of
+// each name it gives, and a result for each: a join is a membership, with
+// its id, so that a restore takes it back like any other.
 type joinItem struct {
 	batchRow
 	row    joinRow
 	names  []string
 	user   int64
 	groups []int64
+	joins  []result.Result
 }
 
 // importGroupJoins applies a file's group cells a batch at a time: the
@@ -95,13 +97,6 @@ func splitGroups(cell string) []string {
 	return names
 }
 
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // joiner applies the batches of one file, keeping the groups and courses
 // it found: a file names few of them, on many rows.
 type joiner struct {
@@ -109,6 +104,7 @@ type joiner struct {
 	f       *typedFile
 	groups  map[string]int64       // course SIS id + "\x00" + name → group
 	courses map[string]*joinCourse // by SIS id
+	made    []result.Result        // the groups the batch made, each a result of the line that named it first
 }
 
 // joinCourse is the course a row's groups belong to, or why it cannot be.
@@ -158,7 +154,19 @@ func (j *joiner) apply(ctx context.Context, batch []joinItem) error {
 	if err := j.write(ctx, open); err != nil {
 		return err
 	}
-	recordEach(at, typeGroupJoins, batch, func(it *joinItem) result.Result { return it.res })
+	if len(j.made) > 0 {
+		at.record(typeGroups, j.made)
+		j.made = nil
+	}
+	results := make([]result.Result, 0, len(batch))
+	for i := range batch {
+		if it := &batch[i]; it.settled {
+			results = append(results, it.res)
+		} else {
+			results = append(results, it.joins...)
+		}
+	}
+	at.record(typeGroupJoins, results)
 	return at.progress(ctx)
 }
 
@@ -187,11 +195,16 @@ func (j *joiner) resolve(ctx context.Context, it *joinItem, bySIS, byLogin map[s
 		k := r.CourseID + "\x00" + name
 		g, ok := j.groups[k]
 		if !ok {
+			var made bool
 			var err error
-			if g, err = j.at.groupByName(ctx, accountID, courseID, name); err != nil {
+			if g, made, err = j.at.groupByName(ctx, accountID, courseID, name); err != nil {
 				return nil, err
 			}
 			j.groups[k] = g
+			if made {
+				j.made = append(j.made, result.Result{File: it.res.File, Row: it.res.Row, Entity: "group", ObjectID: g, Action: result.Created,
+					Message: fmt.Sprintf("made for column %s: group %s", f.view.column("group"), groupWhere(name, r.CourseID))})
+			}
 		}
 		it.groups = append(it.groups, g)
 	}
@@ -222,8 +235,9 @@ func (j *joiner) course(ctx context.Context, sis string) (*joinCourse, error) {
 }
 
 // write reads the stored memberships of the resolved rows, then makes the
-// missing ones and accepts the deleted ones again. A pair named twice in a
-// batch is joined once: the later row finds it accepted.
+// missing ones and accepts the deleted ones again, each join a result with
+// its membership (created, reactivated or unchanged). A pair named twice
+// in a batch is joined once: the later row finds it accepted.
 func (j *joiner) write(ctx context.Context, items []*joinItem) error {
 	at := j.at
 	var groups, users []int64
@@ -252,31 +266,42 @@ func (j *joiner) write(ctx context.Context, items []*joinItem) error {
 	if _, err := pgx.ForEachRow(rows, []any{&k[0], &k[1], &st.id, &st.state}, func() error { have[k] = st; return nil }); err != nil {
 		return fmt.Errorf("read joins: %w", err)
 	}
+	made := map[[2]int64]*result.Result{} // each new membership's result, by group and user
 	var newGroups, newUsers, rejoined []int64
 	for _, it := range items {
-		it.res.Action = result.Unchanged
+		it.joins = make([]result.Result, len(it.groups))
 		for i, g := range it.groups {
+			res := &it.joins[i]
+			*res = result.Result{File: it.res.File, Row: it.res.Row, Entity: it.res.Entity, SISID: it.res.SISID,
+				Message: "group " + groupWhere(it.names[i], it.row.CourseID)}
 			k := [2]int64{g, it.user}
 			old, ok := have[k]
+			res.ObjectID = old.id
 			switch {
 			case !ok:
+				res.Action = result.Created
 				newGroups, newUsers = append(newGroups, g), append(newUsers, it.user)
+				made[k] = res
 			case old.state != "accepted":
+				res.Action = result.Transition(old.state, "accepted", true)
+				res.Changes = map[string][2]any{"workflow_state": {old.state, "accepted"}}
 				rejoined = append(rejoined, old.id)
 			default:
+				res.Action = result.Unchanged
 				continue
 			}
 			have[k] = stored{id: old.id, state: "accepted"}
-			if it.res.Changes == nil {
-				it.res.Changes = map[string][2]any{}
-			}
-			it.res.Changes[it.names[i]] = [2]any{nilIfEmpty(old.state), "accepted"}
-			it.res.Action = result.Created
 		}
 	}
 	if len(newGroups) > 0 {
-		if _, err := at.tx.Exec(ctx, `INSERT INTO group_memberships (group_id, user_id, workflow_state, last_import_id)
-			SELECT grp, usr, 'accepted', $3 FROM unnest($1::bigint[], $2::bigint[]) AS t(grp, usr)`, newGroups, newUsers, at.job.ID); err != nil {
+		rows, err := at.tx.Query(ctx, `INSERT INTO group_memberships (group_id, user_id, workflow_state, last_import_id)
+			SELECT grp, usr, 'accepted', $3 FROM unnest($1::bigint[], $2::bigint[]) AS t(grp, usr)
+			RETURNING group_id, user_id, id`, newGroups, newUsers, at.job.ID)
+		if err != nil {
+			return fmt.Errorf("join groups: %w", err)
+		}
+		var id int64
+		if _, err := pgx.ForEachRow(rows, []any{&k[0], &k[1], &id}, func() error { made[k].ObjectID = id; return nil }); err != nil {
 			return fmt.Errorf("join groups: %w", err)
 		}
 	}
@@ -292,20 +317,28 @@ func (j *joiner) write(ctx context.Context, items []*joinItem) error {
 // groupByName is the oldest available group an import made with the
 // name in the account (in the course, when courseID is set), made now
 // when there is none.
-func (at *attempt) groupByName(ctx context.Context, accountID int64, courseID *int64, name string) (int64, error) {
+func (at *attempt) groupByName(ctx context.Context, accountID int64, courseID *int64, name string) (int64, bool, error) {
 	var id int64
 	err := at.tx.QueryRow(ctx, `SELECT id FROM groups WHERE root_account_id = $1 AND account_id = $2 AND course_id IS NOT DISTINCT FROM $3
 		AND name = $4 AND origin = 'sis' AND workflow_state = 'available' ORDER BY id LIMIT 1`,
 		at.account.RootAccountID, accountID, courseID, name).Scan(&id)
 	if err == nil {
-		return id, nil
+		return id, false, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("find group by name: %w", err)
+		return 0, false, fmt.Errorf("find group by name: %w", err)
 	}
 	if err := at.tx.QueryRow(ctx, `INSERT INTO groups (root_account_id, account_id, course_id, name, origin, last_import_id)
 		VALUES ($1, $2, $3, $4, 'sis', $5) RETURNING id`, at.account.RootAccountID, accountID, courseID, name, at.job.ID).Scan(&id); err != nil {
-		return 0, fmt.Errorf("create group by name: %w", err)
+		return 0, false, fmt.Errorf("create group by name: %w", err)
 	}
-	return id, nil
+	return id, true, nil
+}
+
+// groupWhere names a group of a join for messages.
+func groupWhere(name, course string) string {
+	if course == "" {
+		return fmt.Sprintf("%q", name)
+	}
+	return fmt.Sprintf("%q of course %q", name, course)
 }
