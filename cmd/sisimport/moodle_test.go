@@ -44,7 +44,7 @@ func (s *service) userLine(login string) string {
 	return line
 }
 
-// The seed 001 file as Moodle's administrators write it, found by its
+// Moodle's Upload users file as its administrators write it, found by its
 // header with no import_type: usernames lower-cased as Moodle does, the
 // idnumber the SIS id, the cohort a group of the account.
 func TestMoodleUploadUsersFile(t *testing.T) {
@@ -132,7 +132,7 @@ func TestMoodleFixtures(t *testing.T) {
 	}
 }
 
-// Seed 001's HRIS file: no usernames, users matched on the employee id
+// The HRIS file of Moodle's documentation: no usernames, users matched on the employee id
 // (here the integration id), update_only. An empty cell keeps the stored
 // value, the required login_id and status of a matched user too; a new
 // user still needs them.
@@ -159,7 +159,7 @@ func TestHRISUpdateWithoutUsernames(t *testing.T) {
 		"users.csv:2": "unchanged/", "users.csv:3": "failed/missing_value", "users.csv:4": "failed/missing_value"})
 }
 
-// Seed 003's group column on a Canvas users file: the user joins the named
+// A group column on a Canvas users file, as other LMSs' user imports have: the user joins the named
 // groups of the import's account, made by the import; a manual group of
 // the same name is never joined.
 func TestUsersFileGroupColumn(t *testing.T) {
@@ -224,7 +224,7 @@ func TestUsersFileGroupColumn(t *testing.T) {
 	}
 }
 
-// Seed 001's whole line: a cohort, a course and a role. Moodle's roles
+// A Moodle line with everything: a cohort, a course and a role. Moodle's roles
 // are Canvas's (editingteacher a teacher, teacher a TA); the user is found
 // by its username when it has no idnumber; a row without a course has no
 // enrollment; groupN is a group of the course.

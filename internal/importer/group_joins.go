@@ -58,9 +58,8 @@ type joinItem struct {
 // user joins each named group of the import's account (or of the row's
 // course), which the import makes, origin sis, when it has none of that
 // name. A group made through the API is never joined, even of the same
-// name: the import makes its own (SPEC §4.8; the LMS of seed 003 does the
-// same). A row with an empty group cell is no join (view.only): it has no
-// result.
+// name: the import makes its own (docs/import-rules.md#group-columns).
+// A row with an empty group cell is no join (view.only): it has no result.
 func importGroupJoins(ctx context.Context, at *attempt, f *typedFile) error {
 	j := &joiner{at: at, f: f, groups: map[string]int64{}, courses: map[string]*joinCourse{}}
 	parse := func(rec csvread.Record, fail *rowFailure) joinItem {

@@ -199,7 +199,7 @@ var canvas = registerFormat(&format{name: "instructure_csv", views: func(_ strin
 	case t == nil:
 		return nil
 	case t.name == typeUsers && h.has("group"):
-		// Seed 003's group column: the users join groups by name.
+		// A group column: the users join groups by name (docs/import-rules.md#group-columns).
 		return []view{{typ: t}, groupJoinView("user_id", "login_id", "group", "")}
 	}
 	return []view{{typ: t}}
