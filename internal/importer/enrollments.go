@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -19,15 +20,19 @@ import (
 type enrollmentRow struct {
 	CourseID          string `csv:"course_id" validate:"required_without=SectionID,max=255"`
 	SectionID         string `csv:"section_id" validate:"max=255"`
-	UserID            string `csv:"user_id" validate:"required_without=UserIntegrationID,max=255"`
+	UserID            string `csv:"user_id" validate:"max=255"`
 	UserIntegrationID string `csv:"user_integration_id" validate:"max=255"`
-	Role              string `csv:"role" validate:"required_without=RoleID,max=255"`
-	RoleID            string `csv:"role_id" validate:"max=20"`
-	Status            string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
-	StartDate         string `csv:"start_date" validate:"max=64"`
-	EndDate           string `csv:"end_date" validate:"max=64"`
-	AssociatedUserID  string `csv:"associated_user_id" validate:"max=255"`
-	LimitPrivileges   string `csv:"limit_section_privileges,lower" validate:"omitempty,oneof=true t 1 yes y on false f 0 no n off"`
+	// UserLoginID is ours: the user by login id, when the row has no
+	// user_id or user_integration_id (a format's view whose users may lack
+	// an SIS id, as Moodle's; docs/import-rules.md#the-roster-files).
+	UserLoginID      string `csv:"user_login_id,lower" validate:"max=255"`
+	Role             string `csv:"role" validate:"required_without=RoleID,max=255"`
+	RoleID           string `csv:"role_id" validate:"max=20"`
+	Status           string `csv:"status,lower" validate:"required,oneof=active inactive completed deleted deleted_last_completed"`
+	StartDate        string `csv:"start_date" validate:"max=64"`
+	EndDate          string `csv:"end_date" validate:"max=64"`
+	AssociatedUserID string `csv:"associated_user_id" validate:"max=255"`
+	LimitPrivileges  string `csv:"limit_section_privileges,lower" validate:"omitempty,oneof=true t 1 yes y on false f 0 no n off"`
 	// Read and without effect here (docs/import-rules.md#enrollments): no
 	// notifications are sent, and there are no temporary enrollments.
 	Notify          string `csv:"notify" validate:"max=255"`
@@ -53,7 +58,7 @@ func init() {
 		apply: importEnrollments, diffKey: enrollmentDiffKey,
 		diffRowKey: func(c []string) string {
 			r := enrollmentFromKey(c)
-			if r.UserID+r.UserIntegrationID == "" {
+			if r.UserID+r.UserIntegrationID+r.UserLoginID == "" {
 				return ""
 			}
 			return r.key()
@@ -76,8 +81,11 @@ func (r *enrollmentRow) key() string {
 	if r.SectionID != "" {
 		place = "s\x00" + r.SectionID
 	}
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		user = "i\x00" + r.UserIntegrationID
+	case r.UserID == "" && r.UserLoginID != "":
+		user = "l\x00" + r.UserLoginID
 	}
 	if r.RoleID != "" {
 		role = "#\x00" + r.RoleID
@@ -87,8 +95,11 @@ func (r *enrollmentRow) key() string {
 
 // who names the row's user for messages.
 func (r *enrollmentRow) who() string {
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		return fmt.Sprintf("user_integration_id %q", r.UserIntegrationID)
+	case r.UserID == "" && r.UserLoginID != "":
+		return fmt.Sprintf("user with login id %q", r.UserLoginID)
 	}
 	return fmt.Sprintf("user %q", r.UserID)
 }
@@ -124,6 +135,15 @@ type enrollmentItem struct {
 	key    enrollmentKey
 	old    *storedEnrollment
 	digest uint64 // of the row, for its diffing base
+	view   *view  // how the file names the columns, for messages; nil for a diffing base's row
+}
+
+// column is the file's name of the enrollments column c.
+func (it *enrollmentItem) column(c string) string {
+	if it.view == nil {
+		return c
+	}
+	return it.view.column(c)
 }
 
 // importEnrollments applies an enrollments file a batch at a time: the
@@ -147,7 +167,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	parse := func(rec csvread.Record, fail *rowFailure) enrollmentItem {
-		it := enrollmentItem{batchRow: newBatchRow(f, rec)}
+		it := enrollmentItem{batchRow: newBatchRow(f, rec), view: &f.view}
 		if fail != nil {
 			it.fail(fail)
 			return it
@@ -165,7 +185,7 @@ func importEnrollments(ctx context.Context, at *attempt, f *typedFile) error {
 			same := 0
 			err := keyset.MarkBase(base, batch, func(it *enrollmentItem) (string, uint64) {
 				r := &it.row
-				if r.UserID+r.UserIntegrationID == "" || r.CourseID+r.SectionID == "" {
+				if r.UserID+r.UserIntegrationID+r.UserLoginID == "" || r.CourseID+r.SectionID == "" {
 					return "", 0
 				}
 				return r.key(), it.digest
@@ -270,13 +290,17 @@ func (at *attempt) dropEnrollments(ctx context.Context, f *typedFile, roles *dir
 func parseEnrollment(it *enrollmentItem, f *typedFile, rec csvread.Record, roles *directory.Roles) {
 	r := &it.row
 	f.fill(r, rec)
-	it.res.SISID = r.UserID
+	it.res.SISID = cmp.Or(r.UserID, r.UserLoginID) // the id the file sent
 	key := ""
-	if r.UserID+r.UserIntegrationID != "" && r.CourseID+r.SectionID != "" {
+	if r.UserID+r.UserIntegrationID+r.UserLoginID != "" && r.CourseID+r.SectionID != "" {
 		key = r.key()
 	}
 	if fail := f.check(r, rec.Line, key, fmt.Sprintf("the enrollment of %s as %s in %s", r.who(), r.roleName(), r.place())); fail != nil {
 		it.fail(fail)
+		return
+	}
+	if r.UserID+r.UserIntegrationID+r.UserLoginID == "" {
+		it.fail(&rowFailure{code: "missing_value", message: fmt.Sprintf("column %s or %s: a value is required", f.view.column("user_id"), f.view.column("user_integration_id"))})
 		return
 	}
 	if r.RootAccount != "" {
@@ -310,8 +334,11 @@ func (it *enrollmentItem) resolveRole(roles *directory.Roles) *rowFailure {
 
 // userColumn is the column that names the row's user.
 func (r *enrollmentRow) userColumn() string {
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		return "user_integration_id"
+	case r.UserID == "" && r.UserLoginID != "":
+		return "user_login_id"
 	}
 	return "user_id"
 }
@@ -330,6 +357,7 @@ type enrollmentRefs struct {
 	sections      map[string]sectionRef
 	users         map[string]int64 // by SIS id
 	byIntegration map[string]int64
+	byLogin       map[string]int64 // by lower-cased login id
 }
 
 type courseRef struct {
@@ -415,7 +443,7 @@ type enrollmentBatch struct {
 // one query each, through q: the import's transaction, or the pool when
 // the import has written nothing they could see.
 func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enrollmentItem) (*enrollmentRefs, error) {
-	var courses, sections, users, integrations []string
+	var courses, sections, users, integrations, logins []string
 	for i := range batch {
 		if it := &batch[i]; !it.settled {
 			r := &it.row
@@ -425,9 +453,12 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 			if r.SectionID != "" {
 				sections = append(sections, r.SectionID)
 			}
-			if r.UserIntegrationID != "" {
+			switch {
+			case r.UserIntegrationID != "":
 				integrations = append(integrations, r.UserIntegrationID)
-			} else {
+			case r.UserID == "" && r.UserLoginID != "":
+				logins = append(logins, r.UserLoginID)
+			default:
 				users = append(users, r.UserID)
 			}
 			if r.AssociatedUserID != "" {
@@ -468,6 +499,9 @@ func (at *attempt) enrollmentRefs(ctx context.Context, q querier, batch []enroll
 	if refs.byIntegration, err = at.userIDs(ctx, q, "integration_id", integrations); err != nil {
 		return nil, err
 	}
+	if refs.byLogin, err = at.userIDs(ctx, q, "login_id", logins); err != nil {
+		return nil, err
+	}
 	return refs, nil
 }
 
@@ -490,7 +524,7 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 	} else {
 		c, ok := refs.courses[r.CourseID]
 		if !ok {
-			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column course_id: no course %q exists", r.CourseID)}
+			return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no course %q exists", it.column("course_id"), r.CourseID)}
 		}
 		k.course, inScope = c.id, c.inScope
 	}
@@ -499,11 +533,14 @@ func (at *attempt) resolveEnrollment(it *enrollmentItem, refs *enrollmentRefs) *
 	}
 	// As on Canvas, user_integration_id wins over user_id.
 	u, ok := refs.users[r.UserID]
-	if r.UserIntegrationID != "" {
+	switch {
+	case r.UserIntegrationID != "":
 		u, ok = refs.byIntegration[r.UserIntegrationID]
+	case r.UserID == "" && r.UserLoginID != "":
+		u, ok = refs.byLogin[r.UserLoginID]
 	}
 	if !ok {
-		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no %s exists", r.userColumn(), r.who())}
+		return &rowFailure{code: "unknown_reference", message: fmt.Sprintf("column %s: no %s exists", it.column(r.userColumn()), r.who())}
 	}
 	k.user = u
 	// An observer's enrollment names the student it observes; other roles

@@ -69,6 +69,9 @@ func (at *attempt) readCSV(ctx context.Context, r reading) error {
 	if err := at.checkColumns(f); err != nil {
 		return err
 	}
+	for _, n := range r.view.notes {
+		at.warn(src.name, n)
+	}
 	if f.stream, err = at.stream(ctx, r.view, src.name); err != nil {
 		return err
 	}
@@ -140,6 +143,20 @@ func (r *expandingReader) Read() (csvread.Record, error) {
 	rec := r.pending[0]
 	r.pending = r.pending[1:]
 	return rec, nil
+}
+
+// read is the file's next record that is a row of its view: a view with
+// a column only reads the rows whose cell of it is filled.
+func (f *typedFile) read() (csvread.Record, error) {
+	for {
+		rec, err := f.rd.Read()
+		if err != nil || f.view.only == "" {
+			return rec, err
+		}
+		if p, ok := f.cols[f.view.only]; ok && cell(rec.Fields, p) != "" {
+			return rec, nil
+		}
+	}
 }
 
 // has says whether the file has the type's column c: for a derived one,

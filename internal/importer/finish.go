@@ -97,7 +97,7 @@ func (at *attempt) data(applied bool) map[string]any {
 		if ft := byName[name]; ft != nil {
 			name = ft.countKey()
 		}
-		counts[name] = n
+		counts[name] += n // several types may count as one (group joins are group memberships)
 	}
 	supplied := []string{}
 	for _, t := range at.types {

@@ -114,7 +114,7 @@ func (p *orPackage) classViews(file string) []view {
 				return terms[0]
 			}},
 		}}
-	section := view{typ: byName[typeSections], quiet: true, columns: map[string]string{"section_id": "sourcedid", "name": "title"},
+	section := view{typ: byName[typeSections], columns: map[string]string{"section_id": "sourcedid", "name": "title"},
 		derived: map[string]derived{"status": orStatus("deleted"), "course_id": {from: []string{"sourcedid"}, value: func(c []string) string { return c[0] }}}}
 	return []view{course, section}
 }
@@ -176,7 +176,6 @@ func (p *orPackage) userViews(file string, h header) []view {
 	if !h.has(agents) {
 		return []view{users}
 	}
-	users.reads = []string{agents}
 	views := []view{users}
 	// An observers row is made for each agent of a student or a parent
 	// (expand): the user's cell then holds that one agent.
@@ -191,7 +190,7 @@ func (p *orPackage) userViews(file string, h header) []view {
 			return c[0]
 		}
 	}
-	views = append(views, view{typ: byName[typeUserObservers], quiet: true,
+	views = append(views, view{typ: byName[typeUserObservers],
 		derived: map[string]derived{
 			"observer_id": {from: []string{agents, "sourcedid", "role"}, value: link(true)},
 			"student_id":  {from: []string{agents, "sourcedid", "role"}, value: link(false)},

@@ -42,6 +42,18 @@ type Options struct {
 	DuplicateLoginIDs    string            `json:"duplicate_login_id_handling"`
 	PreventEmailDups     bool              `json:"prevent_email_duplicates"`
 	Defaults             map[string]string `json:"defaults,omitempty"`
+	// UserUpdateType is Moodle's "existing user details": what a row
+	// changes of a user it matches (docs/import-rules.md#user-options).
+	UserUpdateType string `json:"user_update_type"`
+	// MatchOnGiven: user_match_on was a parameter, so a format whose own
+	// key is another column (Moodle's username) leaves it alone.
+	MatchOnGiven bool `json:"user_match_on_given,omitempty"`
+	// Moodle's allow renames, allow suspends and allow deletes: a format
+	// that says these in its own columns applies them only when allowed,
+	// and acknowledges them with a warning otherwise (docs/formats-moodle.md).
+	AllowRenames  bool `json:"allow_renames"`
+	AllowSuspends bool `json:"allow_suspends"`
+	AllowDeletes  bool `json:"allow_deletes"`
 
 	// Removal of users the file no longer lists (docs/import-rules.md#removing-what-the-feed-no-longer-lists, docs/import-rules.md#safety-thresholds).
 	RemoveUnlistedUsers   bool   `json:"remove_unlisted_users"`
@@ -106,9 +118,11 @@ func (o *Options) params() map[string]func(string) error {
 		"user_match_fallback_login_id": flag(&o.MatchFallbackLoginID), "standardize_login_ids": flag(&o.StandardizeLoginIDs),
 		"prevent_email_duplicates": flag(&o.PreventEmailDups), "remove_unlisted_users": flag(&o.RemoveUnlistedUsers),
 		"update_sis_id_if_login_claimed": flag(&o.UpdateSISIDIfLoginClaimed),
+		"allow_renames":                  flag(&o.AllowRenames), "allow_suspends": flag(&o.AllowSuspends), "allow_deletes": flag(&o.AllowDeletes),
 
 		"user_upload_type":                  choice(&o.UserUploadType, "create_or_update", "create_only", "update_only", "create_all_rename"),
 		"duplicate_login_id_handling":       choice(&o.DuplicateLoginIDs, "fail", "append_counter"),
+		"user_update_type":                  choice(&o.UserUpdateType, "file_and_defaults", "file", "missing", "nochanges"),
 		"unlisted_user_status":              choice(&o.UnlistedUserStatus, "suspended", "deleted"),
 		"change_threshold_action":           choice(&o.ChangeThresholdAction, "skip_removals", "abort", "hold"),
 		"diffing_user_remove_status":        choice(&o.DiffingUserRemoveStatus, "deleted", "suspended"),
@@ -124,7 +138,7 @@ func (o *Options) params() map[string]func(string) error {
 			if !slices.Contains([]string{"user_id", "login_id", "email", "integration_id"}, val) && (!isProperty || property == "") {
 				return fmt.Errorf("want user_id, login_id, email, integration_id or property.<name>")
 			}
-			o.UserMatchOn = val
+			o.UserMatchOn, o.MatchOnGiven = val, true
 			return nil
 		},
 		"extension": func(val string) error {
@@ -157,7 +171,7 @@ func (o *Options) params() map[string]func(string) error {
 // invalid value is an error naming it; unknown parameters come back as
 // warnings, as Canvas ignores them.
 func ParseOptions(v url.Values) (Options, [][2]string, error) {
-	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id",
+	o := Options{ImportType: "instructure_csv", UserUploadType: "create_or_update", UserMatchOn: "user_id", UserUpdateType: "file_and_defaults",
 		DuplicateLoginIDs: "fail", UnlistedUserStatus: "suspended", ChangeThresholdAction: "skip_removals",
 		DiffingUserRemoveStatus: "deleted", BatchModeEnrollmentDropStatus: "deleted", DiffingDropStatus: "deleted"}
 	params := o.params()
@@ -191,6 +205,9 @@ func ParseOptions(v url.Values) (Options, [][2]string, error) {
 				return o, nil, invalidParam(k, val, strings.TrimPrefix(err.Error(), "want "))
 			}
 		}
+	}
+	if f := formats[o.ImportType]; f != nil && f.matchOn != "" && !o.MatchOnGiven {
+		o.UserMatchOn = f.matchOn
 	}
 	if o.AddSISStickiness && o.ClearSISStickiness {
 		warnings = append(warnings, [2]string{"", "parameter add_sis_stickiness was ignored: clear_sis_stickiness wins, as on Canvas"})

@@ -99,11 +99,65 @@ type view struct {
 	// returns, under the record's own line (none: this view skips it):
 	// OneRoster's agentSourcedIds lists several links in one cell.
 	expand func(rec csvread.Record) []csvread.Record
-	// A file read through several views has its ignored columns reported
-	// once: by the view that reads the columns the others read too (reads)
-	// and not by the others (quiet).
-	reads []string
+	// quiet: the view does not report the file's ignored columns, which
+	// another view of the same file reports (sharing).
 	quiet bool
+	// prefixes: columns the type reads by a prefix (users' property.<name>)
+	// that the file names with another (Moodle's profile_field_<name>).
+	prefixes map[string]string
+	// notes are said once, as warnings on the file, when it is read: what
+	// the format carries that this import does not apply.
+	notes []string
+	// only, when set, is the file's column whose empty cell says the row
+	// has nothing for this view (a users row without a course1 is no
+	// enrollment): such rows are not read through it, and have no result.
+	only string
+	// shared are the file's columns the other views of the same file read,
+	// which this one does not report as ignored.
+	shared map[string]bool
+}
+
+// ownName is the type's name of the file's column name: the same, or
+// with the type's prefix for the file's (prefixes).
+func (v view) ownName(name string) string {
+	for ours, theirs := range v.prefixes {
+		if rest, ok := strings.CutPrefix(name, theirs); ok {
+			return ours + rest
+		}
+	}
+	return name
+}
+
+// reads are the file's columns the view reads.
+func (v view) reads() []string {
+	var cols []string
+	for _, c := range v.typ.layout.columns {
+		cols = append(cols, v.column(c))
+		cols = append(cols, v.derived[c].from...)
+	}
+	return cols
+}
+
+// sharing makes a file read through several views report its ignored
+// columns once: the first view reports them, leaving out the columns the
+// others read, and the others are quiet.
+func sharing(vs []view) []view {
+	if len(vs) < 2 {
+		return vs
+	}
+	vs[0].shared = map[string]bool{}
+	for i, o := range vs {
+		if i == 0 {
+			continue
+		}
+		vs[i].quiet = true
+		if o.typ != nil && !o.typ.skipped {
+			for _, c := range o.reads() {
+				vs[0].shared[c] = true
+			}
+		}
+	}
+	return vs
 }
 
 // A derived column is one of the type's columns made from the file's own
@@ -153,6 +207,9 @@ type format struct {
 	// to read and how this upload reads each of them, or a file error that
 	// refuses the package whole.
 	pack func(at *attempt, files []source) (p *pack, ok bool, err error)
+	// matchOn, when set, is the format's own key for users, which
+	// user_match_on defaults to when the import reads the format.
+	matchOn string
 }
 
 // A pack is an upload read as one package (format.pack): the files to read
@@ -199,10 +256,15 @@ func (at *attempt) openPack(files []source) ([]source, error) {
 
 // canvas is Canvas's format: a file is the type its header shows.
 var canvas = registerFormat(&format{name: "instructure_csv", views: func(_ string, h header) []view {
-	if t := detectType(h.cols, h.defaults); t != nil {
-		return []view{{typ: t}}
+	t := detectType(h.cols, h.defaults)
+	switch {
+	case t == nil:
+		return nil
+	case t.name == typeUsers && h.has("group"):
+		// A group column: the users join groups by name (docs/import-rules.md#group-columns).
+		return []view{{typ: t}, groupJoinView("user_id", "login_id", "group", "")}
 	}
-	return nil
+	return []view{{typ: t}}
 }})
 
 // formats are the registered formats, by import_type.
@@ -232,18 +294,21 @@ func formatNames() []string {
 // else as the one other format that recognises the header.
 func (at *attempt) viewsOf(file string, h header) []view {
 	if at.pack != nil {
-		return at.pack.views(file, h)
+		return sharing(at.pack.views(file, h))
 	}
 	f := formats[at.opts.ImportType]
 	if f == nil {
 		f = canvas
 	}
 	if vs := f.views(file, h); len(vs) > 0 || f != canvas {
-		return vs
+		return sharing(vs)
 	}
 	for _, name := range formatNames() {
 		if other := formats[name]; other.detect != nil && other.detect(h) {
-			return other.views(file, h)
+			if other.matchOn != "" && !at.opts.MatchOnGiven {
+				at.opts.UserMatchOn = other.matchOn
+			}
+			return sharing(other.views(file, h))
 		}
 	}
 	return nil
@@ -254,6 +319,7 @@ func (at *attempt) viewsOf(file string, h header) []view {
 type header struct {
 	cols     map[string]int
 	defaults map[string]string
+	opts     *Options // the import's; nil when only the type is asked
 }
 
 func (h header) has(c string) bool { _, ok := h.cols[c]; return ok }
@@ -319,7 +385,7 @@ func typesApplied() []*fileType {
 func (at *attempt) checkColumns(f *typedFile) error {
 	t := f.typ
 	for _, c := range t.required {
-		if !f.has(c) && at.opts.Defaults[c] == "" {
+		if _, derived := f.view.derived[c]; !derived && !f.has(c) && at.opts.Defaults[c] == "" {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, f.view.column(c))}
 		}
 	}
@@ -327,18 +393,12 @@ func (at *attempt) checkColumns(f *typedFile) error {
 		return nil
 	}
 	read := map[string]bool{}
-	for _, c := range f.view.reads {
+	for _, c := range f.view.reads() {
 		read[c] = true
-	}
-	for _, c := range t.layout.columns {
-		read[f.view.column(c)] = true
-		for _, from := range f.view.derived[c].from {
-			read[from] = true
-		}
 	}
 	var ignored []string
 	for name := range f.cols {
-		if !read[name] && (t.ownColumns == nil || !t.ownColumns(name)) {
+		if !read[name] && !f.view.shared[name] && (t.ownColumns == nil || !t.ownColumns(f.view.ownName(name))) {
 			ignored = append(ignored, name)
 		}
 	}

@@ -26,7 +26,7 @@ func (at *attempt) eachRow(ctx context.Context, f *typedFile, apply applyRow) er
 	var results []result.Result
 	width, secret := f.width, f.secretColumns()
 	for {
-		rec, err := f.rd.Read()
+		rec, err := f.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -89,7 +89,7 @@ func (at *attempt) listInBase(f *typedFile, rec csvread.Record) (bool, error) {
 func readBatches[T any](f *typedFile, item func(rec csvread.Record, fail *rowFailure) T, apply func([]T) error) error {
 	batch, width := make([]T, 0, batchSize), f.width
 	for {
-		rec, err := f.rd.Read()
+		rec, err := f.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -58,7 +58,7 @@ func (at *attempt) readings(files []source) ([]reading, error) {
 			continue
 		}
 		rd.close()
-		views := at.viewsOf(f.name, header{cols: cols, defaults: at.opts.Defaults})
+		views := at.viewsOf(f.name, header{cols: cols, defaults: at.opts.Defaults, opts: &at.opts})
 		if len(views) == 0 {
 			out = append(out, reading{src: f})
 		}

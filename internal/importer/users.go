@@ -16,9 +16,11 @@ import (
 // userRow is one row of a users file (Canvas's users.csv), as validated.
 // An empty optional cell keeps the stored value; "<delete>" clears it.
 type userRow struct {
-	UserID        string `csv:"user_id" validate:"max=255"` // required unless update_only matches on another column
-	LoginID       string `csv:"login_id" validate:"required,max=255"`
-	Status        string `csv:"status,lower" validate:"required,oneof=active suspended deleted"`
+	UserID string `csv:"user_id" validate:"max=255"` // required unless users are matched on another column
+	// LoginID and Status are required of a new user; an empty cell keeps a
+	// matched user's (decide, docs/import-rules.md#users-files).
+	LoginID       string `csv:"login_id" validate:"max=255"`
+	Status        string `csv:"status,lower" validate:"omitempty,oneof=active suspended deleted"`
 	IntegrationID string `csv:"integration_id" validate:"max=255"`
 	Password      string `csv:"password" validate:"max=1024"`
 	SSHAPassword  string `csv:"ssha_password" validate:"max=1024"`
@@ -38,6 +40,10 @@ type userRow struct {
 	// sends no email and has one root account.
 	PasswordNotification string `csv:"canvas_password_notification" validate:"max=255"`
 	HomeAccount          string `csv:"home_account" validate:"max=255"`
+	// OldLoginID renames: with allow_renames, a row matched on login_id
+	// finds its user by this login and gives it login_id (Moodle's
+	// oldusername; docs/import-rules.md#user-options).
+	OldLoginID string `csv:"old_login_id" validate:"max=255"`
 }
 
 // typeUsers is the type's name.
@@ -63,6 +69,7 @@ type userItem struct {
 	// emailDefaulted: the email came from default[email], so a login id
 	// renamed by append_counter renames it too.
 	emailDefaulted bool
+	defaulted      []string       // the columns a default[<column>] filled
 	props          map[string]any // property.<name> cells as stored; nil value: <delete>
 	// baseKey, digest: the row's key and digest for its diffing base;
 	// diffUnchanged: the row equals the base's, so it is unchanged without
@@ -102,7 +109,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 	}
 	var props []propertyColumn
 	for name, i := range f.cols {
-		pname, ok := strings.CutPrefix(name, "property.")
+		pname, ok := strings.CutPrefix(f.view.ownName(name), "property.")
 		if !ok {
 			continue
 		}
@@ -140,6 +147,7 @@ func importUsers(ctx context.Context, at *attempt, f *typedFile) error {
 	if err != nil {
 		return err
 	}
+	ap.view = f.view
 	parse := &userParse{file: f, opts: &at.opts, stream: st, props: props, authColumn: f.has("authentication_provider_id")}
 	// Unbuffered: each stage holds one batch and hands it on, so about four
 	// batches are alive at once (a buffer of one more per stage cost about
@@ -273,7 +281,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		it.baseKey, it.digest = strings.TrimSpace(r.UserID), p.file.digester.Digest(rec.Fields)
 	}
 	it.emailDefaulted = r.Email == "" && p.opts.Defaults["email"] != ""
-	if f := p.applyDefaults(r); f != nil {
+	if f := p.applyDefaults(r, &it.defaulted); f != nil {
 		it.fail = f
 		return it
 	}
@@ -310,13 +318,17 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 		return it
 	}
 	o := p.opts
-	if r.UserID == "" && !(o.UserUploadType == "update_only" && o.UserMatchOn != "user_id") {
-		it.fail = &rowFailure{code: "missing_value", message: "column user_id: a value is required"}
+	if r.UserID == "" && o.UserMatchOn == "user_id" {
+		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required", p.file.view.column("user_id"))}
+		return it
+	}
+	if r.OldLoginID != "" && !o.AllowRenames {
+		it.fail = &rowFailure{code: "invalid_value", message: fmt.Sprintf("column %s: renaming a user needs allow_renames=true", p.file.view.column("old_login_id"))}
 		return it
 	}
 	it.key = matchKey(o.UserMatchOn, r, it.props)
 	if it.key == "" {
-		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", o.UserMatchOn)}
+		it.fail = &rowFailure{code: "missing_value", message: fmt.Sprintf("column %s: a value is required to match users on it", p.file.view.column(o.UserMatchOn))}
 		return it
 	}
 	if r.UserID != "" {
@@ -337,7 +349,7 @@ func (p *userParse) parse(rec csvread.Record, fail *rowFailure) userItem {
 // applyDefaults fills empty cells from default[<column>] templates and
 // standardises the login id; names come first, so that %f and %l see them,
 // then the login id, which %u sees.
-func (p *userParse) applyDefaults(r *userRow) *rowFailure {
+func (p *userParse) applyDefaults(r *userRow, defaulted *[]string) *rowFailure {
 	d := p.opts.Defaults
 	fill := func(col string, dst *string) *rowFailure {
 		t, ok := d[col]
@@ -349,6 +361,7 @@ func (p *userParse) applyDefaults(r *userRow) *rowFailure {
 			return &rowFailure{code: "invalid_value", message: fmt.Sprintf("default[%s]: %v", col, err)}
 		}
 		*dst = strings.TrimSpace(v)
+		*defaulted = append(*defaulted, col)
 		return nil
 	}
 	for _, c := range []struct {
@@ -383,6 +396,9 @@ func matchKey(on string, r *userRow, props map[string]any) string {
 	}
 	switch on {
 	case "login_id":
+		if r.OldLoginID != "" {
+			return strings.ToLower(r.OldLoginID) // a rename finds the user by its old login
+		}
 		return strings.ToLower(r.LoginID)
 	case "email":
 		if r.Email == deleteMarker {

@@ -59,6 +59,8 @@ type userApplier struct {
 	// the root account had no users as the first file began (empty), a
 	// first load skips every lookup.
 	stream *usersStream
+	// view is how the file names the users columns, for the messages.
+	view view
 	// inTx, when set, makes matching read in the import's transaction,
 	// taking turns with the writes: a change_sis_id file renamed users.
 	inTx *sync.Mutex
@@ -126,6 +128,9 @@ func (a *userApplier) plan(ctx context.Context, b userBatch) (userWrites, error)
 		old := b.old[i]
 		if old != nil && res.SISID == "" {
 			res.SISID = old.SISUserID
+		}
+		if res.SISID == "" {
+			res.SISID = it.row.LoginID // a user without an SIS id is named by the login the file sent
 		}
 		if old != nil && a.stream.matched != nil {
 			a.stream.matched[old.ID] = true
@@ -204,6 +209,12 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 		return nil, "", nil, &rowFailure{code: "skip_deletes", message: "skip_deletes is set: the row's deletion was not applied", skip: true}
 	}
 	if old == nil {
+		if r.OldLoginID != "" && a.at.opts.UserMatchOn == "login_id" {
+			return nil, "", nil, &rowFailure{code: "not_found", skip: true, message: fmt.Sprintf("no user has login id %q to rename", r.OldLoginID)}
+		}
+		if f := a.newUserNeeds(r); f != nil {
+			return nil, "", nil, f
+		}
 		if r.Status == "deleted" {
 			return nil, "", nil, &rowFailure{code: "not_found", message: fmt.Sprintf("user %q does not exist, so it cannot be deleted", r.UserID), skip: true}
 		}
@@ -215,13 +226,18 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 		u.Properties = withProperties(nil, it.props)
 		return u, result.Created, nil, nil
 	}
+	if !a.detailsFor(it, old) {
+		return old, result.Unchanged, nil, nil
+	}
 	u := *old
 	if f := a.setHome(&u, r, homes); f != nil {
 		return nil, "", nil, f
 	}
 	applyUserFields(&u, r, false)
 	u.Properties = withProperties(old.Properties, it.props)
-	u.State = r.Status
+	if r.Status != "" {
+		u.State = r.Status
+	}
 	if u.SISUserID == "" || (a.at.opts.UpdateSISIDIfLoginClaimed && a.at.opts.UserMatchOn == "user_id" && r.UserID != "") {
 		// Matched on another column, or the holder of the row's login was
 		// adopted (adoptLoginHolders): the row gives the user its SIS id.
@@ -573,7 +589,7 @@ func (a *userApplier) insert(ctx context.Context, tx pgx.Tx, users []*storedUser
 			"workflow_state", "origin", "password_hash", "last_import_id", "properties"},
 		pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 			u := users[i]
-			return []any{u.ID, root, u.AccountID, u.SISUserID, result.NullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
+			return []any{u.ID, root, u.AccountID, result.NullString(u.SISUserID), result.NullString(u.IntegrationID), u.LoginID, u.Name, u.FirstName,
 				u.LastName, u.SortableName, u.ShortName, u.Email, u.Pronouns, u.DeclaredType, u.AuthProvider,
 				u.State, "sis", result.NullString(u.PasswordHash), imp, propertiesJSON(u.Properties)}, nil
 		}))
