@@ -154,6 +154,24 @@ func TestHRISUpdateWithoutUsernames(t *testing.T) {
 	if got := s.userLine("ben"); got != "ben S2 Ben Ode  suspended" {
 		t.Errorf("ben: %s", got)
 	}
+	// The file of an HRIS that has no usernames at all, nor a status: an
+	// update_only import needs only the column it matches on, in Canvas's
+	// words or Moodle's.
+	imp = s.importCSV("user_upload_type=update_only&user_match_on=integration_id",
+		"integration_id,first_name,last_name\nE1,Annie,Lee\nE9,No,One\n")
+	sameOutcomes(t, "hris without usernames", outcomes(s.results(imp.ID, "")), map[string]string{
+		"users.csv:2": "updated/", "users.csv:3": "skipped/not_found"})
+	imp = s.importCSV("import_type=moodle_csv&user_upload_type=update_only&user_match_on=user_id",
+		"idnumber,firstname,lastname\nS2,Benedict,Ode\n")
+	sameOutcomes(t, "a Moodle file without usernames", outcomes(s.results(imp.ID, "")), map[string]string{"users.csv:2": "updated/"})
+	if got := s.userLine("ann") + "; " + s.userLine("ben"); got != "ann S1 Annie Lee  active; ben S2 Benedict Ode  suspended" {
+		t.Errorf("after the files without usernames: %s", got)
+	}
+	// Without update_only, Canvas's users file needs its login_id column.
+	imp = s.importCSV("user_match_on=integration_id", "integration_id,first_name,last_name\nE1,Ann,Lee\n")
+	if len(imp.ProcessingErrors) != 1 || !strings.Contains(imp.ProcessingErrors[0][1], "matches no known file type") {
+		t.Errorf("a users file without login_id outside update_only: %v", imp.ProcessingErrors)
+	}
 	imp = s.importCSV("", "user_id,login_id,status\nS1,,\nS3,,active\nS4,dee,\n")
 	sameOutcomes(t, "create needs", outcomes(s.results(imp.ID, "")), map[string]string{
 		"users.csv:2": "unchanged/", "users.csv:3": "failed/missing_value", "users.csv:4": "failed/missing_value"})

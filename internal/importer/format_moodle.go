@@ -33,7 +33,7 @@ var moodleColumns = map[string]string{"user_id": "idnumber", "first_name": "firs
 var moodleNumbered = regexp.MustCompile(`^(course|role|group|cohort|enrolstatus|enroltimestart|enrolperiod|type)([0-9]+)$`)
 
 func moodleViews(_ string, h header) []view {
-	if !h.has("username") {
+	if !h.has("username") && !h.updateOnly() {
 		return nil
 	}
 	var o Options

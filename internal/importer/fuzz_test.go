@@ -121,7 +121,7 @@ func checkColumns(t *testing.T, fields []string, cols map[string]int, dup string
 // detected is the name of the type detectType finds, "" for none, and
 // whether it is skipped.
 func detected(cols map[string]int, defaults map[string]string) (string, bool) {
-	t := detectType(cols, defaults)
+	t := detectType(header{cols: cols, defaults: defaults})
 	if t == nil {
 		return "", false
 	}

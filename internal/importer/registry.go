@@ -38,6 +38,9 @@ type fileType struct {
 	// stand in for one).
 	layout   *layout
 	required []string
+	// optional, when set, says whether an import may leave out the
+	// required columns: an update_only import's users keep what it lacks.
+	optional func(o *Options) bool
 	// ownColumns, when set, says which columns outside the layout the type
 	// reads itself (users' property.<name>), so that they are not reported
 	// as ignored.
@@ -256,7 +259,7 @@ func (at *attempt) openPack(files []source) ([]source, error) {
 
 // canvas is Canvas's format: a file is the type its header shows.
 var canvas = registerFormat(&format{name: "instructure_csv", views: func(_ string, h header) []view {
-	t := detectType(h.cols, h.defaults)
+	t := detectType(h)
 	switch {
 	case t == nil:
 		return nil
@@ -324,6 +327,12 @@ type header struct {
 
 func (h header) has(c string) bool { _, ok := h.cols[c]; return ok }
 
+// updateOnly says whether the import only updates users it finds
+// (user_upload_type=update_only): a users file then needs no more than the
+// column it matches them on, since a matched user keeps what the file
+// leaves out.
+func (h header) updateOnly() bool { return h.opts != nil && h.opts.UserUploadType == "update_only" }
+
 var (
 	byDetection []*fileType              // in detectRank order
 	byName      = map[string]*fileType{} // by name
@@ -345,8 +354,7 @@ func register(t *fileType) {
 
 // detectType names the type of a file from its header, nil when no type
 // matches.
-func detectType(cols map[string]int, defaults map[string]string) *fileType {
-	h := header{cols: cols, defaults: defaults}
+func detectType(h header) *fileType {
 	for _, t := range byDetection {
 		if t.detect(h) {
 			return t
@@ -384,8 +392,9 @@ func typesApplied() []*fileType {
 // too).
 func (at *attempt) checkColumns(f *typedFile) error {
 	t := f.typ
+	optional := t.optional != nil && t.optional(&at.opts)
 	for _, c := range t.required {
-		if _, derived := f.view.derived[c]; !derived && !f.has(c) && at.opts.Defaults[c] == "" {
+		if _, derived := f.view.derived[c]; !derived && !optional && !f.has(c) && at.opts.Defaults[c] == "" {
 			return &fileError{Code: "missing_column", Message: fmt.Sprintf("line %d: a %s file needs the column %s", f.head.Line, t.name, f.view.column(c))}
 		}
 	}

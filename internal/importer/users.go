@@ -46,13 +46,25 @@ type userRow struct {
 	OldLoginID string `csv:"old_login_id" validate:"max=255"`
 }
 
+// detectUsers is Canvas's test, user_id and login_id (or a default for
+// it); an update_only import also takes a file with only the column it
+// matches users on, an HRIS file without usernames
+// (docs/import-rules.md#user-options).
+func detectUsers(h header) bool {
+	if h.updateOnly() {
+		return h.has("user_id") || h.has(h.opts.UserMatchOn)
+	}
+	return h.has("user_id") && (h.has("login_id") || h.defaults["login_id"] != "")
+}
+
 // typeUsers is the type's name.
 const typeUsers = "users"
 
 func init() {
 	register(&fileType{name: typeUsers, batch: "user", entity: "user",
-		detect:     func(h header) bool { return h.has("user_id") && (h.has("login_id") || h.defaults["login_id"] != "") },
+		detect:     detectUsers,
 		detectRank: 80, applyRank: 40, layout: layoutOf(&userRow{}), required: []string{"status", "login_id"},
+		optional:   func(o *Options) bool { return o.UserUploadType == "update_only" },
 		ownColumns: func(name string) bool { return strings.HasPrefix(name, "property.") },
 		apply:      importUsers, diffKey: []string{"user_id"},
 		ids: &idTarget{"users", "sis_user_id", "integration_id", "t.account_id"},
