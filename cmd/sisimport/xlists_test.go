@@ -244,3 +244,33 @@ func TestXlistsRestore(t *testing.T) {
 		t.Errorf("the course the import made: %s after the restore", state)
 	}
 }
+
+// TestDiffedXlistsFiles diffs xlists files by Canvas's key, the section:
+// equal rows are unchanged without a look, and a section the file no
+// longer lists goes back to its course, as Canvas's deleted row would take
+// it, its enrollments with it.
+func TestDiffedXlistsFiles(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	s.importZip("1", "", xlistRoster...)
+	ids := courseIDs(t, s)
+	const set = "diffing_data_set_identifier=xl"
+	header := "xlist_course_id,section_id,status\n"
+	first := s.importZip("1", set, "xlists.csv", header+"C2,S1,active\nC2,S2,active\n")
+	sameOutcomes(t, "the base", outcomes(s.results(first.ID, "entity=section")), map[string]string{"xlists.csv:2": "updated/", "xlists.csv:3": "updated/"})
+	next := s.importZip("1", set, "xlists.csv", header+"C2,S1,active\n")
+	sameOutcomes(t, "the diffed file", outcomes(s.results(next.ID, "entity=section")), map[string]string{"xlists.csv:2": "unchanged/", "section:S2": "updated/"})
+	sectionAt(t, s, "S1", ids["C2"], ids["C1"])
+	sectionAt(t, s, "S2", ids["C1"], 0)
+	var course int64
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT e.course_id FROM enrollments e JOIN sections sc ON sc.id = e.section_id WHERE sc.sis_section_id = 'S2'`).Scan(&course))
+	if course != ids["C1"] {
+		t.Errorf("S2's enrollment is in course %d, want C1 (%d)", course, ids["C1"])
+	}
+	// With skip_deletes, a section no longer listed stays where it is.
+	kept := s.importZip("1", set+"&skip_deletes=true", "xlists.csv", header)
+	if got := outcomes(s.results(kept.ID, "")); len(got) != 0 {
+		t.Errorf("skip_deletes: %v", got)
+	}
+	sectionAt(t, s, "S1", ids["C2"], ids["C1"])
+}

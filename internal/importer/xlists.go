@@ -35,21 +35,72 @@ func init() {
 			return h.has("xlist_course_id") && h.has("section_id") && !h.has("name") && !(h.has("course_id") && h.has("short_name"))
 		},
 		detectRank: 55, applyRank: 75, layout: layoutOf(&xlistRow{}), required: []string{"status"}, apply: importXlists,
+		diffKey: []string{"section_id"},
 	})
 }
 
 // importXlists applies an xlists file a row at a time
 // (docs/import-rules.md#cross-listing).
 func importXlists(ctx context.Context, at *attempt, f *typedFile) error {
-	return at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
+	err := at.eachRow(ctx, f, func(ctx context.Context, rec csvread.Record, res *result.Result) (*rowFailure, error) {
 		var r xlistRow
 		f.fill(&r, rec)
 		res.SISID = r.SectionID
 		if fail := f.check(&r, rec.Line, r.SectionID, fmt.Sprintf("section_id %q", r.SectionID)); fail != nil {
 			return fail, nil
 		}
+		if f.same {
+			res.Action = result.Unchanged // as in the diffing base
+			return nil, nil
+		}
 		return at.applyXlist(ctx, &r, res)
 	})
+	if err != nil {
+		return err
+	}
+	return at.dropXlists(ctx, f)
+}
+
+// dropXlists un-cross-lists the sections of the diffing base that a
+// diffed file no longer lists, as Canvas's diff does with a deleted row
+// for each: a section still cross-listed goes back to the course it came
+// from, a result of its own (row null). Un-cross-listing removes nothing,
+// so change_threshold does not count it; skip_deletes leaves it out, as
+// it leaves out Canvas's deleted rows (docs/import-rules.md#diffing).
+func (at *attempt) dropXlists(ctx context.Context, f *typedFile) error {
+	base := f.stream.base
+	if base == nil {
+		return nil
+	}
+	gone, err := base.Gone(ctx)
+	if err != nil || len(gone) == 0 || !at.diffUsed(f.stream, f.name, len(gone)) {
+		return err
+	}
+	if at.opts.SkipDeletes {
+		at.warn(f.name, fmt.Sprintf("skip_deletes: %d sections no longer listed were left cross-listed", len(gone)))
+		return nil
+	}
+	var results []result.Result
+	for _, k := range gone {
+		sec, err := at.readSection(ctx, k[0], true)
+		if err != nil {
+			return err
+		}
+		if sec == nil || sec.nonxlist == nil || !sec.inScope || at.stickiness(sec.sticky).holds("course_id") {
+			continue // gone, no longer cross-listed, or left alone as a row would leave it
+		}
+		res := result.Result{File: f.name, Entity: f.typ.entity, SISID: k[0], ObjectID: sec.id,
+			Message: "not in the file, but in its diffing base: un-cross-listed"}
+		if err := at.reopenCourse(ctx, f.name, *sec.nonxlist, k[0]); err != nil {
+			return err
+		}
+		if err := at.crosslist(ctx, sec, *sec.nonxlist, nil, at.stickiness(sec.sticky), &res); err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	at.record(f.typ.name, results)
+	return at.progress(ctx)
 }
 
 func (at *attempt) applyXlist(ctx context.Context, r *xlistRow, res *result.Result) (*rowFailure, error) {
