@@ -311,6 +311,25 @@ func TestOneRosterBulkDeltaAbsent(t *testing.T) {
 		"section:class-bio-2": "deleted/", "course:class-bio-2": "deleted/",
 	})
 
+	// Bulk orgs and academic sessions remove the accounts and terms they no
+	// longer list, under the threshold guards like the rest.
+	orgs, sessions := oneRoster11[3], oneRoster11[5]
+	grown := []string{"manifest.csv", manifest("1.1", "orgs", "bulk", "academicSessions", "bulk"),
+		"orgs.csv", orgs + "school-2,,,South High,school,SH,district-1\n",
+		"academicSessions.csv", sessions + "spring-2027,,,Spring 2027,term,2027-01-10,2027-06-15,year-2026,2027\n"}
+	s.importZip("1", "", grown...)
+	shrunk := []string{"manifest.csv", manifest("1.1", "orgs", "bulk", "academicSessions", "bulk"),
+		"orgs.csv", orgs, "academicSessions.csv", sessions}
+	guarded := s.importZip("1", "change_threshold=20", shrunk...)
+	if got := orOutcomes(s.results(guarded.ID, "")); got["account:school-2"] != "skipped/threshold_exceeded" || got["term:spring-2027"] != "skipped/threshold_exceeded" {
+		t.Errorf("past change_threshold 20 %%, bulk removals were made: %v", got)
+	}
+	imp = s.importZip("1", "", shrunk...)
+	got := orOutcomes(s.results(imp.ID, ""))
+	if got["account:school-2"] != "deleted/" || got["term:spring-2027"] != "deleted/" || got["account:school-1"] != "" || got["term:fall-2026"] != "" {
+		t.Errorf("bulk orgs and sessions: %v", got)
+	}
+
 	// A delta package: its tobedeleted rows are removed (a user deleted
 	// gets no links), its other rows upserted; classes are absent, so the classes.csv it still holds is
 	// not read, and nothing unlisted is removed.

@@ -44,9 +44,19 @@ func (p *orPackage) finish(ctx context.Context) error {
 			return err
 		}
 	}
-	if p.modes["classes"] != "bulk" {
-		return nil
+	if p.modes["classes"] == "bulk" {
+		if err := p.removeClasses(ctx, why); err != nil {
+			return err
+		}
 	}
+	return p.removeOrgsAndSessions(ctx, why)
+}
+
+// removeClasses deletes the sections, then the courses, that a bulk
+// classes file did not list.
+func (p *orPackage) removeClasses(ctx context.Context, why string) error {
+	at := p.at
+	root, scope := at.account.RootAccountID, at.account.ID
 	if st := at.streams[typeSections]; st != nil && !st.failed {
 		rm := removal{typ: typeSections, entity: "section", file: st.files[0], target: "deleted", why: why, guarded: true,
 			update: `UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
@@ -66,6 +76,38 @@ func (p *orPackage) finish(ctx context.Context) error {
 			FROM courses c JOIN accounts a ON a.id = c.account_id
 			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.origin = 'sis'
 			  AND c.sis_course_id IS NOT NULL AND c.workflow_state <> 'deleted' ORDER BY c.id`, root, scope); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeOrgsAndSessions deletes the accounts a bulk orgs file and the
+// terms a bulk academicSessions file did not list, last, once what they
+// held has had its turn. Only what imports manage is removed: an account
+// an import made and no edit took over (last_import_id), below the
+// import's account; terms only by an import posted to the root account,
+// as diffing drops them.
+func (p *orPackage) removeOrgsAndSessions(ctx context.Context, why string) error {
+	at := p.at
+	root, scope := at.account.RootAccountID, at.account.ID
+	if st := at.streams[typeAccounts]; st != nil && !st.failed && p.modes["orgs"] == "bulk" {
+		rm := removal{typ: typeAccounts, entity: "account", file: st.files[0], target: "deleted", why: why, guarded: true,
+			update: `UPDATE accounts SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
+		if err := p.remove(ctx, rm, st.seen, `
+			SELECT x.id, x.sis_account_id, x.workflow_state, false FROM accounts x
+			WHERE x.root_account_id = $1 AND $2 = ANY(x.path) AND x.id <> $2 AND x.sis_account_id IS NOT NULL
+			  AND x.last_import_id IS NOT NULL AND x.workflow_state <> 'deleted' ORDER BY x.id`, root, scope); err != nil {
+			return err
+		}
+	}
+	if st := at.streams[typeTerms]; st != nil && !st.failed && p.modes["academicSessions"] == "bulk" && scope == root {
+		rm := removal{typ: typeTerms, entity: "term", file: st.files[0], target: "deleted", why: why, guarded: true,
+			update: `UPDATE terms SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
+		if err := p.remove(ctx, rm, st.seen, `
+			SELECT t.id, t.sis_term_id, t.workflow_state, false FROM terms t
+			WHERE t.root_account_id = $1 AND t.sis_term_id IS NOT NULL AND t.last_import_id IS NOT NULL
+			  AND t.workflow_state <> 'deleted' ORDER BY t.id`, root); err != nil {
 			return err
 		}
 	}
