@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // orOutcomes maps each result to action/code, keyed by file:line and the
@@ -351,6 +353,19 @@ func TestOneRosterBulkDeltaAbsent(t *testing.T) {
 	})
 	if w := fmt.Sprint(imp.ProcessingWarnings); !strings.Contains(w, "classes.csv manifest.csv does not list file.classes as bulk or delta: the file was skipped") {
 		t.Errorf("an absent file present in the package is not acknowledged: %s", w)
+	}
+	// dateLastModified is kept on what the rows wrote, and no longer
+	// reported as an ignored column of the files that keep it.
+	var modified string
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT COALESCE(string_agg(sis_user_id || '@' || to_char(sis_modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI'), ' ' ORDER BY sis_user_id), '')
+		FROM users WHERE sis_modified_at IS NOT NULL`).Scan(&modified))
+	if modified != "gus-1@2026-09-01T10:00 stu-2@2026-09-01T10:00" {
+		t.Errorf("users' dateLastModified kept: %q", modified)
+	}
+	for _, w := range imp.ProcessingWarnings {
+		if w[0] == "users.csv" && strings.Contains(w[1], "datelastmodified") {
+			t.Errorf("users.csv: %s", w[1])
+		}
 	}
 }
 

@@ -53,6 +53,7 @@ type orPackage struct {
 	roles map[string]userRole // roles.csv: each user's role and org
 	// names maps each read file's name in the upload to its binding name.
 	names map[string]string
+	files []source // the files read, in the upload's order
 }
 
 // userRole is a user's role, and the org it holds it at, as roles.csv says.
@@ -116,6 +117,7 @@ func openOneRoster(at *attempt, files []source) (*pack, bool, error) {
 		}
 	}
 	p.bulkUsers()
+	p.files = read
 	return &pack{files: read, views: p.views, finish: p.finish, listEnrollments: p.modes["enrollments"] == "bulk"}, true, nil
 }
 

@@ -26,6 +26,9 @@ func (p *orPackage) bulkUsers() {
 // finish removes what the bulk enrollments and classes files did not list:
 // enrollments, then sections, then courses.
 func (p *orPackage) finish(ctx context.Context) error {
+	if err := p.keepModified(ctx); err != nil {
+		return err
+	}
 	at := p.at
 	at.file = newTally()
 	defer func() { at.total.add(at.file) }()

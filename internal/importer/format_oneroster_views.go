@@ -12,8 +12,18 @@ import (
 // (docs/formats-oneroster.md#mapping). Header names come lower-cased
 // (csvread.Columns), so the views name the binding's columns so.
 
-// views says how the package reads one of its files.
+// views says how the package reads one of its files; the first view also
+// reads dateLastModified, which the package keeps itself (modified.go).
 func (p *orPackage) views(file string, h header) []view {
+	vs := p.typeViews(file, h)
+	if len(vs) > 0 && h.has(modifiedColumn) && modifiedTargets[p.names[file]] != nil {
+		vs[0].alsoReads = []string{modifiedColumn}
+	}
+	return vs
+}
+
+// typeViews are the views of a file onto the canonical types.
+func (p *orPackage) typeViews(file string, h header) []view {
 	switch p.names[file] {
 	case "orgs":
 		return []view{{typ: byName[typeAccounts], columns: map[string]string{"account_id": "sourcedid", "parent_account_id": "parentsourcedid"},

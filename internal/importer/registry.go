@@ -105,6 +105,9 @@ type view struct {
 	// quiet: the view does not report the file's ignored columns, which
 	// another view of the same file reports (sharing).
 	quiet bool
+	// alsoReads are the file's columns its format reads itself, beside the
+	// type (OneRoster's dateLastModified).
+	alsoReads []string
 	// prefixes: columns the type reads by a prefix (users' property.<name>)
 	// that the file names with another (Moodle's profile_field_<name>).
 	prefixes map[string]string
@@ -138,7 +141,7 @@ func (v view) reads() []string {
 		cols = append(cols, v.column(c))
 		cols = append(cols, v.derived[c].from...)
 	}
-	return cols
+	return append(cols, v.alsoReads...)
 }
 
 // sharing makes a file read through several views report its ignored
