@@ -66,7 +66,8 @@ Your admin token for account 1 (shown once):
 
   export TOKEN=%[3]s
 
-Import the example file and read its results:
+In the browser: http://localhost:%[1]s/console (sign in with the token).
+Or import the example file and read its results:
 
   curl -s -H "Authorization: Bearer $TOKEN" -F attachment=@api/examples/users.csv http://localhost:%[1]s/api/v1/accounts/1/sis_imports
   curl -s -H "Authorization: Bearer $TOKEN" http://localhost:%[1]s/api/v1/accounts/1/sis_imports/1
