@@ -81,7 +81,7 @@ func serveOn(ctx context.Context, cfg config.Config, log *slog.Logger, db *pgxpo
 	api.BoundCSV(cfg.MaxFieldBytes, cfg.MaxColumns, cfg.MaxRowsPerFile)
 	api.BoundZip(cfg.MaxUnzippedBytes, cfg.MaxZipRatio)
 	if cfg.Role != config.RoleWorker {
-		api.MountConsole(console.New(db, log, api.Handler())) // docs/console.md
+		api.MountConsole(console.New(db, log, api.Handler(), cfg.ConsoleSecureCookie)) // docs/console.md
 	}
 	if cfg.MetricsAddr != "" {
 		api.MetricsElsewhere = true

@@ -48,6 +48,9 @@ type Config struct {
 	// bursts of RateBurst; 0 turns rate limiting off.
 	RateLimit     float64
 	RateBurst     int
+	// ConsoleSecureCookie marks the console's cookies Secure even when a
+	// request did not come over TLS here: behind a proxy that ends TLS.
+	ConsoleSecureCookie bool
 	LogLevel      slog.Level
 	RetentionDays int
 	HoldDays      int
@@ -116,6 +119,14 @@ func Load(environ []string) (Config, error) {
 			return nil
 		},
 		"SISIMPORT_RATE_BURST": intVar(&c.RateBurst, 1, 1<<30),
+		"SISIMPORT_CONSOLE_SECURE_COOKIE": func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.ConsoleSecureCookie = b
+			return nil
+		},
 		"SISIMPORT_LOG_LEVEL": func(v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		},
@@ -165,7 +176,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("role", string(c.Role)), slog.Int("workers", c.Workers),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes), slog.Int64("max_unzipped_bytes", c.MaxUnzippedBytes),
 		slog.Int("max_zip_ratio", c.MaxZipRatio), slog.Int("max_field_bytes", c.MaxFieldBytes), slog.Int("max_columns", c.MaxColumns),
-		slog.Int("max_rows_per_file", c.MaxRowsPerFile), slog.Int("keys_in_memory", c.KeysInMemory), slog.Float64("rate_limit", c.RateLimit), slog.Int("rate_burst", c.RateBurst),
+		slog.Int("max_rows_per_file", c.MaxRowsPerFile), slog.Int("keys_in_memory", c.KeysInMemory), slog.Float64("rate_limit", c.RateLimit), slog.Int("rate_burst", c.RateBurst), slog.Bool("console_secure_cookie", c.ConsoleSecureCookie),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("retention_days", c.RetentionDays), slog.Duration("lease", c.Lease),
 		slog.Duration("poll", c.Poll), slog.Duration("shutdown_grace", c.ShutdownGrace),

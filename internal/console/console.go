@@ -34,6 +34,9 @@ type Console struct {
 	log   *slog.Logger
 	api   http.Handler
 	pages map[string]*template.Template
+	// secure marks the cookies Secure on every request, not only those
+	// that came over TLS (SISIMPORT_CONSOLE_SECURE_COOKIE).
+	secure bool
 }
 
 const (
@@ -46,8 +49,8 @@ const (
 
 // New makes the console. api is the API's handler, which the console calls
 // in-process for every change and every read the API answers.
-func New(db *pgxpool.Pool, log *slog.Logger, api http.Handler) http.Handler {
-	c := &Console{db: db, log: log, api: api, pages: map[string]*template.Template{}}
+func New(db *pgxpool.Pool, log *slog.Logger, api http.Handler, secureCookies bool) http.Handler {
+	c := &Console{db: db, log: log, api: api, pages: map[string]*template.Template{}, secure: secureCookies}
 	for _, page := range []string{"signin", "imports", "new", "import", "restore", "people", "person", "error"} {
 		c.pages[page] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html"))
 	}
@@ -141,8 +144,9 @@ func sameToken(got, want string) bool {
 }
 
 // setCookie sets a console cookie: HttpOnly, SameSite=Strict, for /console
-// only, and Secure when the request came over TLS.
-func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/console", HttpOnly: true, Secure: r.TLS != nil,
+// only, and Secure when the request came over TLS or the service is told
+// it is served over TLS by a proxy.
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/console", HttpOnly: true, Secure: c.secure || r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(maxAge.Seconds())})
 }

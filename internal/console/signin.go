@@ -23,7 +23,7 @@ func (c *Console) showSignin(w http.ResponseWriter, r *http.Request, status int,
 		c.fail(w, r, page{}, err)
 		return
 	}
-	setCookie(w, r, signinCookie, nonce, 30*time.Minute)
+	c.setCookie(w, r, signinCookie, nonce, 30*time.Minute)
 	p := page{Title: "Sign in", Nav: "signin", CSRF: nonce, Error: msg}
 	if r.URL.Query().Get("signed_out") == "1" && msg == "" {
 		p.Notice = "You are signed out."
@@ -47,8 +47,8 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, page{}, err)
 		return
 	}
-	setCookie(w, r, signinCookie, "", -time.Second)
-	setCookie(w, r, sessionCookie, id, 0)
+	c.setCookie(w, r, signinCookie, "", -time.Second)
+	c.setCookie(w, r, sessionCookie, id, 0)
 	c.log.InfoContext(r.Context(), "console sign in", "token_id", s.Token.ID, "account", s.Token.AccountID)
 	http.Redirect(w, r, "/console/imports", http.StatusSeeOther)
 }
@@ -61,6 +61,6 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	setCookie(w, r, sessionCookie, "", -time.Second)
+	c.setCookie(w, r, sessionCookie, "", -time.Second)
 	http.Redirect(w, r, "/console/signin?signed_out=1", http.StatusSeeOther)
 }
