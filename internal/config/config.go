@@ -46,20 +46,20 @@ type Config struct {
 	KeysInMemory int
 	// RateLimit is the requests per second a token may make on average, with
 	// bursts of RateBurst; 0 turns rate limiting off.
-	RateLimit float64
-	RateBurst int
-	// ConsoleSecureCookie marks the console's cookies Secure even when a
-	// request did not come over TLS here: behind a proxy that ends TLS.
-	ConsoleSecureCookie bool
-	LogLevel            slog.Level
-	RetentionDays       int
-	HoldDays            int
+	RateLimit     float64
+	RateBurst     int
+	LogLevel      slog.Level
+	RetentionDays int
+	HoldDays      int
 	// Lease is how long a claimed import stays with its worker without a heartbeat.
 	Lease time.Duration
 	// Poll is how often idle workers look for work when no notification came.
 	Poll time.Duration
 	// ShutdownGrace is how long SIGTERM waits for running imports before handing them back.
 	ShutdownGrace time.Duration
+	// ConsoleSecureCookie marks the console's cookies Secure even when a
+	// request did not come over TLS here: behind a proxy that ends TLS.
+	ConsoleSecureCookie bool
 }
 
 // Load reads the configuration from getenv. Unknown SISIMPORT_ variables and
