@@ -58,9 +58,9 @@ func (p *orPackage) readModified(src source) ([]string, []time.Time, error) {
 		return nil, nil, nil // the file's own reading reported it
 	}
 	defer rd.close()
-	id, idOK := cols["sourcedid"]
-	at, atOK := cols[modifiedColumn]
-	if !idOK || !atOK {
+	idAt, hasID := cols["sourcedid"]
+	dateAt, hasDate := cols[modifiedColumn]
+	if !hasID || !hasDate {
 		return nil, nil, nil
 	}
 	var ids []string
@@ -77,7 +77,7 @@ func (p *orPackage) readModified(src source) ([]string, []time.Time, error) {
 		} else if err != nil {
 			return nil, nil, nil // a file-level error, which the file's own reading reported
 		}
-		key, when := cell(rec.Fields, id), cell(rec.Fields, at)
+		key, when := cell(rec.Fields, idAt), cell(rec.Fields, dateAt)
 		if key == "" || when == "" {
 			continue
 		}
