@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
 // The console in real Chromium (docs/console.md#browser-tests). Without
@@ -350,5 +352,31 @@ func TestConsoleReadOnlyCrossSiteAndHeaders(t *testing.T) {
 	}
 	if i := s.wait("1", queued.ID); i.WorkflowState == "aborted" {
 		t.Fatal("a cross-site POST aborted the import")
+	}
+
+	// The same in the browser, signed in as an admin: a page of another
+	// origin (127.0.0.1 on another port, the same site, so the browser
+	// sends the session's cookie) posts its form to the console.
+	signIn(t, ctx, s.base, s.token, false)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><form method="post" action="%s/console/imports/%d/restore">`+
+			`<input type="hidden" name="csrf" value="guess"><button id="go">Win a prize</button></form>`, s.base, done.ID)
+	}))
+	defer evil.Close()
+	steps(t, ctx, "another site's page", chromedp.Navigate(evil.URL), chromedp.WaitVisible(chromedp.CSS("#go")),
+		chromedp.Click(chromedp.CSS("#go")))
+	for deadline := time.Now().Add(10 * time.Second); !strings.HasPrefix(location(t, ctx), s.base); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the other site's form did not reach the console: at %s", location(t, ctx))
+		}
+	}
+	steps(t, ctx, "the console's answer", chromedp.WaitVisible(chromedp.CSS("body")))
+	if got := text(t, ctx, "body"); !strings.Contains(got, "did not come from a page of this console") {
+		t.Fatalf("the browser's cross-site POST was answered: %q", got)
+	}
+	var restores int
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT count(*) FROM sis_imports WHERE restore_of = $1`, done.ID).Scan(&restores))
+	if restores != 0 {
+		t.Fatal("the browser's cross-site POST restored the import")
 	}
 }
