@@ -176,9 +176,11 @@ type sisImport struct {
 	BatchMode       bool    `json:"batch_mode"`
 	BatchModeTermID *string `json:"batch_mode_term_id"`
 	Data            struct {
-		Counts  map[string]int            `json:"counts"`
-		Actions map[string]map[string]int `json:"actions"`
-		Applied bool                      `json:"applied"`
+		Counts     map[string]int            `json:"counts"`
+		Actions    map[string]map[string]int `json:"actions"`
+		Applied    bool                      `json:"applied"`
+		Supplied   []string                  `json:"supplied_batches"`
+		Statistics map[string]any            `json:"statistics"`
 	} `json:"data"`
 }
 
