@@ -109,13 +109,21 @@ type importData struct {
 	NoApply  string
 }
 
-func (c *Console) showImport(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "imports")
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
+// importPage is a handler of a page about the import of the URL: h runs
+// once the import is loaded, and the page says why when it cannot be.
+func (c *Console) importPage(h func(http.ResponseWriter, *http.Request, page, importView)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := c.page(r, "imports")
+		v, err := c.loadImport(r)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		h(w, r, p, v)
 	}
+}
+
+func (c *Console) showImport(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	p.Title = fmt.Sprintf("Import %d", v.ID)
 	d := importData{Import: v, Filter: r.URL.Query()}
 	for _, a := range actionOrder {
@@ -242,30 +250,19 @@ func detail(v importView) string {
 
 // download passes the API's CSV of the results, or of the failed rows in
 // their original columns (format=original), to the browser.
-func (c *Console) download(w http.ResponseWriter, r *http.Request) {
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, c.page(r, "imports"), err)
-		return
-	}
+func (c *Console) download(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	switch chi.URLParam(r, "what") {
 	case "results":
 		c.stream(w, r, importPath(v.AccountID, v.ID, "/results"), "text/csv")
 	case "failed":
 		c.stream(w, r, importPath(v.AccountID, v.ID, "/results?format=original"), "text/csv")
 	default:
-		c.fail(w, r, c.page(r, "imports"), errs.New(errs.NotFound, "not_found", "There is no download %q.", chi.URLParam(r, "what")))
+		c.fail(w, r, p, errs.New(errs.NotFound, "not_found", "There is no download %q.", chi.URLParam(r, "what")))
 	}
 }
 
 // confirmRestore asks before a restore.
-func (c *Console) confirmRestore(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "imports")
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
+func (c *Console) confirmRestore(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	p.Title = fmt.Sprintf("Restore import %d?", v.ID)
 	p.Data = importData{Import: v}
 	c.render(w, r, "restore", http.StatusOK, p)
@@ -274,14 +271,9 @@ func (c *Console) confirmRestore(w http.ResponseWriter, r *http.Request) {
 // act runs a button of the import page. Each is the API's route, whose
 // role and rules apply; Apply this file, which the API has no route for,
 // needs what creating an import needs.
-func (c *Console) act(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "imports")
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
+func (c *Console) act(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	target := v.ID
+	var err error
 	switch action := chi.URLParam(r, "action"); action {
 	case "abort", "discard":
 		_, err = c.call(r, http.MethodPut, importPath(v.AccountID, v.ID, "/abort"), "", nil, nil)
