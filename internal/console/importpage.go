@@ -52,6 +52,8 @@ type importView struct {
 	} `json:"data"`
 	AccountID int64
 	FileName  string
+	// stored is the import's row, as loadImport found it.
+	stored queue.Import
 }
 
 // Running says whether the page should follow the import live.
@@ -86,7 +88,7 @@ func (c *Console) loadImport(r *http.Request) (importView, error) {
 	}
 	_ = json.Unmarshal(v.RawWarnings, &v.ProcessingWarnings)
 	_ = json.Unmarshal(v.RawErrors, &v.ProcessingErrors)
-	v.AccountID, v.FileName = job.AccountID, job.FileName
+	v.AccountID, v.FileName, v.stored = job.AccountID, job.FileName, job
 	return v, nil
 }
 
@@ -305,10 +307,6 @@ func (c *Console) apply(r *http.Request, v importView) (int64, error) {
 		}
 		return 0, errs.New(errs.Conflict, "conflict", "%s", why)
 	}
-	dry, err := queue.Get(r.Context(), c.db, v.AccountID, v.ID)
-	if err != nil {
-		return 0, err
-	}
-	i, err := queue.ApplyDryRun(r.Context(), c.db, dry, t.ID, t.Name)
+	i, err := queue.ApplyDryRun(r.Context(), c.db, v.stored, t.ID, t.Name)
 	return i.ID, err
 }
