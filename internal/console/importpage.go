@@ -146,17 +146,16 @@ func (c *Console) showImport(w http.ResponseWriter, r *http.Request, p page, v i
 				q.Set(k, val)
 			}
 		}
-		h, err := c.call(r, http.MethodGet, importPath(v.AccountID, v.ID, "/results?"+q.Encode()), "", nil, &struct {
-			Results *[]result.Stored `json:"sis_import_results"`
-		}{&d.Results})
-		if err != nil {
+		var next string
+		var err error
+		if d.Results, next, err = c.results(r, v, q); err != nil {
 			c.fail(w, r, p, err)
 			return
 		}
 		fq := r.URL.Query()
 		fq.Del("page")
 		d.First = "?" + fq.Encode() + "#results"
-		if next := nextCursor(h.Get("Link")); next != "" {
+		if next != "" {
 			nq := r.URL.Query()
 			nq.Set("page", next)
 			d.Next = "?" + nq.Encode() + "#results"
@@ -164,9 +163,8 @@ func (c *Console) showImport(w http.ResponseWriter, r *http.Request, p page, v i
 	}
 	if v.WorkflowState == "awaiting_approval" {
 		q := url.Values{"per_page": {"20"}, "action[]": {result.Deleted, result.Deactivated}}
-		if _, err := c.call(r, http.MethodGet, importPath(v.AccountID, v.ID, "/results?"+q.Encode()), "", nil, &struct {
-			Results *[]result.Stored `json:"sis_import_results"`
-		}{&d.Planned}); err != nil {
+		var err error
+		if d.Planned, _, err = c.results(r, v, q); err != nil {
 			c.fail(w, r, p, err)
 			return
 		}
@@ -179,6 +177,16 @@ func (c *Console) showImport(w http.ResponseWriter, r *http.Request, p page, v i
 	d.CanApply, d.NoApply = applicable(v)
 	p.Data = d
 	c.render(w, r, "import", http.StatusOK, p)
+}
+
+// results reads one page of the import's results that q selects from the
+// API, and the cursor of the page after it ("" for none).
+func (c *Console) results(r *http.Request, v importView, q url.Values) ([]result.Stored, string, error) {
+	var page struct {
+		Results []result.Stored `json:"sis_import_results"`
+	}
+	h, err := c.call(r, http.MethodGet, importPath(v.AccountID, v.ID, "/results?"+q.Encode()), "", nil, &page)
+	return page.Results, nextCursor(h.Get("Link")), err
 }
 
 var nextLink = regexp.MustCompile(`<[^>]*[?&]page=([^&>]+)[^>]*>;\s*rel="next"`)
