@@ -52,6 +52,8 @@ type importView struct {
 	} `json:"data"`
 	AccountID int64
 	FileName  string
+	// stored is the import's row, as loadImport found it.
+	stored queue.Import
 }
 
 // Running says whether the page should follow the import live.
@@ -86,7 +88,7 @@ func (c *Console) loadImport(r *http.Request) (importView, error) {
 	}
 	_ = json.Unmarshal(v.RawWarnings, &v.ProcessingWarnings)
 	_ = json.Unmarshal(v.RawErrors, &v.ProcessingErrors)
-	v.AccountID, v.FileName = job.AccountID, job.FileName
+	v.AccountID, v.FileName, v.stored = job.AccountID, job.FileName, job
 	return v, nil
 }
 
@@ -109,13 +111,21 @@ type importData struct {
 	NoApply  string
 }
 
-func (c *Console) showImport(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "imports")
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
+// importPage is a handler of a page about the import of the URL: h runs
+// once the import is loaded, and the page says why when it cannot be.
+func (c *Console) importPage(h func(http.ResponseWriter, *http.Request, page, importView)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := c.page(r, "imports")
+		v, err := c.loadImport(r)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		h(w, r, p, v)
 	}
+}
+
+func (c *Console) showImport(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	p.Title = fmt.Sprintf("Import %d", v.ID)
 	d := importData{Import: v, Filter: r.URL.Query()}
 	for _, a := range actionOrder {
@@ -136,17 +146,16 @@ func (c *Console) showImport(w http.ResponseWriter, r *http.Request) {
 				q.Set(k, val)
 			}
 		}
-		h, err := c.call(r, http.MethodGet, importPath(v.AccountID, v.ID, "/results?"+q.Encode()), "", nil, &struct {
-			Results *[]result.Stored `json:"sis_import_results"`
-		}{&d.Results})
-		if err != nil {
+		var next string
+		var err error
+		if d.Results, next, err = c.results(r, v, q); err != nil {
 			c.fail(w, r, p, err)
 			return
 		}
 		fq := r.URL.Query()
 		fq.Del("page")
 		d.First = "?" + fq.Encode() + "#results"
-		if next := nextCursor(h.Get("Link")); next != "" {
+		if next != "" {
 			nq := r.URL.Query()
 			nq.Set("page", next)
 			d.Next = "?" + nq.Encode() + "#results"
@@ -154,9 +163,8 @@ func (c *Console) showImport(w http.ResponseWriter, r *http.Request) {
 	}
 	if v.WorkflowState == "awaiting_approval" {
 		q := url.Values{"per_page": {"20"}, "action[]": {result.Deleted, result.Deactivated}}
-		if _, err := c.call(r, http.MethodGet, importPath(v.AccountID, v.ID, "/results?"+q.Encode()), "", nil, &struct {
-			Results *[]result.Stored `json:"sis_import_results"`
-		}{&d.Planned}); err != nil {
+		var err error
+		if d.Planned, _, err = c.results(r, v, q); err != nil {
 			c.fail(w, r, p, err)
 			return
 		}
@@ -169,6 +177,16 @@ func (c *Console) showImport(w http.ResponseWriter, r *http.Request) {
 	d.CanApply, d.NoApply = applicable(v)
 	p.Data = d
 	c.render(w, r, "import", http.StatusOK, p)
+}
+
+// results reads one page of the import's results that q selects from the
+// API, and the cursor of the page after it ("" for none).
+func (c *Console) results(r *http.Request, v importView, q url.Values) ([]result.Stored, string, error) {
+	var page struct {
+		Results []result.Stored `json:"sis_import_results"`
+	}
+	h, err := c.call(r, http.MethodGet, importPath(v.AccountID, v.ID, "/results?"+q.Encode()), "", nil, &page)
+	return page.Results, nextCursor(h.Get("Link")), err
 }
 
 var nextLink = regexp.MustCompile(`<[^>]*[?&]page=([^&>]+)[^>]*>;\s*rel="next"`)
@@ -242,30 +260,19 @@ func detail(v importView) string {
 
 // download passes the API's CSV of the results, or of the failed rows in
 // their original columns (format=original), to the browser.
-func (c *Console) download(w http.ResponseWriter, r *http.Request) {
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, c.page(r, "imports"), err)
-		return
-	}
+func (c *Console) download(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	switch chi.URLParam(r, "what") {
 	case "results":
 		c.stream(w, r, importPath(v.AccountID, v.ID, "/results"), "text/csv")
 	case "failed":
 		c.stream(w, r, importPath(v.AccountID, v.ID, "/results?format=original"), "text/csv")
 	default:
-		c.fail(w, r, c.page(r, "imports"), errs.New(errs.NotFound, "not_found", "There is no download %q.", chi.URLParam(r, "what")))
+		c.fail(w, r, p, errs.New(errs.NotFound, "not_found", "There is no download %q.", chi.URLParam(r, "what")))
 	}
 }
 
 // confirmRestore asks before a restore.
-func (c *Console) confirmRestore(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "imports")
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
+func (c *Console) confirmRestore(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	p.Title = fmt.Sprintf("Restore import %d?", v.ID)
 	p.Data = importData{Import: v}
 	c.render(w, r, "restore", http.StatusOK, p)
@@ -274,14 +281,9 @@ func (c *Console) confirmRestore(w http.ResponseWriter, r *http.Request) {
 // act runs a button of the import page. Each is the API's route, whose
 // role and rules apply; Apply this file, which the API has no route for,
 // needs what creating an import needs.
-func (c *Console) act(w http.ResponseWriter, r *http.Request) {
-	p := c.page(r, "imports")
-	v, err := c.loadImport(r)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
+func (c *Console) act(w http.ResponseWriter, r *http.Request, p page, v importView) {
 	target := v.ID
+	var err error
 	switch action := chi.URLParam(r, "action"); action {
 	case "abort", "discard":
 		_, err = c.call(r, http.MethodPut, importPath(v.AccountID, v.ID, "/abort"), "", nil, nil)
@@ -313,10 +315,6 @@ func (c *Console) apply(r *http.Request, v importView) (int64, error) {
 		}
 		return 0, errs.New(errs.Conflict, "conflict", "%s", why)
 	}
-	dry, err := queue.Get(r.Context(), c.db, v.AccountID, v.ID)
-	if err != nil {
-		return 0, err
-	}
-	i, err := queue.ApplyDryRun(r.Context(), c.db, dry, t.ID, t.Name)
+	i, err := queue.ApplyDryRun(r.Context(), c.db, v.stored, t.ID, t.Name)
 	return i.ID, err
 }

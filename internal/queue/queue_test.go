@@ -103,6 +103,24 @@ func (f *fixture) finish(j *queue.Job, state string) error {
 	return tx.Commit(ctx)
 }
 
+// get reads import id of account.
+func (f *fixture) get(account, id int64) queue.Import {
+	f.t.Helper()
+	i, err := queue.Get(context.Background(), f.db, account, id)
+	pgtest.Must(f.t, err)
+	return i
+}
+
+// ran queues an import of acct, claims it and finishes it in state, and
+// returns it as it is then: no other import may be runnable.
+func (f *fixture) ran(acct directory.Account, state string) queue.Import {
+	f.t.Helper()
+	imp := f.enqueue(acct)
+	j, _ := f.claim("w1")
+	pgtest.Must(f.t, f.finish(j, state))
+	return f.get(acct.ID, imp.ID)
+}
+
 // row reads the import's whole row, to compare before and after.
 func (f *fixture) row(id int64) string {
 	f.t.Helper()
@@ -327,8 +345,7 @@ func TestFencing(t *testing.T) {
 	if err := f.finish(fresh, "imported"); err != nil {
 		t.Fatalf("Finish of attempt 2: %v", err)
 	}
-	i, err := queue.Get(ctx, f.db, 1, imp.ID)
-	pgtest.Must(t, err)
+	i := f.get(1, imp.ID)
 	if i.WorkflowState != "imported" || i.Progress != 100 || i.EndedAt == nil || i.ResultsAttempt == nil || *i.ResultsAttempt != 2 {
 		t.Errorf("finished by attempt 2: %s, progress %d, ended %v, results of attempt %v", i.WorkflowState, i.Progress, i.EndedAt, i.ResultsAttempt)
 	}
@@ -375,7 +392,6 @@ func TestHandBackAndRetryLater(t *testing.T) {
 // failed, not retried forever.
 func TestImportFailsAfterMaxAttempts(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := newFixture(t)
 	imp := f.enqueue(f.root)
 	for attempt := 1; attempt <= queue.MaxAttempts; attempt++ {
@@ -388,8 +404,7 @@ func TestImportFailsAfterMaxAttempts(t *testing.T) {
 	if _, id := f.claim("w"); id != 0 {
 		t.Fatalf("claimed import %d a %dth time", id, queue.MaxAttempts+1)
 	}
-	i, err := queue.Get(ctx, f.db, 1, imp.ID)
-	pgtest.Must(t, err)
+	i := f.get(1, imp.ID)
 	if i.WorkflowState != "failed" || i.Progress != 100 || !strings.Contains(string(i.ProcessingErrors), fmt.Sprintf("attempted %d times", queue.MaxAttempts)) {
 		t.Errorf("after %d dead attempts: %s, progress %d, errors %s", queue.MaxAttempts, i.WorkflowState, i.Progress, i.ProcessingErrors)
 	}
@@ -476,9 +491,7 @@ func TestApprovalHoldsOverlappingImports(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	held := f.enqueue(f.east)
-	j, _ := f.claim("w1")
-	pgtest.Must(t, f.finish(j, "awaiting_approval"))
+	held := f.ran(f.east, "awaiting_approval")
 	inside := f.enqueue(f.eastHigh)
 	above := f.enqueue(f.root)
 	disjoint := f.enqueue(f.west)
@@ -584,9 +597,7 @@ func TestRacingStateChangesHaveOneWinner(t *testing.T) {
 	t.Run("approve and approve", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
-		imp := f.enqueue(f.root)
-		j, _ := f.claim("w1")
-		pgtest.Must(t, f.finish(j, "awaiting_approval"))
+		imp := f.ran(f.root, "awaiting_approval")
 		approve := func() error { _, err := queue.Approve(ctx, f.db, 1, imp.ID); return err }
 		oneWins(t, race(t, f.db, imp.ID, approve, approve), queue.ErrStateChanged)
 		if st, _ := f.state(imp.ID); st != "created" {
@@ -597,14 +608,10 @@ func TestRacingStateChangesHaveOneWinner(t *testing.T) {
 	t.Run("restore and restore", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
-		imp := f.enqueue(f.root)
-		j, _ := f.claim("w1")
-		pgtest.Must(t, f.finish(j, "imported"))
-		i, err := queue.Get(ctx, f.db, 1, imp.ID)
-		pgtest.Must(t, err)
+		imp := f.ran(f.root, "imported")
 		conflict := errors.New("conflict")
 		restore := func() error {
-			_, err := queue.QueueRestore(ctx, f.db, i, f.token.ID, f.token.Name)
+			_, err := queue.QueueRestore(ctx, f.db, imp, f.token.ID, f.token.Name)
 			if errs.KindOf(err) == errs.Conflict {
 				return fmt.Errorf("%w: %v", conflict, err)
 			}
@@ -625,12 +632,8 @@ func TestQueueRestore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	imp := f.enqueue(f.root)
-	j, _ := f.claim("w1")
-	pgtest.Must(t, f.finish(j, "imported"))
-	i, err := queue.Get(ctx, f.db, 1, imp.ID)
-	pgtest.Must(t, err)
-	job, err := queue.QueueRestore(ctx, f.db, i, f.token.ID, f.token.Name)
+	imp := f.ran(f.root, "imported")
+	job, err := queue.QueueRestore(ctx, f.db, imp, f.token.ID, f.token.Name)
 	if err != nil {
 		t.Fatalf("queue restore: %v", err)
 	}
@@ -640,7 +643,7 @@ func TestQueueRestore(t *testing.T) {
 	if got, err := queue.RestoreJobOf(ctx, f.db, imp.ID); err != nil || got.ID != job.ID {
 		t.Errorf("RestoreJobOf: %d %v, want %d", got.ID, err, job.ID)
 	}
-	if _, err := queue.QueueRestore(ctx, f.db, i, f.token.ID, f.token.Name); errs.KindOf(err) != errs.Conflict {
+	if _, err := queue.QueueRestore(ctx, f.db, imp, f.token.ID, f.token.Name); errs.KindOf(err) != errs.Conflict {
 		t.Errorf("a second restore: %v, want a conflict", err)
 	}
 	rj, id := f.claim("w1")
@@ -650,13 +653,12 @@ func TestQueueRestore(t *testing.T) {
 
 	// A dry run (not applied) cannot be restored.
 	dry := f.enqueue(f.other)
-	j, _ = f.claim("w2")
+	j, _ := f.claim("w2")
 	ctxTx, err := f.db.Begin(ctx)
 	pgtest.Must(t, err)
 	pgtest.Must(t, j.Finish(ctx, ctxTx, queue.Outcome{State: "imported", Data: map[string]any{"applied": false}}))
 	pgtest.Must(t, ctxTx.Commit(ctx))
-	d, err := queue.Get(ctx, f.db, f.other.ID, dry.ID)
-	pgtest.Must(t, err)
+	d := f.get(f.other.ID, dry.ID)
 	if _, err := queue.QueueRestore(ctx, f.db, d, f.token.ID, f.token.Name); errs.KindOf(err) != errs.Conflict {
 		t.Errorf("restore of a dry run: %v, want a conflict", err)
 	}
