@@ -87,62 +87,79 @@ func (at *attempt) finishBatchMode(ctx context.Context) error {
 		}
 		return err
 	}
-	root, scope := at.account.RootAccountID, at.account.ID
-	if st := at.streams[typeEnrollments]; st != nil && !st.failed {
-		if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
-			return fmt.Errorf("create listed enrollments: %w", err)
-		}
-		target := at.opts.BatchModeEnrollmentDropStatus
-		err := at.batchRemove(ctx, typeEnrollments, "enrollment", st.files[0], target, nil, `
-			SELECT e.id, u.sis_user_id, e.workflow_state, EXISTS (SELECT 1 FROM listed_enrollments l WHERE l.id = e.id)
-			FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id JOIN users u ON u.id = e.user_id
-			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND e.origin = 'sis'
-			  AND e.workflow_state <> 'deleted' ORDER BY e.id`,
-			`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)
+	for _, typ := range []string{typeEnrollments, typeSections, typeCourses} {
+		n, err := at.removeUnlisted(ctx, typ, "not listed by the import (batch mode)", true, terms)
 		if err != nil {
 			return err
 		}
-	}
-	// A section is in the term of the course it was made in, cross-listed
-	// elsewhere or not, as on Canvas.
-	if st := at.streams[typeSections]; st != nil && !st.failed {
-		err := at.batchRemove(ctx, typeSections, "section", st.files[0], "deleted", st.seen, `
-			SELECT s.id, s.sis_section_id, s.workflow_state, false
-			FROM sections s JOIN courses c ON c.id = COALESCE(s.nonxlist_course_id, s.course_id) JOIN accounts a ON a.id = c.account_id
-			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND s.origin = 'sis'
-			  AND s.sis_section_id IS NOT NULL AND s.workflow_state <> 'deleted' ORDER BY s.id`,
-			`UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)
-		if err != nil {
-			return err
-		}
-	}
-	if st := at.streams[typeCourses]; st != nil && !st.failed {
-		err := at.batchRemove(ctx, typeCourses, "course", st.files[0], "deleted", st.seen, `
-			SELECT c.id, c.sis_course_id, c.workflow_state, false
-			FROM courses c JOIN accounts a ON a.id = c.account_id
-			WHERE c.root_account_id = $1 AND c.term_id = ANY($2) AND $3 = ANY(a.path) AND c.origin = 'sis'
-			  AND c.sis_course_id IS NOT NULL AND c.workflow_state <> 'deleted' ORDER BY c.id`,
-			`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`, root, terms, scope)
-		if err != nil {
-			return err
+		if n > 0 {
+			at.file.counts["batch_"+typ+"_deleted"] += n // Canvas's data.counts
 		}
 	}
 	return nil
 }
 
-// batchRemove gives target to the eligible objects that find returns
-// (id, SIS id, state, listed) and that were not listed — by the flag, or
-// by their SIS id in seen.
-func (at *attempt) batchRemove(ctx context.Context, typ, entity, file, target string, seen *keyset.Set, find, update string, args ...any) error {
-	rm := removal{typ: typ, entity: entity, file: file, target: target, why: "not listed by the import (batch mode)", guarded: true, cleanup: true, update: update}
-	if err := at.findUnlisted(ctx, &rm, seen, find, args...); err != nil {
-		return err
+// unlistedRoster is how removeUnlisted finds and removes the enrollments,
+// sections and courses inside an account: find reads (id, SIS id, state,
+// listed) given $1 the root account and $2 the account, with %s the
+// further condition on the course c (batch mode's terms); update is the
+// removal's.
+var unlistedRoster = map[string]struct{ entity, find, update string }{
+	typeEnrollments: {"enrollment", `
+		SELECT e.id, u.sis_user_id, e.workflow_state, EXISTS (SELECT 1 FROM listed_enrollments l WHERE l.id = e.id)
+		FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id JOIN users u ON u.id = e.user_id
+		WHERE c.root_account_id = $1 AND $2 = ANY(a.path)%s AND e.origin = 'sis'
+		  AND e.workflow_state <> 'deleted' ORDER BY e.id`,
+		`UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
+	// A section is in the term of the course it was made in, cross-listed
+	// elsewhere or not, as on Canvas.
+	typeSections: {"section", `
+		SELECT s.id, s.sis_section_id, s.workflow_state, false
+		FROM sections s JOIN courses c ON c.id = COALESCE(s.nonxlist_course_id, s.course_id) JOIN accounts a ON a.id = c.account_id
+		WHERE c.root_account_id = $1 AND $2 = ANY(a.path)%s AND s.origin = 'sis'
+		  AND s.sis_section_id IS NOT NULL AND s.workflow_state <> 'deleted' ORDER BY s.id`,
+		`UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
+	typeCourses: {"course", `
+		SELECT c.id, c.sis_course_id, c.workflow_state, false
+		FROM courses c JOIN accounts a ON a.id = c.account_id
+		WHERE c.root_account_id = $1 AND $2 = ANY(a.path)%s AND c.origin = 'sis'
+		  AND c.sis_course_id IS NOT NULL AND c.workflow_state <> 'deleted' ORDER BY c.id`,
+		`UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`},
+}
+
+// removeUnlisted removes the SIS-managed objects of typ (enrollments,
+// sections or courses) inside the import's account, and in terms when set,
+// that the import did not list — by the rows' listed_enrollments, or by
+// SIS id. Enrollments become batch_mode_enrollment_drop_status, the others
+// deleted. Nothing is removed unless the upload held a file of typ that
+// had no file-level error. cleanup is batch mode's (removal.cleanup); it
+// returns how many objects were removed.
+func (at *attempt) removeUnlisted(ctx context.Context, typ, why string, cleanup bool, terms []int64) (int, error) {
+	st := at.streams[typ]
+	if st == nil || st.failed {
+		return 0, nil
+	}
+	q := unlistedRoster[typ]
+	rm := removal{typ: typ, entity: q.entity, file: st.files[0], target: "deleted", why: why, guarded: true, cleanup: cleanup, update: q.update}
+	seen := st.seen
+	if typ == typeEnrollments {
+		if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
+			return 0, fmt.Errorf("create listed enrollments: %w", err)
+		}
+		rm.target, seen = at.opts.BatchModeEnrollmentDropStatus, nil
+	}
+	args, where := []any{at.account.RootAccountID, at.account.ID}, ""
+	if terms != nil {
+		args, where = append(args, terms), " AND c.term_id = ANY($3)"
+	}
+	if err := at.findUnlisted(ctx, &rm, seen, fmt.Sprintf(q.find, where), args...); err != nil {
+		return 0, err
 	}
 	removed, err := at.apply(ctx, rm)
-	if removed { // skip_deletes does not stop the cleanup, as on Canvas
-		at.file.counts["batch_"+typ+"_deleted"] += len(rm.objects) // Canvas's data.counts
+	if !removed { // skip_deletes does not stop batch mode's cleanup, as on Canvas
+		return 0, err
 	}
-	return err
+	return len(rm.objects), err
 }
 
 // findUnlisted counts in rm the eligible objects that find returns (id,

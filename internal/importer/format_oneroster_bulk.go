@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sisimport/sisimport/internal/keyset"
 )
@@ -32,18 +31,9 @@ func (p *orPackage) finish(ctx context.Context) error {
 	at := p.at
 	at.file = newTally()
 	defer func() { at.total.add(at.file) }()
-	root, scope := at.account.RootAccountID, at.account.ID
 	const why = "not listed by the package's bulk file"
-	if st := at.streams[typeEnrollments]; st != nil && !st.failed && p.modes["enrollments"] == "bulk" {
-		if _, err := at.tx.Exec(ctx, listedEnrollments); err != nil {
-			return fmt.Errorf("create listed enrollments: %w", err)
-		}
-		rm := removal{typ: typeEnrollments, entity: "enrollment", file: st.files[0], target: at.opts.BatchModeEnrollmentDropStatus, why: why, guarded: true,
-			update: `UPDATE enrollments SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
-		if err := p.remove(ctx, rm, nil, `
-			SELECT e.id, u.sis_user_id, e.workflow_state, EXISTS (SELECT 1 FROM listed_enrollments l WHERE l.id = e.id)
-			FROM enrollments e JOIN courses c ON c.id = e.course_id JOIN accounts a ON a.id = c.account_id JOIN users u ON u.id = e.user_id
-			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND e.origin = 'sis' AND e.workflow_state <> 'deleted' ORDER BY e.id`, root, scope); err != nil {
+	if p.modes["enrollments"] == "bulk" {
+		if _, err := at.removeUnlisted(ctx, typeEnrollments, why, false, nil); err != nil {
 			return err
 		}
 	}
@@ -58,27 +48,8 @@ func (p *orPackage) finish(ctx context.Context) error {
 // removeClasses deletes the sections, then the courses, that a bulk
 // classes file did not list.
 func (p *orPackage) removeClasses(ctx context.Context, why string) error {
-	at := p.at
-	root, scope := at.account.RootAccountID, at.account.ID
-	if st := at.streams[typeSections]; st != nil && !st.failed {
-		rm := removal{typ: typeSections, entity: "section", file: st.files[0], target: "deleted", why: why, guarded: true,
-			update: `UPDATE sections SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
-		if err := p.remove(ctx, rm, st.seen, `
-			SELECT s.id, s.sis_section_id, s.workflow_state, false
-			FROM sections s JOIN courses c ON c.id = COALESCE(s.nonxlist_course_id, s.course_id) JOIN accounts a ON a.id = c.account_id
-			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND s.origin = 'sis'
-			  AND s.sis_section_id IS NOT NULL AND s.workflow_state <> 'deleted' ORDER BY s.id`, root, scope); err != nil {
-			return err
-		}
-	}
-	if st := at.streams[typeCourses]; st != nil && !st.failed {
-		rm := removal{typ: typeCourses, entity: "course", file: st.files[0], target: "deleted", why: why, guarded: true,
-			update: `UPDATE courses SET workflow_state = $2, last_import_id = $3, updated_at = now() WHERE id = ANY($1)`}
-		if err := p.remove(ctx, rm, st.seen, `
-			SELECT c.id, c.sis_course_id, c.workflow_state, false
-			FROM courses c JOIN accounts a ON a.id = c.account_id
-			WHERE c.root_account_id = $1 AND $2 = ANY(a.path) AND c.origin = 'sis'
-			  AND c.sis_course_id IS NOT NULL AND c.workflow_state <> 'deleted' ORDER BY c.id`, root, scope); err != nil {
+	for _, typ := range []string{typeSections, typeCourses} {
+		if _, err := p.at.removeUnlisted(ctx, typ, why, false, nil); err != nil {
 			return err
 		}
 	}

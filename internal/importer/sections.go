@@ -229,16 +229,27 @@ func (at *attempt) moveEnrollments(ctx context.Context, file string, section, fr
 	return nil
 }
 
+// selectSection reads a storedSection, given $1 the root account and $3
+// the import's account; the caller adds the condition on $2.
+const selectSection = `SELECT s.sis_section_id, s.id, s.course_id, s.nonxlist_course_id, c.workflow_state, s.name, s.integration_id,
+		s.start_at, s.end_at, s.restrict_enrollments_to_section_dates, s.workflow_state, $3 = ANY(a.path), s.sticky_fields
+	FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
+	WHERE s.root_account_id = $1 AND `
+
+// fields are where a row of selectSection is scanned to, after its
+// SIS id.
+func (s *storedSection) fields(sis *string) []any {
+	return []any{sis, &s.id, &s.courseID, &s.nonxlist, &s.courseState, &s.name, &s.integrationID,
+		&s.start, &s.end, &s.restricted, &s.state, &s.inScope, &s.sticky}
+}
+
 // readSection reads a section of the root account by SIS id, in the
 // import's transaction, locking it when lock says so (forUpdate).
 func (at *attempt) readSection(ctx context.Context, sis string, lock bool) (*storedSection, error) {
 	s := &storedSection{}
-	err := at.tx.QueryRow(ctx, `SELECT s.id, s.course_id, s.nonxlist_course_id, c.workflow_state, s.name, s.integration_id, s.start_at, s.end_at,
-			s.restrict_enrollments_to_section_dates, s.workflow_state, $3 = ANY(a.path), s.sticky_fields
-		FROM sections s JOIN courses c ON c.id = s.course_id JOIN accounts a ON a.id = c.account_id
-		WHERE s.root_account_id = $1 AND s.sis_section_id = $2`+forUpdate(lock, "s"),
-		at.account.RootAccountID, sis, at.account.ID).Scan(&s.id, &s.courseID, &s.nonxlist, &s.courseState, &s.name, &s.integrationID,
-		&s.start, &s.end, &s.restricted, &s.state, &s.inScope, &s.sticky)
+	var key string
+	err := at.tx.QueryRow(ctx, selectSection+`s.sis_section_id = $2`+forUpdate(lock, "s"),
+		at.account.RootAccountID, sis, at.account.ID).Scan(s.fields(&key)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -246,4 +257,29 @@ func (at *attempt) readSection(ctx context.Context, sis string, lock bool) (*sto
 		return nil, fmt.Errorf("read section: %w", err)
 	}
 	return s, nil
+}
+
+// readSections reads, and locks, the sections of the root account with
+// the SIS ids sis in one query, by SIS id; a section that does not exist
+// is absent.
+func (at *attempt) readSections(ctx context.Context, sis []string) (map[string]*storedSection, error) {
+	rows, err := at.tx.Query(ctx, selectSection+`s.sis_section_id = ANY($2) ORDER BY s.id`+forUpdate(true, "s"),
+		at.account.RootAccountID, sis, at.account.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read sections: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]*storedSection{}
+	for rows.Next() {
+		var key string
+		s := &storedSection{}
+		if err := rows.Scan(s.fields(&key)...); err != nil {
+			return nil, fmt.Errorf("read sections: %w", err)
+		}
+		out[key] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read sections: %w", err)
+	}
+	return out, nil
 }

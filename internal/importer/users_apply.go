@@ -246,8 +246,7 @@ func (a *userApplier) decide(it *userItem, old *storedUser, homes map[string]hom
 	stuck := a.applyStickiness(old, &u)
 	changes := diffUsers(old, &u)
 	if len(changes) == 0 && len(stuck) > 0 && !setsPassword(old, r) {
-		return nil, "", nil, &rowFailure{code: "sticky", skip: true,
-			message: fmt.Sprintf("fields changed through the API stick and were left alone: %s (override_sis_stickiness writes them)", strings.Join(stuck, ", "))}
+		return nil, "", nil, stuckRow(stuck)
 	}
 	if old.State == "deleted" && u.State == "deleted" {
 		// A deleted user listed as deleted stays as it is (docs/import-rules.md#row-outcomes).

@@ -80,12 +80,17 @@ func (at *attempt) dropXlists(ctx context.Context, f *typedFile) error {
 		at.warn(f.name, fmt.Sprintf("skip_deletes: %d sections no longer listed were left cross-listed", len(gone)))
 		return nil
 	}
+	sis := make([]string, len(gone))
+	for i, k := range gone {
+		sis[i] = k[0]
+	}
+	secs, err := at.readSections(ctx, sis)
+	if err != nil {
+		return err
+	}
 	var results []result.Result
 	for _, k := range gone {
-		sec, err := at.readSection(ctx, k[0], true)
-		if err != nil {
-			return err
-		}
+		sec := secs[k[0]]
 		if sec == nil || sec.nonxlist == nil || !sec.inScope || at.stickiness(sec.sticky).holds("course_id") {
 			continue // gone, no longer cross-listed, or left alone as a row would leave it
 		}
