@@ -107,18 +107,26 @@ func ResolveAccount(ctx context.Context, db *pgxpool.Pool, ref string, reach, ro
 // arguments, numbered from $first, for a query that reads something of
 // the account in the same round trip.
 func AccountMatch(ref string, reach, root int64, first int) (string, []any, error) {
-	switch {
-	case ref == "self":
+	if ref == "self" {
 		return fmt.Sprintf("a.id = $%d", first), []any{reach}, nil
-	case strings.HasPrefix(ref, "sis_account_id:"):
-		return fmt.Sprintf("a.root_account_id = $%d AND a.sis_account_id = $%d AND $%d = ANY(a.path)", first, first+1, first+2),
-			[]any{root, strings.TrimPrefix(ref, "sis_account_id:"), reach}, nil
+	}
+	return refMatch("a", "sis_account_id", ref, reach, root, first)
+}
+
+// refMatch is the condition that finds what a path names — an id or
+// "<sisColumn>:X" — in the table aliased t, among the rows whose account,
+// joined as "accounts a", is in the subtree of reach, and its arguments,
+// numbered from $first. A ref that is neither is not found.
+func refMatch(t, sisColumn, ref string, reach, root int64, first int) (string, []any, error) {
+	if sis, ok := strings.CutPrefix(ref, sisColumn+":"); ok {
+		return fmt.Sprintf("%s.root_account_id = $%d AND %s.%s = $%d AND $%d = ANY(a.path)", t, first, t, sisColumn, first+1, first+2),
+			[]any{root, sis, reach}, nil
 	}
 	id, err := strconv.ParseInt(ref, 10, 64)
 	if err != nil {
 		return "", nil, errs.ErrNotFound
 	}
-	return fmt.Sprintf("a.id = $%d AND $%d = ANY(a.path)", first, first+1), []any{id, reach}, nil
+	return fmt.Sprintf("%s.id = $%d AND $%d = ANY(a.path)", t, first, first+1), []any{id, reach}, nil
 }
 
 // AccountEdit is a manual edit of an account; nil fields are left alone.

@@ -69,27 +69,11 @@ func scanCourse(row pgx.Row) (Course, error) {
 	return c, err
 }
 
-// CourseMatch is the condition on "courses c JOIN accounts a ON a.id =
-// c.account_id" that finds the course ref names — an id or
-// "sis_course_id:X" — among the courses whose account is in the subtree
-// of reach, and its arguments, numbered from $first.
-func CourseMatch(ref string, reach, root int64, first int) (string, []any, error) {
-	if sis, ok := strings.CutPrefix(ref, "sis_course_id:"); ok {
-		return fmt.Sprintf("c.root_account_id = $%d AND c.sis_course_id = $%d AND $%d = ANY(a.path)", first, first+1, first+2),
-			[]any{root, sis, reach}, nil
-	}
-	id, err := strconv.ParseInt(ref, 10, 64)
-	if err != nil {
-		return "", nil, errs.ErrNotFound
-	}
-	return fmt.Sprintf("c.id = $%d AND $%d = ANY(a.path)", first, first+1), []any{id, reach}, nil
-}
-
 // GetCourse reads the course ref names among the courses whose account is
 // in the subtree of reach, whatever its state. Anything outside that
 // subtree is not found.
 func GetCourse(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (Course, error) {
-	cond, args, err := CourseMatch(ref, reach, root, 1)
+	cond, args, err := refMatch("c", "sis_course_id", ref, reach, root, 1)
 	if err != nil {
 		return Course{}, err
 	}

@@ -28,18 +28,12 @@ type CourseRef struct {
 // reach. Anything outside that subtree is not found.
 func ResolveCourse(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (CourseRef, error) {
 	const cols = `SELECT c.id, c.root_account_id, c.account_id, c.sis_course_id FROM courses c JOIN accounts a ON a.id = c.account_id`
-	var row pgx.Row
-	if sis, ok := strings.CutPrefix(ref, "sis_course_id:"); ok {
-		row = db.QueryRow(ctx, cols+` WHERE c.root_account_id = $1 AND c.sis_course_id = $2 AND $3 = ANY(a.path)`, root, sis, reach)
-	} else {
-		id, err := strconv.ParseInt(ref, 10, 64)
-		if err != nil {
-			return CourseRef{}, errs.ErrNotFound
-		}
-		row = db.QueryRow(ctx, cols+` WHERE c.id = $1 AND $2 = ANY(a.path)`, id, reach)
+	cond, args, err := refMatch("c", "sis_course_id", ref, reach, root, 1)
+	if err != nil {
+		return CourseRef{}, err
 	}
 	var c CourseRef
-	err := row.Scan(&c.ID, &c.RootAccountID, &c.AccountID, &c.SISCourseID)
+	err = db.QueryRow(ctx, cols+` WHERE `+cond, args...).Scan(&c.ID, &c.RootAccountID, &c.AccountID, &c.SISCourseID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, errs.ErrNotFound
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -76,19 +74,12 @@ func ListGroupCategories(ctx context.Context, db *pgxpool.Pool, accountID int64,
 // "sis_group_category_id:X" — among those whose context is in the subtree
 // of reach. A deleted category is not found, as on Canvas.
 func GetGroupCategory(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (GroupCategory, error) {
-	var row pgx.Row
-	if sis, ok := strings.CutPrefix(ref, "sis_group_category_id:"); ok {
-		row = db.QueryRow(ctx, `SELECT `+groupCategoryColumns+` FROM `+groupCategoryFrom+`
-			WHERE g.root_account_id = $1 AND g.sis_group_category_id = $2 AND g.workflow_state = 'active' AND $3 = ANY(a.path)`, root, sis, reach)
-	} else {
-		id, err := strconv.ParseInt(ref, 10, 64)
-		if err != nil {
-			return GroupCategory{}, errs.ErrNotFound
-		}
-		row = db.QueryRow(ctx, `SELECT `+groupCategoryColumns+` FROM `+groupCategoryFrom+`
-			WHERE g.id = $1 AND g.workflow_state = 'active' AND $2 = ANY(a.path)`, id, reach)
+	cond, args, err := refMatch("g", "sis_group_category_id", ref, reach, root, 1)
+	if err != nil {
+		return GroupCategory{}, err
 	}
-	c, err := scanGroupCategory(row)
+	c, err := scanGroupCategory(db.QueryRow(ctx, `SELECT `+groupCategoryColumns+` FROM `+groupCategoryFrom+`
+		WHERE `+cond+` AND g.workflow_state = 'active'`, args...))
 	if err != nil && errs.KindOf(err) != errs.NotFound {
 		return c, fmt.Errorf("get group category: %w", err)
 	}

@@ -70,19 +70,11 @@ func ListGroups(ctx context.Context, db *pgxpool.Pool, f GroupFilter) ([]Group, 
 // GetGroup finds the group a path names — an id or "sis_group_id:X" —
 // among the groups whose account is in the subtree of reach.
 func GetGroup(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (Group, error) {
-	var row pgx.Row
-	if sis, ok := strings.CutPrefix(ref, "sis_group_id:"); ok {
-		row = db.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups g JOIN accounts a ON a.id = g.account_id
-			WHERE g.root_account_id = $1 AND g.sis_group_id = $2 AND $3 = ANY(a.path)`, root, sis, reach)
-	} else {
-		id, err := strconv.ParseInt(ref, 10, 64)
-		if err != nil {
-			return Group{}, errs.ErrNotFound
-		}
-		row = db.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups g JOIN accounts a ON a.id = g.account_id
-			WHERE g.id = $1 AND $2 = ANY(a.path)`, id, reach)
+	cond, args, err := refMatch("g", "sis_group_id", ref, reach, root, 1)
+	if err != nil {
+		return Group{}, err
 	}
-	g, err := scanGroup(row)
+	g, err := scanGroup(db.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups g JOIN accounts a ON a.id = g.account_id WHERE `+cond, args...))
 	if err != nil && errs.KindOf(err) != errs.NotFound {
 		return g, fmt.Errorf("get group: %w", err)
 	}

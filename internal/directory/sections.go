@@ -59,19 +59,12 @@ func scanSection(row pgx.Row) (Section, error) {
 // subtree of reach. A deleted section, or one whose course is deleted, is
 // not found, as on Canvas.
 func GetSection(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (Section, error) {
-	var row pgx.Row
-	if sis, ok := strings.CutPrefix(ref, "sis_section_id:"); ok {
-		row = db.QueryRow(ctx, sectionSelect+` WHERE s.root_account_id = $1 AND s.sis_section_id = $2 AND $3 = ANY(a.path)
-			AND s.workflow_state <> 'deleted' AND c.workflow_state <> 'deleted'`, root, sis, reach)
-	} else {
-		id, err := strconv.ParseInt(ref, 10, 64)
-		if err != nil {
-			return Section{}, errs.ErrNotFound
-		}
-		row = db.QueryRow(ctx, sectionSelect+` WHERE s.id = $1 AND $2 = ANY(a.path) AND s.workflow_state <> 'deleted'
-			AND c.workflow_state <> 'deleted'`, id, reach)
+	cond, args, err := refMatch("s", "sis_section_id", ref, reach, root, 1)
+	if err != nil {
+		return Section{}, err
 	}
-	s, err := scanSection(row)
+	s, err := scanSection(db.QueryRow(ctx, sectionSelect+` WHERE `+cond+` AND s.workflow_state <> 'deleted' AND c.workflow_state <> 'deleted'`,
+		args...))
 	if err != nil && errs.KindOf(err) != errs.NotFound {
 		return s, fmt.Errorf("get section: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,19 +96,12 @@ func ListUsers(ctx context.Context, db *pgxpool.Pool, f UserFilter) ([]User, err
 // id of the user's own login or of an extra one — among the users of the
 // subtree of reach.
 func GetUser(ctx context.Context, db *pgxpool.Pool, ref string, reach, root int64) (User, error) {
-	var row pgx.Row
-	sis, bySIS := strings.CutPrefix(ref, "sis_user_id:")
-	if bySIS {
-		row = db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN accounts a ON a.id = u.account_id
-			WHERE u.root_account_id = $1 AND u.sis_user_id = $2 AND $3 = ANY(a.path)`, root, sis, reach)
-	} else {
-		id, err := strconv.ParseInt(ref, 10, 64)
-		if err != nil {
-			return User{}, errs.ErrNotFound
-		}
-		row = getUserByID(ctx, db, id, reach)
+	cond, args, err := refMatch("u", "sis_user_id", ref, reach, root, 1)
+	if err != nil {
+		return User{}, err
 	}
-	u, err := scanUser(row)
+	u, err := scanUser(db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN accounts a ON a.id = u.account_id WHERE `+cond, args...))
+	sis, bySIS := strings.CutPrefix(ref, "sis_user_id:")
 	if bySIS && errs.KindOf(err) == errs.NotFound {
 		var id int64
 		if id, err = userOfLogin(ctx, db, root, sis); err == nil && id != 0 {

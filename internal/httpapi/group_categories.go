@@ -16,17 +16,7 @@ func (s *Server) listGroupCategories(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, err := directory.ListGroupCategories(r.Context(), s.db, acct.ID, p.PerPage+1, p.offset())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, onePage(w, r, p, list))
+	writeList(s, w, r, acct.ID, directory.ListGroupCategories)
 }
 
 // getGroupCategory answers one active category within the token's reach.

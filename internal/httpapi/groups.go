@@ -97,17 +97,7 @@ func (s *Server) listGroupUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	users, err := directory.ListGroupUsers(r.Context(), s.db, g.ID, p.PerPage+1, p.offset())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, onePage(w, r, p, users))
+	writeList(s, w, r, g.ID, directory.ListGroupUsers)
 }
 
 // updateGroup is Canvas's Edit a group: its name (name, or group[name]),

@@ -33,15 +33,5 @@ func (s *Server) listLinked(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	users, err := list(r.Context(), s.db, u.ID, p.PerPage+1, p.offset())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, onePage(w, r, p, users))
+	writeList(s, w, r, u.ID, list)
 }

@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/errs"
 )
@@ -91,4 +94,22 @@ func onePage[T any](w http.ResponseWriter, r *http.Request, p page, list []T) []
 		list = []T{}
 	}
 	return list
+}
+
+// writeList answers the page the query asks for of what belongs to the
+// object id, as a bare JSON array, as Canvas's lists are. list is one of
+// directory's lists of that shape: limit rows from offset.
+func writeList[T any](s *Server, w http.ResponseWriter, r *http.Request, id int64,
+	list func(ctx context.Context, db *pgxpool.Pool, id int64, limit, offset int) ([]T, error)) {
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rows, err := list(r.Context(), s.db, id, p.PerPage+1, p.offset())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, onePage(w, r, p, rows))
 }

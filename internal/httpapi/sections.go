@@ -32,17 +32,7 @@ func (s *Server) listSections(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, err := directory.ListSections(r.Context(), s.db, c.ID, p.PerPage+1, p.offset())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, onePage(w, r, p, list))
+	writeList(s, w, r, c.ID, directory.ListSections)
 }
 
 // updateSection is Canvas's Edit a section: a manual edit whose name,

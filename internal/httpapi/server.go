@@ -69,11 +69,12 @@ func tokenOf(r *http.Request) auth.Token {
 }
 
 // requireToken authenticates the request by its Bearer token or Canvas's
-// access_token query parameter (which is never logged).
+// access_token query parameter (which is never logged), unless it is an
+// in-process request that already carries its token (AsToken).
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Context().Value(inProcessKey).(auth.Token); ok {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey, r.Context().Value(inProcessKey))))
+		if _, ok := r.Context().Value(tokenKey).(auth.Token); ok {
+			next.ServeHTTP(w, r) // in-process (AsToken): its caller authenticated it
 			return
 		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

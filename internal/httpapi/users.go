@@ -71,17 +71,7 @@ func (s *Server) listLogins(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	logins, err := directory.ListLogins(r.Context(), s.db, u.ID, p.PerPage+1, p.offset())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, onePage(w, r, p, logins))
+	writeList(s, w, r, u.ID, directory.ListLogins)
 }
 
 // userInput reads Canvas's nested user parameters.
@@ -148,17 +138,7 @@ func (s *Server) listSubAccounts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := parsePage(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, err := directory.ListSubAccounts(r.Context(), s.db, acct.ID, p.PerPage+1, p.offset())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, onePage(w, r, p, list))
+	writeList(s, w, r, acct.ID, directory.ListSubAccounts)
 }
 
 func (s *Server) createSubAccount(w http.ResponseWriter, r *http.Request) {
