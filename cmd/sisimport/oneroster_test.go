@@ -402,3 +402,24 @@ func TestOneRosterPackageRefused(t *testing.T) {
 		t.Errorf("a OneRoster users file alone, as Canvas's: %v", imp.ProcessingErrors)
 	}
 }
+
+// TestOneRosterDatesOfEachFile: a file without dateLastModified does not
+// keep the package's other files from keeping theirs.
+func TestOneRosterDatesOfEachFile(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	imp := s.importZip("1", "",
+		"manifest.csv", manifest("1.1", "orgs", "delta", "users", "delta"),
+		"orgs.csv", "sourcedId,status,name,type,parentSourcedId\nschool-9,active,Ninth,school,\n",
+		"users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName\n"+
+			"stu-9,active,2026-10-02T08:30:00Z,true,school-9,student,nina,Nina,Ng\n")
+	if len(imp.ProcessingErrors) != 0 {
+		t.Fatalf("file errors: %v", imp.ProcessingErrors)
+	}
+	var modified string
+	pgtest.Must(t, s.db.QueryRow(t.Context(), `SELECT COALESCE(to_char(sis_modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI'), 'none')
+		FROM users WHERE sis_user_id = 'stu-9'`).Scan(&modified))
+	if modified != "2026-10-02T08:30" {
+		t.Errorf("stu-9's dateLastModified after an orgs file without dates: %s", modified)
+	}
+}

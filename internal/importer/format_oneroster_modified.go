@@ -36,8 +36,11 @@ func (p *orPackage) keepModified(ctx context.Context) error {
 			continue
 		}
 		ids, ats, err := p.readModified(src)
-		if err != nil || len(ids) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(ids) == 0 {
+			continue // the file gives no dates; the next may
 		}
 		for _, t := range targets {
 			if _, err := p.at.tx.Exec(ctx, fmt.Sprintf(`UPDATE %[1]s x SET sis_modified_at = k.at
