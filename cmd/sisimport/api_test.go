@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/client"
 	"github.com/sisimport/sisimport/internal/config"
 	"github.com/sisimport/sisimport/internal/pgtest"
 	"github.com/sisimport/sisimport/internal/queue"
@@ -98,12 +99,12 @@ func TestListPagingAndFilters(t *testing.T) {
 	if len(page.Imports) != 2 || page.Imports[0].ID != bad.ID || page.Imports[1].ID != ids[2] {
 		t.Fatalf("first page: %+v", page.Imports)
 	}
-	next := nextLink(h.Get("Link"))
+	next := client.NextLink(h.Get("Link"))
 	if !strings.Contains(h.Get("Link"), `rel="first"`) || next == "" {
 		t.Fatalf("Link header: %s", h.Get("Link"))
 	}
 	h = s.getJSON(next, &page)
-	if len(page.Imports) != 2 || page.Imports[0].ID != ids[1] || nextLink(h.Get("Link")) != "" {
+	if len(page.Imports) != 2 || page.Imports[0].ID != ids[1] || client.NextLink(h.Get("Link")) != "" {
 		t.Errorf("second page: %+v, Link %s", page.Imports, h.Get("Link"))
 	}
 	s.getJSON("/api/v1/accounts/1/sis_imports?workflow_state[]=failed_with_messages&workflow_state[]=failed", &page)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sisimport/sisimport/internal/client"
 	"github.com/sisimport/sisimport/internal/pgtest"
 )
 
@@ -111,7 +112,7 @@ func (s *service) terms(account, query string) map[string]apiTerm {
 		for _, t := range page.Terms {
 			out[str(t.SISTermID)] = t
 		}
-		path = nextLink(h.Get("Link"))
+		path = client.NextLink(h.Get("Link"))
 	}
 	return out
 }

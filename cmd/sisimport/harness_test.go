@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sisimport/sisimport/internal/auth"
+	"github.com/sisimport/sisimport/internal/client"
 	"github.com/sisimport/sisimport/internal/config"
 	"github.com/sisimport/sisimport/internal/directory"
 	"github.com/sisimport/sisimport/internal/pgtest"
@@ -267,19 +267,9 @@ func (s *service) resultsIn(account string, id int64, query string) []result {
 		}
 		h := s.getJSON(path, &page)
 		all = append(all, page.Results...)
-		path = nextLink(h.Get("Link"))
+		path = client.NextLink(h.Get("Link"))
 	}
 	return all
-}
-
-func nextLink(link string) string {
-	for _, part := range strings.Split(link, ",") {
-		if strings.Contains(part, `rel="next"`) {
-			u := strings.TrimSpace(part)
-			return u[strings.Index(u, "<")+1 : strings.Index(u, ">")]
-		}
-	}
-	return ""
 }
 
 func str(p *string) string {

@@ -165,7 +165,7 @@ func (c *Client) getJSON(ctx context.Context, op, path string, query url.Values,
 	if err := decode(resp.Body, v); err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
-	return nextLink(resp.Header.Get("Link")), nil
+	return NextLink(resp.Header.Get("Link")), nil
 }
 
 func decode(r io.Reader, v any) error {
@@ -175,8 +175,9 @@ func decode(r io.Reader, v any) error {
 	return nil
 }
 
-// nextLink is the rel="next" address of an RFC 5988 Link header.
-func nextLink(h string) string {
+// NextLink is the rel="next" address of an RFC 5988 Link header (the
+// pages of results and lists); "" on the last page.
+func NextLink(h string) string {
 	for _, part := range strings.Split(h, ",") {
 		target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
 		if ok && strings.Contains(params, `rel="next"`) {

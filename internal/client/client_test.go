@@ -9,8 +9,8 @@ func TestNextLink(t *testing.T) {
 		`</api/v1/accounts/1/sis_imports/2/results?page=0>; rel="current", </api/v1/accounts/1/sis_imports/2/results?page=9>; rel="next", </api/v1/x?page=0>; rel="first"`: "/api/v1/accounts/1/sis_imports/2/results?page=9",
 		`</a?page=1>; rel="current", </a?page=1>; rel="first"`: "",
 	} {
-		if got := nextLink(h); got != want {
-			t.Errorf("nextLink(%q) = %q, want %q", h, got, want)
+		if got := NextLink(h); got != want {
+			t.Errorf("NextLink(%q) = %q, want %q", h, got, want)
 		}
 	}
 }
